@@ -1,0 +1,11 @@
+//! The pages, one module each. Each feature's page grows in its own module.
+
+mod dashboard;
+mod home;
+mod marketing_report;
+mod not_found;
+
+pub use dashboard::DashboardPage;
+pub use home::HomePage;
+pub use marketing_report::MarketingReportPage;
+pub use not_found::NotFound;

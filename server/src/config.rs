@@ -1,0 +1,190 @@
+//! Nabd's one typed configuration: every setting, its environment variable, unit and default.
+//!
+//! Settings come from `NABD_*` environment variables (a `.env` file in the working directory is
+//! read first when present) or the matching command-line flags. `.env.example` lists them all.
+//! A bad value stops Nabd at start with a message that names the setting.
+
+use chrono::NaiveDateTime;
+use chrono_tz::Tz;
+use clap::Args;
+use std::fmt;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+/// Every setting Nabd reads at start.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Address the web server listens on. Default: `LEPTOS_SITE_ADDR` when run by cargo-leptos,
+    /// else 127.0.0.1:3000.
+    #[arg(long, env = "NABD_ADDR", global = true, value_parser = parse_addr)]
+    pub addr: Option<SocketAddr>,
+
+    /// Nabd's own database (SQLite URL). Created with its migrations applied when missing.
+    #[arg(
+        long,
+        env = "NABD_DATABASE_URL",
+        global = true,
+        default_value = "sqlite://data/nabd.db",
+        value_parser = parse_sqlite_url
+    )]
+    pub database_url: String,
+
+    /// The clinic's practice-management database, read only: `sqlite://path` for the embedded
+    /// demo clinic, or an ADO.NET connection string for SQL Server
+    /// (`server=tcp:host,1433;database=...;user id=...;password=...;encrypt=true`).
+    #[arg(long, env = "NABD_CLINIC_URL", global = true, value_parser = parse_clinic_url)]
+    pub clinic_url: Option<Secret>,
+
+    /// The clinic's IANA time zone; "today" and every schedule are in it.
+    #[arg(
+        long,
+        env = "NABD_TIMEZONE",
+        global = true,
+        default_value = "Asia/Riyadh",
+        value_parser = parse_timezone
+    )]
+    pub timezone: Tz,
+
+    /// A fixed "now" in clinic-local time (`2026-01-05T10:30` or `2026-01-05 10:30:00`) that the
+    /// whole program reads its clock from, for demos and tests. Unset: the real clock.
+    #[arg(long, env = "NABD_NOW", global = true, value_parser = parse_now)]
+    pub now: Option<NaiveDateTime>,
+
+    /// Folder holding the built site (`pkg/` and `assets/`). Default: `LEPTOS_SITE_ROOT` when run
+    /// by cargo-leptos, else `target/site`.
+    #[arg(long, env = "NABD_SITE_ROOT", global = true)]
+    pub site_root: Option<PathBuf>,
+}
+
+impl Config {
+    /// Returns the listen address, falling back to cargo-leptos's `LEPTOS_SITE_ADDR`.
+    pub fn listen_addr(&self) -> SocketAddr {
+        self.addr
+            .or_else(|| std::env::var("LEPTOS_SITE_ADDR").ok()?.parse().ok())
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 3000)))
+    }
+
+    /// Returns the site root, falling back to cargo-leptos's `LEPTOS_SITE_ROOT`.
+    pub fn site_root(&self) -> PathBuf {
+        self.site_root
+            .clone()
+            .or_else(|| std::env::var_os("LEPTOS_SITE_ROOT").map(PathBuf::from))
+            .unwrap_or_else(|| PathBuf::from("target/site"))
+    }
+}
+
+/// A setting that must never be printed (it may hold a password). `Debug` and `Display` show
+/// only that it is set.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    /// Wraps a secret value.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// Returns the secret itself; call it only where the value is used, never to log it.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(***)")
+    }
+}
+
+impl fmt::Display for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+fn parse_addr(value: &str) -> Result<SocketAddr, String> {
+    value
+        .parse()
+        .map_err(|_| format!("NABD_ADDR must be host:port such as 127.0.0.1:3000, not {value:?}"))
+}
+
+fn parse_sqlite_url(value: &str) -> Result<String, String> {
+    if value.starts_with("sqlite:") {
+        Ok(value.to_owned())
+    } else {
+        Err(format!(
+            "NABD_DATABASE_URL must be a SQLite URL such as sqlite://data/nabd.db, not {value:?}"
+        ))
+    }
+}
+
+fn parse_clinic_url(value: &str) -> Result<Secret, String> {
+    let value = value.trim();
+    if value.starts_with("sqlite:") {
+        return Ok(Secret::new(value));
+    }
+    let lower = value.to_ascii_lowercase();
+    let has_server = lower
+        .split(';')
+        .any(|part| matches!(part.split('=').next().map(str::trim), Some("server" | "data source")));
+    if has_server {
+        Ok(Secret::new(value))
+    } else {
+        Err("NABD_CLINIC_URL must be sqlite://<file> or an ADO.NET connection string with server=..."
+            .to_owned())
+    }
+}
+
+fn parse_timezone(value: &str) -> Result<Tz, String> {
+    value.parse().map_err(|_| {
+        format!("NABD_TIMEZONE must be an IANA time zone such as Asia/Riyadh, not {value:?}")
+    })
+}
+
+/// Parses `NABD_NOW`: a clinic-local date and time, with a `T` or a space, seconds optional.
+pub fn parse_now(value: &str) -> Result<NaiveDateTime, String> {
+    let value = value.trim();
+    ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
+        .iter()
+        .find_map(|format| NaiveDateTime::parse_from_str(value, format).ok())
+        .ok_or_else(|| {
+            format!("NABD_NOW must be a local date and time such as 2026-01-05T10:30, not {value:?}")
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_fixed_now_accepts_a_t_or_a_space_and_optional_seconds() {
+        let expected = chrono::NaiveDate::from_ymd_opt(2026, 1, 5)
+            .and_then(|d| d.and_hms_opt(10, 30, 0))
+            .expect("valid date");
+        assert_eq!(parse_now("2026-01-05T10:30"), Ok(expected));
+        assert_eq!(parse_now("2026-01-05 10:30:00"), Ok(expected));
+        let error = parse_now("tomorrow").expect_err("not a date");
+        assert!(error.contains("NABD_NOW"), "{error}");
+    }
+
+    #[test]
+    fn a_bad_time_zone_names_the_setting() {
+        let error = parse_timezone("Asia/Ryadh").expect_err("misspelt zone");
+        assert!(error.contains("NABD_TIMEZONE"), "{error}");
+        assert_eq!(parse_timezone("Asia/Riyadh"), Ok(chrono_tz::Asia::Riyadh));
+    }
+
+    #[test]
+    fn the_clinic_url_is_sqlite_or_an_ado_connection_string() {
+        assert!(parse_clinic_url("sqlite://data/clinic.db").is_ok());
+        assert!(parse_clinic_url("server=tcp:db,1433;database=pms;user id=ro;password=x").is_ok());
+        let error = parse_clinic_url("postgres://x").expect_err("not supported");
+        assert!(error.contains("NABD_CLINIC_URL"), "{error}");
+    }
+
+    #[test]
+    fn a_secret_never_prints_its_value() {
+        let secret = Secret::new("server=db;password=hunter2");
+        assert!(!format!("{secret:?} {secret}").contains("hunter2"));
+    }
+}

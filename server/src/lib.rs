@@ -1,0 +1,22 @@
+//! The `nabd` server: configuration, the app database, the clinic database, the HTTP
+//! application and the command line. `main.rs` only parses the command line and calls in here.
+
+pub mod cli;
+pub mod clinic;
+pub mod clock;
+pub mod config;
+pub mod health;
+pub mod language;
+pub mod state;
+pub mod store;
+pub mod web;
+
+/// Starts `tracing` output on stderr, filtered by `RUST_LOG` (default `info`).
+pub fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}

@@ -1,0 +1,30 @@
+//! What every request handler, server function and job shares.
+
+use crate::clinic::Clinic;
+use crate::clock::Clock;
+use crate::config::Config;
+use axum::extract::FromRef;
+use leptos::config::LeptosOptions;
+use sqlx::SqlitePool;
+use std::sync::Arc;
+
+/// The server's shared state, cheap to clone.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// Leptos's settings (site root, output name, reload port).
+    pub leptos: LeptosOptions,
+    /// The validated configuration.
+    pub config: Arc<Config>,
+    /// Nabd's own database.
+    pub db: SqlitePool,
+    /// The clinic's database.
+    pub clinic: Clinic,
+    /// The clock in the clinic's time zone.
+    pub clock: Clock,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(state: &AppState) -> Self {
+        state.leptos.clone()
+    }
+}

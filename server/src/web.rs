@@ -1,0 +1,145 @@
+//! The HTTP application: the axum router (pages, server functions, JSON endpoints, assets) and
+//! the server that runs it until Ctrl-C or SIGTERM.
+
+use crate::clinic::Clinic;
+use crate::clock::Clock;
+use crate::config::Config;
+use crate::state::AppState;
+use crate::{health, language, store};
+use anyhow::Context;
+use app::{App, shell};
+use axum::Router;
+use axum::routing::get;
+use leptos::config::LeptosOptions;
+use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
+use std::net::SocketAddr;
+use std::sync::Arc;
+use tokio::net::TcpListener;
+use tower_http::compression::CompressionLayer;
+use tower_http::trace::TraceLayer;
+
+/// Builds the router over `state`.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let leptos = state.leptos.clone();
+    Router::new()
+        .route("/healthz", get(health::live))
+        .route("/readyz", get(health::ready))
+        .route("/", get(language::root))
+        .route("/clinic-dashboard", get(language::unprefixed))
+        .route("/marketing-report", get(language::unprefixed))
+        .route("/clinic-dashboard/ar", get(language::legacy_dashboard))
+        .route("/clinic-dashboard/en", get(language::legacy_dashboard))
+        .leptos_routes(&state, routes, move || shell(leptos.clone()))
+        .fallback(file_and_error_handler::<AppState, _>(shell))
+        .layer(CompressionLayer::new())
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}
+
+/// A bound, ready-to-run Nabd web server.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+}
+
+impl Application {
+    /// Validates `config`, opens (and migrates) the app database, prepares the clinic handle and
+    /// binds the listen address (port 0 picks a free port, as tests do).
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let clock = match config.now {
+            Some(now) => Clock::fixed(config.timezone, now)?,
+            None => Clock::system(config.timezone),
+        };
+        let db = store::open(&config.database_url).await?;
+        let clinic = Clinic::from_url(config.clinic_url.as_ref())
+            .context("NABD_CLINIC_URL cannot be used")?;
+        let addr = config.listen_addr();
+        let leptos = leptos_options(&config, addr);
+        let listener = TcpListener::bind(addr)
+            .await
+            .with_context(|| format!("cannot listen on {addr} (NABD_ADDR)"))?;
+        let state = AppState {
+            leptos,
+            config: Arc::new(config),
+            db,
+            clinic,
+            clock,
+        };
+        let router = router(state.clone());
+        Ok(Self {
+            listener,
+            router,
+            state,
+        })
+    }
+
+    /// Returns the address the server listens on.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Returns the shared state (for tests and jobs living beside the server).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Serves requests until `shutdown` completes, then finishes the requests in flight.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {
+    let env = match std::env::var("LEPTOS_ENV").as_deref() {
+        Ok("PROD") | Ok("prod") => leptos::config::Env::PROD,
+        _ => leptos::config::Env::DEV,
+    };
+    let reload_port = std::env::var("LEPTOS_RELOAD_PORT")
+        .ok()
+        .and_then(|port| port.parse().ok())
+        .unwrap_or(3001);
+    LeptosOptions::builder()
+        .output_name("nabd")
+        .site_root(config.site_root().display().to_string())
+        .site_pkg_dir("pkg")
+        .site_addr(addr)
+        .reload_port(reload_port)
+        .env(env)
+        .build()
+}
+
+/// Completes on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(error) = tokio::signal::ctrl_c().await {
+            tracing::error!(%error, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(error) => {
+                tracing::error!(%error, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}

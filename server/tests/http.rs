@@ -1,0 +1,169 @@
+//! The real server on a free loopback port, with a fresh app database per test, spoken to over
+//! real HTTP.
+
+use clap::Parser;
+use nabd::cli::Cli;
+use nabd::web::Application;
+use reqwest::StatusCode;
+use reqwest::header::{ACCEPT_LANGUAGE, COOKIE, LOCATION};
+use std::net::SocketAddr;
+use tempfile::TempDir;
+
+struct TestApp {
+    addr: SocketAddr,
+    client: reqwest::Client,
+    _dir: TempDir,
+}
+
+impl TestApp {
+    fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+
+    async fn get(&self, path: &str) -> reqwest::Response {
+        self.client.get(self.url(path)).send().await.expect("request")
+    }
+}
+
+async fn spawn_app(extra: &[&str]) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = format!("sqlite://{}/nabd.db", dir.path().display());
+    let mut args = vec!["nabd", "--addr", "127.0.0.1:0", "--database-url", &db];
+    args.extend_from_slice(extra);
+    let cli = Cli::try_parse_from(args).expect("valid arguments");
+    let app = Application::build(cli.config).await.expect("server builds");
+    let addr = app.local_addr().expect("bound");
+    tokio::spawn(app.run_until(std::future::pending()));
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    TestApp {
+        addr,
+        client,
+        _dir: dir,
+    }
+}
+
+#[tokio::test]
+async fn healthz_answers_while_the_process_runs() {
+    let app = spawn_app(&[]).await;
+    let response = app.get("/healthz").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(body["status"], "ok");
+}
+
+#[tokio::test]
+async fn readyz_says_which_database_is_not_reachable() {
+    let app = spawn_app(&[]).await;
+    let response = app.get("/readyz").await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(body["app_database"]["ok"], true);
+    assert_eq!(body["clinic_database"]["ok"], false);
+    assert!(
+        body["clinic_database"]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("NABD_CLINIC_URL")
+    );
+
+    let missing = "sqlite:///nonexistent/folder/clinic.db";
+    let app = spawn_app(&["--clinic-url", missing]).await;
+    let body: serde_json::Value = app.get("/readyz").await.json().await.expect("json");
+    assert_eq!(body["status"], "not_ready");
+    assert_eq!(body["clinic_database"]["ok"], false);
+}
+
+#[tokio::test]
+async fn readyz_is_ready_when_both_databases_answer() {
+    let clinic_dir = tempfile::tempdir().expect("temp dir");
+    let clinic_path = clinic_dir.path().join("clinic.db");
+    std::fs::File::create(&clinic_path).expect("empty sqlite file");
+    let clinic = format!("sqlite://{}", clinic_path.display());
+    let app = spawn_app(&["--clinic-url", &clinic]).await;
+    let response = app.get("/readyz").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(body["status"], "ready");
+}
+
+#[tokio::test]
+async fn the_root_redirects_by_cookie_then_browser_language_then_english() {
+    let app = spawn_app(&[]).await;
+    let location = |response: &reqwest::Response| {
+        response.headers()[LOCATION].to_str().expect("ascii").to_owned()
+    };
+
+    let plain = app.get("/").await;
+    assert!(plain.status().is_redirection());
+    assert_eq!(location(&plain), "/en");
+
+    let arabic_browser = app
+        .client
+        .get(app.url("/"))
+        .header(ACCEPT_LANGUAGE, "ar-SA,ar;q=0.9,en;q=0.4")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(location(&arabic_browser), "/ar");
+
+    let english_cookie = app
+        .client
+        .get(app.url("/clinic-dashboard?doctor=3"))
+        .header(ACCEPT_LANGUAGE, "ar")
+        .header(COOKIE, "i18n_pref_locale=en")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(location(&english_cookie), "/en/clinic-dashboard?doctor=3");
+}
+
+#[tokio::test]
+async fn the_seed_systems_public_urls_keep_working() {
+    let app = spawn_app(&[]).await;
+    let arabic = app.get("/clinic-dashboard/ar").await;
+    assert_eq!(arabic.headers()[LOCATION], "/ar/clinic-dashboard");
+    let report = app.get("/marketing-report").await;
+    assert_eq!(report.headers()[LOCATION], "/en/marketing-report");
+}
+
+#[tokio::test]
+async fn arabic_pages_arrive_right_to_left_from_the_server() {
+    let app = spawn_app(&[]).await;
+    let response = app.get("/ar/clinic-dashboard").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let html = response.text().await.expect("body");
+    assert!(html.contains(r#"lang="ar""#), "{html}");
+    assert!(html.contains(r#"dir="rtl""#), "{html}");
+    assert!(html.contains("لوحة مؤشرات العيادة"), "{html}");
+    assert!(html.contains(r#"href="/en/clinic-dashboard""#), "switch keeps the page: {html}");
+
+    let html = app.get("/en").await.text().await.expect("body");
+    assert!(html.contains(r#"lang="en""#), "{html}");
+    assert!(html.contains(r#"dir="ltr""#), "{html}");
+    assert!(html.contains("Welcome to Nabd"), "{html}");
+}
+
+#[tokio::test]
+async fn an_unknown_page_is_a_translated_404() {
+    let app = spawn_app(&[]).await;
+    let response = app.get("/ar/no-such-page").await;
+    assert_eq!(response.status(), StatusCode::NOT_FOUND);
+    let html = response.text().await.expect("body");
+    assert!(html.contains("الصفحة غير موجودة"), "{html}");
+}
+
+#[tokio::test]
+async fn the_app_database_is_created_with_its_migrations() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let url = format!("sqlite://{}/nested/app.db", dir.path().display());
+    let pool = nabd::store::open(&url).await.expect("opens and migrates");
+    let tables: Vec<(String,)> =
+        sqlx::query_as("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .fetch_all(&pool)
+            .await
+            .expect("query");
+    assert!(tables.iter().any(|(name,)| name == "do_not_contact"));
+}
