@@ -20,9 +20,14 @@ pub fn LocaleLayout(locale: Locale) -> impl IntoView {
     }
     let home = format!("/{}", locale::code(locale));
     let dashboard = format!("/{}/clinic-dashboard", locale::code(locale));
+    // Effects run only in the browser: the attribute turns "true" once the page is hydrated,
+    // which the browser tests (and curious developers) can wait for.
+    let hydrated = RwSignal::new(false);
+    Effect::new(move |_| hydrated.set(true));
 
     view! {
         <Title text=move || t_string!(i18n, app.name).to_string() />
+        <div class="frame" data-hydrated=move || hydrated.get().to_string()>
         <a class="skip-link" href="#content">
             {t!(i18n, nav.main)}
         </a>
@@ -46,6 +51,7 @@ pub fn LocaleLayout(locale: Locale) -> impl IntoView {
         <footer class="site-footer">
             <p>{t!(i18n, footer.text)}</p>
         </footer>
+        </div>
     }
 }
 

@@ -43,8 +43,8 @@ mod tests {
 
     #[test]
     fn a_bad_setting_is_refused_with_its_name() {
-        let error = Cli::try_parse_from(["nabd", "--timezone", "Mars/Olympus"])
-            .expect_err("unknown zone");
+        let error =
+            Cli::try_parse_from(["nabd", "--timezone", "Mars/Olympus"]).expect_err("unknown zone");
         assert!(error.to_string().contains("NABD_TIMEZONE"), "{error}");
     }
 }

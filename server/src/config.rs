@@ -124,9 +124,12 @@ fn parse_clinic_url(value: &str) -> Result<Secret, String> {
         return Ok(Secret::new(value));
     }
     let lower = value.to_ascii_lowercase();
-    let has_server = lower
-        .split(';')
-        .any(|part| matches!(part.split('=').next().map(str::trim), Some("server" | "data source")));
+    let has_server = lower.split(';').any(|part| {
+        matches!(
+            part.split('=').next().map(str::trim),
+            Some("server" | "data source")
+        )
+    });
     if has_server {
         Ok(Secret::new(value))
     } else {
@@ -144,12 +147,17 @@ fn parse_timezone(value: &str) -> Result<Tz, String> {
 /// Parses `NABD_NOW`: a clinic-local date and time, with a `T` or a space, seconds optional.
 pub fn parse_now(value: &str) -> Result<NaiveDateTime, String> {
     let value = value.trim();
-    ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M"]
-        .iter()
-        .find_map(|format| NaiveDateTime::parse_from_str(value, format).ok())
-        .ok_or_else(|| {
-            format!("NABD_NOW must be a local date and time such as 2026-01-05T10:30, not {value:?}")
-        })
+    [
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ]
+    .iter()
+    .find_map(|format| NaiveDateTime::parse_from_str(value, format).ok())
+    .ok_or_else(|| {
+        format!("NABD_NOW must be a local date and time such as 2026-01-05T10:30, not {value:?}")
+    })
 }
 
 #[cfg(test)]

@@ -38,10 +38,9 @@ fn redirect(path: &str, request: &Request, locale: Locale) -> Response {
     let query = request.uri().query().unwrap_or_default();
     let target = locale::switch_path(path, query, locale);
     let mut response = Redirect::temporary(&target).into_response();
-    response.headers_mut().insert(
-        VARY,
-        HeaderValue::from_static("cookie, accept-language"),
-    );
+    response
+        .headers_mut()
+        .insert(VARY, HeaderValue::from_static("cookie, accept-language"));
     response
 }
 
@@ -85,7 +84,10 @@ mod tests {
 
     #[test]
     fn the_cookie_wins_over_the_browser_language() {
-        let h = headers(&[("cookie", "a=1; i18n_pref_locale=ar"), ("accept-language", "en")]);
+        let h = headers(&[
+            ("cookie", "a=1; i18n_pref_locale=ar"),
+            ("accept-language", "en"),
+        ]);
         assert_eq!(preferred(&h), Locale::ar);
     }
 
@@ -97,7 +99,10 @@ mod tests {
 
     #[test]
     fn with_nothing_known_the_language_is_english() {
-        assert_eq!(preferred(&headers(&[("accept-language", "fr")])), Locale::en);
+        assert_eq!(
+            preferred(&headers(&[("accept-language", "fr")])),
+            Locale::en
+        );
         assert_eq!(preferred(&HeaderMap::new()), Locale::en);
     }
 }

@@ -21,7 +21,11 @@ impl TestApp {
     }
 
     async fn get(&self, path: &str) -> reqwest::Response {
-        self.client.get(self.url(path)).send().await.expect("request")
+        self.client
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("request")
     }
 }
 
@@ -93,7 +97,10 @@ async fn readyz_is_ready_when_both_databases_answer() {
 async fn the_root_redirects_by_cookie_then_browser_language_then_english() {
     let app = spawn_app(&[]).await;
     let location = |response: &reqwest::Response| {
-        response.headers()[LOCATION].to_str().expect("ascii").to_owned()
+        response.headers()[LOCATION]
+            .to_str()
+            .expect("ascii")
+            .to_owned()
     };
 
     let plain = app.get("/").await;
@@ -138,7 +145,10 @@ async fn arabic_pages_arrive_right_to_left_from_the_server() {
     assert!(html.contains(r#"lang="ar""#), "{html}");
     assert!(html.contains(r#"dir="rtl""#), "{html}");
     assert!(html.contains("لوحة مؤشرات العيادة"), "{html}");
-    assert!(html.contains(r#"href="/en/clinic-dashboard""#), "switch keeps the page: {html}");
+    assert!(
+        html.contains(r#"href="/en/clinic-dashboard""#),
+        "switch keeps the page: {html}"
+    );
 
     let html = app.get("/en").await.text().await.expect("body");
     assert!(html.contains(r#"lang="en""#), "{html}");

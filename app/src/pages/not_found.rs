@@ -13,7 +13,9 @@ pub fn NotFound() -> impl IntoView {
         response.set_status(http::StatusCode::NOT_FOUND);
     }
     let i18n = use_i18n();
-    let path = leptos_router::hooks::use_location().pathname.get_untracked();
+    let path = leptos_router::hooks::use_location()
+        .pathname
+        .get_untracked();
     if let Some(locale) = locale::of_path(&path)
         && i18n.get_locale_untracked() != locale
     {

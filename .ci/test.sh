@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# Every check and test Nabd has: formatting, clippy for the server build and for the WASM build
+# (never `ssr` and `hydrate` together), unit and integration tests per package, then the
+# browser tests in Debian's Chromium against a freshly built server on a loopback port.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source .ci/env.sh
+
+step() { printf '\n\033[1;36m==> %s\033[0m\n' "$*"; }
+target_dir="${CARGO_TARGET_DIR:-target}"
+
+step "cargo fmt --check"
+cargo fmt --all --check
+
+step "clippy: server build (app with ssr)"
+cargo clippy -p server --all-targets -- -D warnings
+
+step "clippy: browser build (app with hydrate, wasm32)"
+cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
+
+step "tests: app (ssr)"
+cargo test -p app --features ssr
+
+step "tests: server"
+cargo test -p server
+
+step "build the site (cargo leptos build)"
+cargo leptos build
+
+step "browser tests"
+work="$(mktemp -d)"
+port="${NABD_E2E_PORT:-3107}"
+server_log="$work/server.log"
+NABD_ADDR="127.0.0.1:$port" \
+NABD_DATABASE_URL="sqlite://$work/nabd.db" \
+NABD_SITE_ROOT="target/site" \
+  "$target_dir/debug/nabd" serve >"$server_log" 2>&1 &
+server_pid=$!
+cleanup() {
+  kill "$server_pid" 2>/dev/null || true
+  wait "$server_pid" 2>/dev/null || true
+}
+trap cleanup EXIT
+
+for _ in $(seq 1 120); do
+  if curl -fsS "http://127.0.0.1:$port/healthz" >/dev/null 2>&1; then break; fi
+  if ! kill -0 "$server_pid" 2>/dev/null; then
+    echo "the server exited before answering; its log:" >&2
+    cat "$server_log" >&2
+    exit 1
+  fi
+  sleep 0.5
+done
+
+if ! (cd end2end && NABD_E2E_URL="http://127.0.0.1:$port" npx playwright test); then
+  echo "browser tests failed; the server's log:" >&2
+  tail -n 100 "$server_log" >&2
+  exit 1
+fi
