@@ -6,6 +6,7 @@
 
 include!(concat!(env!("OUT_DIR"), "/i18n/mod.rs"));
 
+pub mod dashboard;
 pub mod layout;
 pub mod locale;
 pub mod pages;

@@ -50,6 +50,66 @@ pub struct Config {
     #[arg(long, env = "NABD_NOW", global = true, value_parser = parse_now)]
     pub now: Option<NaiveDateTime>,
 
+    /// How long one clinic database query may take before it is abandoned, in seconds.
+    #[arg(long, env = "NABD_CLINIC_TIMEOUT_SECS", global = true, default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub clinic_timeout_secs: u64,
+
+    /// ISO 4217 code of the clinic's currency, used for every money figure.
+    #[arg(long, env = "NABD_CURRENCY", global = true, default_value = "SAR", value_parser = parse_currency)]
+    pub currency: String,
+
+    /// Appointment status codes meaning "unconfirmed" (comma-separated).
+    #[arg(
+        long,
+        env = "NABD_STATUS_UNCONFIRMED",
+        global = true,
+        value_delimiter = ',',
+        default_value = "0"
+    )]
+    pub status_unconfirmed: Vec<i64>,
+
+    /// Appointment status codes meaning "confirmed" (comma-separated).
+    #[arg(
+        long,
+        env = "NABD_STATUS_CONFIRMED",
+        global = true,
+        value_delimiter = ',',
+        default_value = "1"
+    )]
+    pub status_confirmed: Vec<i64>,
+
+    /// Appointment status codes meaning "attended" (comma-separated).
+    #[arg(
+        long,
+        env = "NABD_STATUS_ATTENDED",
+        global = true,
+        value_delimiter = ',',
+        default_value = "2"
+    )]
+    pub status_attended: Vec<i64>,
+
+    /// Appointment status codes meaning "cancelled" (comma-separated); such appointments count
+    /// nowhere.
+    #[arg(
+        long,
+        env = "NABD_STATUS_CANCELLED",
+        global = true,
+        value_delimiter = ',',
+        default_value = "3"
+    )]
+    pub status_cancelled: Vec<i64>,
+
+    /// Appointment status codes meaning "no-show" (comma-separated).
+    #[arg(
+        long,
+        env = "NABD_STATUS_NO_SHOW",
+        global = true,
+        value_delimiter = ',',
+        default_value = "4"
+    )]
+    pub status_no_show: Vec<i64>,
+
     /// Folder holding the built site (`pkg/` and `assets/`). Default: `LEPTOS_SITE_ROOT` when run
     /// by cargo-leptos, else `target/site`.
     #[arg(long, env = "NABD_SITE_ROOT", global = true)]
@@ -57,6 +117,22 @@ pub struct Config {
 }
 
 impl Config {
+    /// Returns the appointment status codes as configured.
+    pub fn statuses(&self) -> crate::gateway::StatusCodes {
+        crate::gateway::StatusCodes {
+            unconfirmed: self.status_unconfirmed.clone(),
+            confirmed: self.status_confirmed.clone(),
+            attended: self.status_attended.clone(),
+            cancelled: self.status_cancelled.clone(),
+            no_show: self.status_no_show.clone(),
+        }
+    }
+
+    /// Returns how long one clinic query may take.
+    pub fn clinic_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs(self.clinic_timeout_secs)
+    }
+
     /// Returns the listen address, falling back to cargo-leptos's `LEPTOS_SITE_ADDR`.
     pub fn listen_addr(&self) -> SocketAddr {
         self.addr
@@ -135,6 +211,17 @@ fn parse_clinic_url(value: &str) -> Result<Secret, String> {
     } else {
         Err("NABD_CLINIC_URL must be sqlite://<file> or an ADO.NET connection string with server=..."
             .to_owned())
+    }
+}
+
+fn parse_currency(value: &str) -> Result<String, String> {
+    let code = value.trim().to_ascii_uppercase();
+    if code.len() == 3 && code.bytes().all(|byte| byte.is_ascii_uppercase()) {
+        Ok(code)
+    } else {
+        Err(format!(
+            "NABD_CURRENCY must be a three-letter ISO 4217 code such as SAR, not {value:?}"
+        ))
     }
 }
 

@@ -1,5 +1,6 @@
 //! `GET /healthz` (the process is alive) and `GET /readyz` (its databases answer).
 
+use crate::gateway::ClinicGateway;
 use crate::state::AppState;
 use crate::store;
 use axum::Json;
@@ -55,8 +56,16 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Readiness
         tracing::warn!(%error, "app database is not answering");
         "the app database is not answering".to_owned()
     }));
-    let clinic_database = Check::from(clinic.inspect_err(|error| {
-        tracing::warn!(%error, "clinic database is not ready");
+    let clinic_database = Check::from(clinic.map_err(|error| {
+        let cause = std::error::Error::source(&error)
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        tracing::warn!(%error, %cause, "clinic database is not ready");
+        if cause.is_empty() {
+            error.to_string()
+        } else {
+            format!("{error}: {cause}")
+        }
     }));
     let ready = app_database.ok && clinic_database.ok;
     let status = if ready {

@@ -5,6 +5,8 @@ pub mod cli;
 pub mod clinic;
 pub mod clock;
 pub mod config;
+pub mod dashboard;
+pub mod gateway;
 pub mod health;
 pub mod language;
 pub mod state;

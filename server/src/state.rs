@@ -3,6 +3,7 @@
 use crate::clinic::Clinic;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::gateway::StatusCodes;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use sqlx::SqlitePool;
@@ -21,6 +22,8 @@ pub struct AppState {
     pub clinic: Clinic,
     /// The clock in the clinic's time zone.
     pub clock: Clock,
+    /// What each appointment status code means.
+    pub statuses: Arc<StatusCodes>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

@@ -5,7 +5,7 @@ use crate::clinic::Clinic;
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::state::AppState;
-use crate::{health, language, store};
+use crate::{dashboard, health, language, store};
 use anyhow::Context;
 use app::{App, shell};
 use axum::Router;
@@ -25,6 +25,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
+        .route("/api/v1/dashboard", get(dashboard::api::get_dashboard))
         .route("/", get(language::root))
         .route("/clinic-dashboard", get(language::unprefixed))
         .route("/marketing-report", get(language::unprefixed))
@@ -53,8 +54,9 @@ impl Application {
             None => Clock::system(config.timezone),
         };
         let db = store::open(&config.database_url).await?;
-        let clinic = Clinic::from_url(config.clinic_url.as_ref())
+        let clinic = Clinic::from_url(config.clinic_url.as_ref(), config.clinic_timeout())
             .context("NABD_CLINIC_URL cannot be used")?;
+        let statuses = Arc::new(config.statuses());
         let addr = config.listen_addr();
         let leptos = leptos_options(&config, addr);
         let listener = TcpListener::bind(addr)
@@ -66,6 +68,7 @@ impl Application {
             db,
             clinic,
             clock,
+            statuses,
         };
         let router = router(state.clone());
         Ok(Self {

@@ -49,6 +49,23 @@ async fn spawn_app(extra: &[&str]) -> TestApp {
     }
 }
 
+/// Creates a clinic database with the contract's tables and no rows.
+async fn empty_clinic(url: &str) {
+    use sqlx::sqlite::SqliteConnectOptions;
+    use std::str::FromStr;
+    let options = SqliteConnectOptions::from_str(url)
+        .expect("url")
+        .create_if_missing(true);
+    let pool = sqlx::SqlitePool::connect_with(options)
+        .await
+        .expect("create");
+    sqlx::raw_sql(nabd::gateway::sqlite::SCHEMA)
+        .execute(&pool)
+        .await
+        .expect("schema");
+    pool.close().await;
+}
+
 #[tokio::test]
 async fn healthz_answers_while_the_process_runs() {
     let app = spawn_app(&[]).await;
@@ -84,13 +101,57 @@ async fn readyz_says_which_database_is_not_reachable() {
 async fn readyz_is_ready_when_both_databases_answer() {
     let clinic_dir = tempfile::tempdir().expect("temp dir");
     let clinic_path = clinic_dir.path().join("clinic.db");
-    std::fs::File::create(&clinic_path).expect("empty sqlite file");
     let clinic = format!("sqlite://{}", clinic_path.display());
+    empty_clinic(&clinic).await;
     let app = spawn_app(&["--clinic-url", &clinic]).await;
     let response = app.get("/readyz").await;
     assert_eq!(response.status(), StatusCode::OK);
     let body: serde_json::Value = response.json().await.expect("json");
     assert_eq!(body["status"], "ready");
+}
+
+#[tokio::test]
+async fn the_dashboard_api_answers_figures_and_refuses_bad_doctors() {
+    let clinic_dir = tempfile::tempdir().expect("temp dir");
+    let clinic = format!("sqlite://{}/clinic.db", clinic_dir.path().display());
+    empty_clinic(&clinic).await;
+    let app = spawn_app(&["--clinic-url", &clinic, "--now", "2026-01-05T10:30"]).await;
+
+    let response = app.get("/api/v1/dashboard").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: serde_json::Value = response.json().await.expect("json");
+    assert_eq!(body["as_of"], "2026-01-05T10:30:00+03:00");
+    assert_eq!(body["currency"], "SAR");
+    assert_eq!(body["revenue_today"], 0.0);
+    assert_eq!(body["monthly_revenue"].as_array().map(Vec::len), Some(12));
+    assert_eq!(body["patient_mix"].as_array().map(Vec::len), Some(30));
+
+    let malformed = app.get("/api/v1/dashboard?doctor=abc").await;
+    assert_eq!(malformed.status(), StatusCode::BAD_REQUEST);
+    let body: serde_json::Value = malformed.json().await.expect("json");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("whole number")
+    );
+
+    let unknown = app.get("/api/v1/dashboard?doctor=999").await;
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn the_dashboard_api_answers_503_when_the_clinic_database_is_down() {
+    let app = spawn_app(&["--clinic-url", "sqlite:///nonexistent/clinic.db"]).await;
+    let response = app.get("/api/v1/dashboard").await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: serde_json::Value = response.json().await.expect("json");
+    assert!(
+        body["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("unavailable")
+    );
 }
 
 #[tokio::test]
