@@ -6,7 +6,7 @@ SHELL := /usr/bin/env bash
 ## Install what is missing, then build and serve Nabd at http://127.0.0.1:3000
 run:
 	.ci/setup.sh run
-	source .ci/env.sh && cargo leptos serve --release
+	.ci/serve.sh
 
 ## Install what is missing, then run every check and test (unit, integration, browser)
 test:

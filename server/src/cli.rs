@@ -2,7 +2,9 @@
 //! every scheduled job also runs by hand.
 
 use crate::config::Config;
-use clap::{Parser, Subcommand};
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
 
 /// Nabd: clinic analytics and patient engagement.
 #[derive(Debug, Parser)]
@@ -21,6 +23,33 @@ pub struct Cli {
 pub enum Command {
     /// Serve the web application (the default).
     Serve,
+    /// The embedded demo clinic.
+    #[command(subcommand)]
+    Demo(DemoCommand),
+}
+
+/// `nabd demo ...`
+#[derive(Debug, Subcommand)]
+pub enum DemoCommand {
+    /// Write a demo clinic (a SQLite file with the clinic data contract's tables).
+    Seed(SeedArgs),
+}
+
+/// `nabd demo seed` options.
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// The SQLite file to write; replaced when it exists.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Random seed: the same seed, size and dates give the same clinic.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Number of patients (about 10 appointments each).
+    #[arg(long, default_value_t = 6000, value_parser = clap::value_parser!(u32).range(1..=5_000_000))]
+    pub patients: u32,
+    /// The clinic-local date the history ends on (default: today on Nabd's clock).
+    #[arg(long)]
+    pub today: Option<NaiveDate>,
 }
 
 #[cfg(test)]
@@ -39,6 +68,20 @@ mod tests {
         assert!(cli.command.is_none());
         let cli = Cli::try_parse_from(["nabd", "serve"]).expect("parses");
         assert!(matches!(cli.command, Some(Command::Serve)));
+    }
+
+    #[test]
+    fn demo_seed_takes_its_options() {
+        let cli = Cli::try_parse_from([
+            "nabd", "demo", "seed", "--out", "x.db", "--patients", "10", "--today", "2026-01-05",
+        ])
+        .expect("parses");
+        let Some(Command::Demo(DemoCommand::Seed(args))) = cli.command else {
+            panic!("not demo seed: {:?}", cli.command);
+        };
+        assert_eq!(args.patients, 10);
+        assert_eq!(args.today, NaiveDate::from_ymd_opt(2026, 1, 5));
+        assert_eq!(args.seed, 42);
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod clinic;
 pub mod clock;
 pub mod config;
 pub mod dashboard;
+pub mod demo;
 pub mod gateway;
 pub mod health;
 pub mod language;

@@ -2,7 +2,9 @@
 
 use anyhow::Context;
 use clap::Parser;
-use nabd::cli::{Cli, Command};
+use nabd::cli::{Cli, Command, DemoCommand};
+use nabd::clock::Clock;
+use std::io::IsTerminal;
 use nabd::web::{Application, shutdown_signal};
 
 #[tokio::main]
@@ -21,6 +23,31 @@ async fn main() -> anyhow::Result<()> {
             let addr = app.local_addr()?;
             tracing::info!("Nabd is serving at http://{addr}");
             app.run_until(shutdown_signal()).await?;
+        }
+        Command::Demo(DemoCommand::Seed(args)) => {
+            let clock = match cli.config.now {
+                Some(now) => Clock::fixed(cli.config.timezone, now)?,
+                None => Clock::system(cli.config.timezone),
+            };
+            let options = nabd::demo::SeedOptions {
+                out: args.out,
+                seed: args.seed,
+                patients: args.patients,
+                today: args.today.unwrap_or_else(|| clock.today()),
+                now: clock.now().time(),
+                progress: std::io::stderr().is_terminal(),
+            };
+            let report = nabd::demo::seed(&options).await?;
+            println!(
+                "wrote {}: {} doctors, {} patients, {} appointments, {} invoices, {} receipts in {:.1} s",
+                options.out.display(),
+                report.doctors,
+                report.patients,
+                report.appointments,
+                report.invoices,
+                report.receipts,
+                report.elapsed_ms as f64 / 1000.0
+            );
         }
     }
     Ok(())

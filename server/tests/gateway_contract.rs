@@ -8,6 +8,17 @@ use nabd::gateway::{ClinicGateway, DailyRevenue, Days, Doctor, DoctorRevenue, Pa
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use std::time::Duration;
 
+/// (id, pt_id, doc_id, app_dt, from_tm, to_tm, status)
+type AppointmentRow = (
+    i64,
+    i64,
+    i64,
+    &'static str,
+    &'static str,
+    Option<&'static str>,
+    i64,
+);
+
 /// A hand-made clinic: rows of the contract's tables, as the PMS would hold them.
 #[derive(Default, Clone)]
 struct Fixture {
@@ -15,16 +26,7 @@ struct Fixture {
     doctors: Vec<(i64, &'static str, Option<&'static str>)>,
     /// (id, name_a, mobile, trans_dt)
     patients: Vec<(i64, &'static str, Option<&'static str>, &'static str)>,
-    /// (id, pt_id, doc_id, app_dt, from_tm, to_tm, status, trans_dt)
-    appointments: Vec<(
-        i64,
-        i64,
-        i64,
-        &'static str,
-        &'static str,
-        Option<&'static str>,
-        i64,
-    )>,
+    appointments: Vec<AppointmentRow>,
     /// (id, inv_dt, cash, span, pt_id, doc_id)
     invoices: Vec<(i64, &'static str, f64, f64, i64, i64)>,
     /// (id, rcpt_dt, amount, pt_id, doc_id)

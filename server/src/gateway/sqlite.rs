@@ -14,7 +14,16 @@ use std::str::FromStr;
 use std::time::Duration;
 
 /// The clinic data contract's tables and the PMS's indexes, as SQLite DDL.
-pub const SCHEMA: &str = include_str!("schema_sqlite.sql");
+pub const SCHEMA: &str = concat!(
+    include_str!("schema_sqlite.sql"),
+    include_str!("indexes_sqlite.sql")
+);
+
+/// The contract's tables alone, for a bulk load that adds [`INDEXES`] afterwards.
+pub const TABLES: &str = include_str!("schema_sqlite.sql");
+
+/// The indexes a PMS has: `app_dt`, `inv_dt`, `rcpt_dt`, `pt_id`, `doc_id`.
+pub const INDEXES: &str = include_str!("indexes_sqlite.sql");
 
 /// Reads the demo clinic from a SQLite file, read only.
 #[derive(Debug, Clone)]
