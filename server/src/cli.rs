@@ -73,7 +73,15 @@ mod tests {
     #[test]
     fn demo_seed_takes_its_options() {
         let cli = Cli::try_parse_from([
-            "nabd", "demo", "seed", "--out", "x.db", "--patients", "10", "--today", "2026-01-05",
+            "nabd",
+            "demo",
+            "seed",
+            "--out",
+            "x.db",
+            "--patients",
+            "10",
+            "--today",
+            "2026-01-05",
         ])
         .expect("parses");
         let Some(Command::Demo(DemoCommand::Seed(args))) = cli.command else {

@@ -4,8 +4,8 @@ use anyhow::Context;
 use clap::Parser;
 use nabd::cli::{Cli, Command, DemoCommand};
 use nabd::clock::Clock;
-use std::io::IsTerminal;
 use nabd::web::{Application, shutdown_signal};
+use std::io::IsTerminal;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

@@ -184,7 +184,9 @@ fn generate_patients(rng: &mut ChaCha8Rng, count: u32, today: NaiveDate) -> Vec<
         let name_e = rng
             .random_bool(0.9)
             .then(|| format!("{} {} {}", given.1, father.1, family.1));
-        let registered_day = history_start + Duration::days(rng.random_range(0..=span_days));
+        // Patients register at the desk, so never on a Friday (closed) nor after today.
+        let registered_day =
+            open_day(history_start + Duration::days(rng.random_range(0..=span_days))).min(today);
         let registered = registered_day.and_time(time_of_day(rng, 8 * 60, 21 * 60));
         let days_known = (today - registered_day).num_days();
         // A quarter of the patients known for over 400 days stopped coming over a year ago.
@@ -279,7 +281,9 @@ fn generate_history(
                 patient.registered.min(start)
             } else {
                 let ahead = Duration::days(rng.random_range(1..=30));
-                (start - ahead).date().and_time(time_of_day(rng, 8 * 60, 20 * 60))
+                (start - ahead)
+                    .date()
+                    .and_time(time_of_day(rng, 8 * 60, 20 * 60))
             };
             let status = if date < today {
                 match rng.random_range(0..100) {
@@ -353,7 +357,11 @@ fn generate_today(
         };
         let end = start + Duration::minutes(minutes);
         let status = if end <= now {
-            if rng.random_bool(0.9) { ATTENDED } else { NO_SHOW }
+            if rng.random_bool(0.9) {
+                ATTENDED
+            } else {
+                NO_SHOW
+            }
         } else if start <= now {
             CONFIRMED
         } else {
@@ -402,11 +410,14 @@ fn datetime(at: NaiveDateTime) -> String {
 
 async fn insert_doctors(conn: &mut SqliteConnection) -> anyhow::Result<()> {
     let mut query = QueryBuilder::<Sqlite>::new("INSERT INTO doctor (id, name_a, name_e) ");
-    query.push_values(names::DOCTORS.iter().enumerate(), |mut row, (index, doctor)| {
-        row.push_bind(index as i64 + 1)
-            .push_bind(doctor.0)
-            .push_bind(doctor.1);
-    });
+    query.push_values(
+        names::DOCTORS.iter().enumerate(),
+        |mut row, (index, doctor)| {
+            row.push_bind(index as i64 + 1)
+                .push_bind(doctor.0)
+                .push_bind(doctor.1);
+        },
+    );
     query.build().execute(conn).await?;
     Ok(())
 }
@@ -482,7 +493,9 @@ async fn insert_payments(
     now: NaiveDateTime,
     bar: &ProgressBar,
 ) -> anyhow::Result<(u64, u64)> {
-    const PRICES: [f64; 10] = [150.0, 200.0, 250.0, 300.0, 450.0, 600.0, 800.0, 1200.0, 1500.0, 2500.0];
+    const PRICES: [f64; 10] = [
+        150.0, 200.0, 250.0, 300.0, 450.0, 600.0, 800.0, 1200.0, 1500.0, 2500.0,
+    ];
     const WEIGHTS: [u32; 10] = [20, 18, 15, 12, 10, 8, 7, 5, 3, 2];
     let total_weight: u32 = WEIGHTS.iter().sum();
     let mut invoices = Vec::with_capacity(appointments.len());
@@ -509,13 +522,25 @@ async fn insert_payments(
             }
         };
         let at = a.start + Duration::minutes(i64::from(a.minutes));
-        invoices.push(Payment { at, cash, span, patient: a.patient, doctor: a.doctor });
+        invoices.push(Payment {
+            at,
+            cash,
+            span,
+            patient: a.patient,
+            doctor: a.doctor,
+        });
         if rng.random_bool(0.15) {
             let later = at.date() + Duration::days(rng.random_range(0..=20));
             let at = later.and_time(time_of_day(rng, 10 * 60, 20 * 60));
             if at <= now {
                 let amount = f64::from(rng.random_range(2..=20u32)) * 50.0;
-                receipts.push(Payment { at, cash: amount, span: 0.0, patient: a.patient, doctor: a.doctor });
+                receipts.push(Payment {
+                    at,
+                    cash: amount,
+                    span: 0.0,
+                    patient: a.patient,
+                    doctor: a.doctor,
+                });
             }
         }
     }
