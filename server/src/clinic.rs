@@ -2,11 +2,13 @@
 //! Dispatches every gateway read to the adapter in use.
 
 use crate::config::Secret;
+use crate::gateway::mssql::MssqlGateway;
 use crate::gateway::sqlite::SqliteGateway;
 use crate::gateway::{
     ClinicGateway, DailyAppointments, DailyRevenue, Days, Doctor, DoctorRevenue, GatewayError,
     PatientRevenue,
 };
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The clinic database in use.
@@ -16,34 +18,32 @@ pub enum Clinic {
     NotConfigured,
     /// The embedded demo clinic (SQLite), read only.
     Sqlite(SqliteGateway),
-    /// A SQL Server connection string, whose adapter this build does not have yet.
-    SqlServer(Secret),
+    /// The clinic's SQL Server, through tiberius.
+    SqlServer(Arc<MssqlGateway>),
 }
 
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-struct Reason(&'static str);
+#[error("NABD_CLINIC_URL is not set")]
+struct NotConfigured;
 
 impl Clinic {
     /// Prepares the adapter for `url` without connecting yet (a clinic database that is down
     /// at start must not stop Nabd from serving); each query gives up after `timeout`.
-    pub fn from_url(url: Option<&Secret>, timeout: Duration) -> Result<Self, GatewayError> {
+    /// `pool_size` bounds the SQL Server connections.
+    pub fn from_url(
+        url: Option<&Secret>,
+        pool_size: usize,
+        timeout: Duration,
+    ) -> Result<Self, GatewayError> {
         let Some(url) = url else {
             return Ok(Self::NotConfigured);
         };
         if url.expose().starts_with("sqlite:") {
             Ok(Self::Sqlite(SqliteGateway::new(url.expose(), timeout)?))
         } else {
-            Ok(Self::SqlServer(url.clone()))
+            let gateway = MssqlGateway::new(url.expose(), pool_size, timeout)?;
+            Ok(Self::SqlServer(Arc::new(gateway)))
         }
-    }
-
-    fn missing(&self) -> GatewayError {
-        let reason = match self {
-            Self::NotConfigured => "NABD_CLINIC_URL is not set",
-            _ => "SQL Server clinics are not supported by this build yet",
-        };
-        GatewayError::Unavailable(Box::new(Reason(reason)))
     }
 }
 
@@ -52,7 +52,8 @@ macro_rules! dispatch {
     ($self:ident, $gateway:ident => $call:expr) => {
         match $self {
             Self::Sqlite($gateway) => $call.await,
-            _ => Err($self.missing()),
+            Self::SqlServer($gateway) => $call.await,
+            Self::NotConfigured => Err(GatewayError::Unavailable(Box::new(NotConfigured))),
         }
     };
 }

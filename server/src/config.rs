@@ -55,6 +55,11 @@ pub struct Config {
           value_parser = clap::value_parser!(u64).range(1..=300))]
     pub clinic_timeout_secs: u64,
 
+    /// Most connections Nabd opens to a SQL Server clinic database at once.
+    #[arg(long, env = "NABD_CLINIC_POOL_SIZE", global = true, default_value_t = 4,
+          value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub clinic_pool_size: u16,
+
     /// ISO 4217 code of the clinic's currency, used for every money figure.
     #[arg(long, env = "NABD_CURRENCY", global = true, default_value = "SAR", value_parser = parse_currency)]
     pub currency: String,

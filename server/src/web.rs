@@ -54,8 +54,12 @@ impl Application {
             None => Clock::system(config.timezone),
         };
         let db = store::open(&config.database_url).await?;
-        let clinic = Clinic::from_url(config.clinic_url.as_ref(), config.clinic_timeout())
-            .context("NABD_CLINIC_URL cannot be used")?;
+        let clinic = Clinic::from_url(
+            config.clinic_url.as_ref(),
+            usize::from(config.clinic_pool_size),
+            config.clinic_timeout(),
+        )
+        .context("NABD_CLINIC_URL cannot be used")?;
         let statuses = Arc::new(config.statuses());
         let addr = config.listen_addr();
         let leptos = leptos_options(&config, addr);

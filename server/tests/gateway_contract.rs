@@ -1,8 +1,11 @@
 //! The clinic gateway's contract, written once: small hand-made clinics and the answers every
-//! adapter must give on them. Runs against the SQLite adapter here.
+//! adapter must give on them. Runs against the SQLite adapter, against a real TDS server on
+//! loopback (iridium, speaking SQL Server's wire protocol to tiberius), and against a real SQL
+//! Server when `NABD_TEST_MSSQL_URL` names a disposable database.
 
 use chrono::NaiveDate;
 use nabd::dashboard::{Periods, compute, fetch};
+use nabd::gateway::mssql::MssqlGateway;
 use nabd::gateway::sqlite::{SCHEMA, SqliteGateway};
 use nabd::gateway::{ClinicGateway, DailyRevenue, Days, Doctor, DoctorRevenue, PatientRevenue};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
@@ -342,4 +345,192 @@ async fn sqlite_an_empty_clinic_gives_zeros() {
 #[tokio::test]
 async fn sqlite_a_small_clinic_gives_the_hand_computed_figures() {
     check_small_clinic(&sqlite_clinic(&small_clinic()).await).await;
+}
+
+// ---------------------------------------------------------------------------------------------
+// SQL Server: iridium on loopback, and a real server when NABD_TEST_MSSQL_URL is set.
+// ---------------------------------------------------------------------------------------------
+
+/// Column types for the SQL Server fixtures. iridium mishandles `DATE`/`DATETIME2` columns and
+/// decimal parameters, so its fixtures use `DATETIME` for dates and times-of-day as text and
+/// insert money as literals; a real SQL Server gets the PMS's own types.
+struct Dialect {
+    date: &'static str,
+    time: &'static str,
+    money: &'static str,
+    /// Drop the tables first (a real server keeps them between runs; iridium starts empty).
+    drop_first: bool,
+}
+
+const IRIDIUM: Dialect = Dialect {
+    date: "DATETIME",
+    time: "NVARCHAR(8)",
+    money: "DECIMAL(19, 4)",
+    drop_first: false,
+};
+
+const REAL_MSSQL: Dialect = Dialect {
+    date: "DATE",
+    time: "TIME",
+    money: "MONEY",
+    drop_first: true,
+};
+
+fn text(value: &str) -> String {
+    format!("N'{}'", value.replace('\'', "''"))
+}
+
+fn opt_text(value: Option<&str>) -> String {
+    value.map_or_else(|| "NULL".to_owned(), text)
+}
+
+/// The fixture as T-SQL statements (test data only: these literals are the test's own).
+fn mssql_statements(fixture: &Fixture, dialect: &Dialect) -> Vec<String> {
+    let Dialect {
+        date,
+        time,
+        money,
+        drop_first,
+    } = dialect;
+    let mut statements = Vec::new();
+    if *drop_first {
+        for table in ["doctor", "patient", "appointment", "invoice_h", "receipts"] {
+            statements.push(format!(
+                "IF OBJECT_ID(N'{table}', N'U') IS NOT NULL DROP TABLE {table}"
+            ));
+        }
+    }
+    statements.extend([
+        "CREATE TABLE doctor (id INT PRIMARY KEY, name_a NVARCHAR(100), name_e NVARCHAR(100))"
+            .to_owned(),
+        "CREATE TABLE patient (id INT PRIMARY KEY, name_a NVARCHAR(200), name_e NVARCHAR(200),
+            mobile VARCHAR(40), trans_dt DATETIME)"
+            .to_owned(),
+        format!(
+            "CREATE TABLE appointment (id INT PRIMARY KEY, pt_id INT, pt_name NVARCHAR(200),
+                mobile VARCHAR(40), doc_id INT, doc_nm NVARCHAR(100), app_dt {date},
+                from_tm {time}, to_tm {time}, app_status INT, trans_dt DATETIME)"
+        ),
+        format!(
+            "CREATE TABLE invoice_h (id INT PRIMARY KEY, inv_dt DATETIME, cash {money},
+                span {money}, pt_id INT, doc_id INT)"
+        ),
+        format!(
+            "CREATE TABLE receipts (id INT PRIMARY KEY, rcpt_dt DATETIME, amount {money},
+                pt_id INT, doc_id INT)"
+        ),
+    ]);
+    for (id, name_a, name_e) in &fixture.doctors {
+        statements.push(format!(
+            "INSERT INTO doctor (id, name_a, name_e) VALUES ({id}, {}, {})",
+            text(name_a),
+            opt_text(*name_e)
+        ));
+    }
+    for (id, name_a, mobile, trans_dt) in &fixture.patients {
+        statements.push(format!(
+            "INSERT INTO patient (id, name_a, mobile, trans_dt) VALUES ({id}, {}, {}, {})",
+            text(name_a),
+            opt_text(*mobile),
+            text(trans_dt)
+        ));
+    }
+    for (id, pt_id, doc_id, app_dt, from_tm, to_tm, status) in &fixture.appointments {
+        statements.push(format!(
+            "INSERT INTO appointment (id, pt_id, pt_name, doc_id, doc_nm, app_dt, from_tm, to_tm,
+                app_status, trans_dt)
+             VALUES ({id}, {pt_id}, N'x', {doc_id}, N'x', {}, {}, {}, {status}, {})",
+            text(app_dt),
+            text(from_tm),
+            opt_text(*to_tm),
+            text(&format!("{app_dt} 08:00:00"))
+        ));
+    }
+    for (id, inv_dt, cash, span, pt_id, doc_id) in &fixture.invoices {
+        statements.push(format!(
+            "INSERT INTO invoice_h (id, inv_dt, cash, span, pt_id, doc_id)
+             VALUES ({id}, {}, {cash:.2}, {span:.2}, {pt_id}, {doc_id})",
+            text(inv_dt)
+        ));
+    }
+    for (id, rcpt_dt, amount, pt_id, doc_id) in &fixture.receipts {
+        statements.push(format!(
+            "INSERT INTO receipts (id, rcpt_dt, amount, pt_id, doc_id)
+             VALUES ({id}, {}, {amount:.2}, {pt_id}, {doc_id})",
+            text(rcpt_dt)
+        ));
+    }
+    statements
+}
+
+async fn run_statements(config: &tiberius::Config, statements: &[String]) {
+    use tokio_util::compat::TokioAsyncWriteCompatExt;
+    let tcp = tokio::net::TcpStream::connect(config.get_addr())
+        .await
+        .expect("tcp");
+    let mut client = tiberius::Client::connect(config.clone(), tcp.compat_write())
+        .await
+        .expect("tds login");
+    for statement in statements {
+        client
+            .simple_query(statement.as_str())
+            .await
+            .unwrap_or_else(|error| panic!("{statement}: {error}"))
+            .into_results()
+            .await
+            .unwrap_or_else(|error| panic!("{statement}: {error}"));
+    }
+}
+
+/// Starts an iridium TDS server on a free loopback port, TLS off, and loads `fixture`.
+async fn iridium_clinic(fixture: &Fixture) -> MssqlGateway {
+    let config = iridium_server::ServerConfig::no_auth()
+        .port(0)
+        .disable_tls();
+    let mut server =
+        iridium_server::TdsServer::new_with_database(iridium_core::Database::new(), config);
+    let addr = server.bind().await.expect("iridium binds");
+    tokio::spawn(async move {
+        let _ = server.run().await;
+    });
+    let mut config = tiberius::Config::new();
+    config.host("127.0.0.1");
+    config.port(addr.port());
+    config.trust_cert();
+    config.encryption(tiberius::EncryptionLevel::NotSupported);
+    run_statements(&config, &mssql_statements(fixture, &IRIDIUM)).await;
+    MssqlGateway::from_config(config, 2, Duration::from_secs(10))
+}
+
+#[tokio::test]
+async fn tds_an_empty_clinic_gives_zeros() {
+    check_empty_clinic(&iridium_clinic(&Fixture::default()).await).await;
+}
+
+#[tokio::test]
+async fn tds_a_small_clinic_gives_the_hand_computed_figures() {
+    check_small_clinic(&iridium_clinic(&small_clinic()).await).await;
+}
+
+/// The real SQL Server named by `NABD_TEST_MSSQL_URL` (a disposable database: the fixtures drop
+/// and create the contract's tables), loaded with `fixture`.
+async fn real_mssql_clinic(fixture: &Fixture) -> Option<MssqlGateway> {
+    let url = std::env::var("NABD_TEST_MSSQL_URL").ok()?;
+    let config = tiberius::Config::from_ado_string(&url).expect("NABD_TEST_MSSQL_URL parses");
+    run_statements(&config, &mssql_statements(fixture, &REAL_MSSQL)).await;
+    Some(MssqlGateway::new(&url, 2, Duration::from_secs(30)).expect("gateway"))
+}
+
+/// One test for both fixtures, since they share the real server's tables.
+#[tokio::test]
+async fn real_sql_server_gives_the_same_answers_when_configured() {
+    let Some(gateway) = real_mssql_clinic(&Fixture::default()).await else {
+        eprintln!("NABD_TEST_MSSQL_URL is not set: the real SQL Server run is skipped");
+        return;
+    };
+    check_empty_clinic(&gateway).await;
+    let Some(gateway) = real_mssql_clinic(&small_clinic()).await else {
+        return;
+    };
+    check_small_clinic(&gateway).await;
 }

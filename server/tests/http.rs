@@ -238,3 +238,66 @@ async fn the_app_database_is_created_with_its_migrations() {
             .expect("query");
     assert!(tables.iter().any(|(name,)| name == "do_not_contact"));
 }
+
+/// Starts a TDS server (SQL Server's wire protocol) on loopback with one doctor and the
+/// contract's money tables, and returns its ADO.NET connection string.
+async fn tds_clinic() -> String {
+    use tokio_util::compat::TokioAsyncWriteCompatExt;
+    let config = iridium_server::ServerConfig::no_auth()
+        .port(0)
+        .disable_tls();
+    let mut server =
+        iridium_server::TdsServer::new_with_database(iridium_core::Database::new(), config);
+    let addr = server.bind().await.expect("binds");
+    tokio::spawn(async move {
+        let _ = server.run().await;
+    });
+    let url = format!(
+        "server=tcp:127.0.0.1,{};database=master;encrypt=DANGER_PLAINTEXT",
+        addr.port()
+    );
+    let tiberius_config = tiberius::Config::from_ado_string(&url).expect("ado string");
+    let tcp = tokio::net::TcpStream::connect(tiberius_config.get_addr())
+        .await
+        .expect("tcp");
+    let mut client = tiberius::Client::connect(tiberius_config, tcp.compat_write())
+        .await
+        .expect("login");
+    for statement in [
+        "CREATE TABLE doctor (id INT PRIMARY KEY, name_a NVARCHAR(100), name_e NVARCHAR(100))",
+        "INSERT INTO doctor (id, name_a, name_e) VALUES (7, N'د. هند', N'Dr. Hind')",
+    ] {
+        client
+            .simple_query(statement)
+            .await
+            .expect(statement)
+            .into_results()
+            .await
+            .expect(statement);
+    }
+    url
+}
+
+#[tokio::test]
+async fn a_sql_server_clinic_is_read_over_its_wire_protocol() {
+    let url = tds_clinic().await;
+    let app = spawn_app(&["--clinic-url", &url]).await;
+    let response = app.get("/readyz").await;
+    assert_eq!(response.status(), StatusCode::OK);
+}
+
+#[tokio::test]
+async fn an_unreachable_sql_server_is_reported_not_ready() {
+    let url = "server=tcp:127.0.0.1,1;database=pms;user id=ro;password=hunter2;encrypt=true";
+    let app = spawn_app(&["--clinic-url", url, "--clinic-timeout-secs", "2"]).await;
+    let response = app.get("/readyz").await;
+    assert_eq!(response.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let text = response.text().await.expect("body");
+    assert!(text.contains("unreachable"), "{text}");
+    assert!(
+        !text.contains("hunter2"),
+        "the password never leaks: {text}"
+    );
+    let api = app.get("/api/v1/dashboard").await;
+    assert_eq!(api.status(), StatusCode::SERVICE_UNAVAILABLE);
+}

@@ -7,6 +7,7 @@
 //! and keeps the PMS's indexes usable. Money is whole halalas (1/100 SAR) as `i64`, summed
 //! exactly.
 
+pub mod mssql;
 pub mod sqlite;
 
 use chrono::NaiveDate;

@@ -1,0 +1,371 @@
+//! The clinic's SQL Server through tiberius: T-SQL beside its SQLite twin in `sqlite.rs`.
+//!
+//! Every value travels as a parameter (`@P1`...), never spliced into SQL text. Date bounds are
+//! ISO 8601 strings (`2026-01-05T00:00:00`) that SQL Server converts to the column's own type,
+//! so the predicates stay sargable (`inv_dt >= CAST(@P1 AS DATETIME) AND inv_dt < CAST(@P2 AS DATETIME)`, no function around an
+//! indexed column) and work whether the PMS column is `date`, `datetime` or `datetime2`. Days
+//! come back as offsets from the range start (`DATEDIFF(day, CAST(@P1 AS DATETIME), inv_dt)`), so no date type is
+//! decoded. Connections come from a small pool, each query runs under a timeout, TLS follows
+//! the connection string (`encrypt=true` by default; `TrustServerCertificate=true` only when
+//! set), and the session asks for read-only intent: use a read-only login.
+
+use super::{
+    ClinicGateway, DailyAppointments, DailyRevenue, Days, Doctor, DoctorRevenue, GatewayError,
+    PatientRevenue,
+};
+use chrono::NaiveDate;
+use std::sync::Mutex;
+use std::time::Duration;
+use tiberius::{Client, Config, Query, Row};
+use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
+use tokio_util::compat::{Compat, TokioAsyncWriteCompatExt};
+
+type Connection = Client<Compat<TcpStream>>;
+
+/// Reads the clinic's SQL Server.
+pub struct MssqlGateway {
+    config: Config,
+    idle: Mutex<Vec<Connection>>,
+    permits: Semaphore,
+    timeout: Duration,
+}
+
+impl std::fmt::Debug for MssqlGateway {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // The config holds the password: show only where it points.
+        f.debug_struct("MssqlGateway")
+            .field("addr", &self.config.get_addr())
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Message(String);
+
+fn query_error(error: impl std::error::Error + Send + Sync + 'static) -> GatewayError {
+    GatewayError::Query(Box::new(error))
+}
+
+impl MssqlGateway {
+    /// Parses an ADO.NET connection string and prepares a pool of at most `max_connections`;
+    /// connects lazily, each connect and query giving up after `timeout`.
+    pub fn new(
+        connection_string: &str,
+        max_connections: usize,
+        timeout: Duration,
+    ) -> Result<Self, GatewayError> {
+        let mut config = Config::from_ado_string(connection_string)
+            .map_err(|error| GatewayError::Unavailable(Box::new(error)))?;
+        config.application_name("nabd");
+        config.readonly(true);
+        Ok(Self::from_config(config, max_connections, timeout))
+    }
+
+    /// Uses an already built tiberius `Config` (tests point it at a loopback server).
+    pub fn from_config(config: Config, max_connections: usize, timeout: Duration) -> Self {
+        Self {
+            config,
+            idle: Mutex::new(Vec::new()),
+            permits: Semaphore::new(max_connections.max(1)),
+            timeout,
+        }
+    }
+
+    async fn connect(&self) -> Result<Connection, GatewayError> {
+        let unavailable =
+            |error: Box<dyn std::error::Error + Send + Sync>| GatewayError::Unavailable(error);
+        let connect = async {
+            let tcp = TcpStream::connect(self.config.get_addr())
+                .await
+                .map_err(|error| unavailable(Box::new(error)))?;
+            tcp.set_nodelay(true)
+                .map_err(|error| unavailable(Box::new(error)))?;
+            Client::connect(self.config.clone(), tcp.compat_write())
+                .await
+                .map_err(|error| unavailable(Box::new(error)))
+        };
+        tokio::time::timeout(self.timeout, connect)
+            .await
+            .map_err(|_| GatewayError::Timeout(self.timeout))?
+    }
+
+    /// Runs `sql` with `params` and returns every row of the first result set.
+    ///
+    /// A connection that failed or timed out mid-query is dropped, not returned to the pool.
+    async fn rows(&self, sql: &str, params: &[Param]) -> Result<Vec<Row>, GatewayError> {
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|error| GatewayError::Unavailable(Box::new(error)))?;
+        let pooled = self.idle.lock().map(|mut idle| idle.pop()).unwrap_or(None);
+        let mut connection = match pooled {
+            Some(connection) => connection,
+            None => self.connect().await?,
+        };
+        let run = async {
+            let mut query = Query::new(sql);
+            for param in params {
+                match param {
+                    Param::Int(value) => query.bind(*value),
+                    Param::OptInt(value) => query.bind(*value),
+                    Param::Text(value) => query.bind(value.clone()),
+                }
+            }
+            query
+                .query(&mut connection)
+                .await?
+                .into_first_result()
+                .await
+        };
+        let rows = match tokio::time::timeout(self.timeout, run).await {
+            Ok(Ok(rows)) => rows,
+            Ok(Err(error)) => return Err(classify(error)),
+            Err(_) => return Err(GatewayError::Timeout(self.timeout)),
+        };
+        if let Ok(mut idle) = self.idle.lock() {
+            idle.push(connection);
+        }
+        Ok(rows)
+    }
+}
+
+/// A query parameter.
+enum Param {
+    Int(i64),
+    OptInt(Option<i64>),
+    Text(String),
+}
+
+fn classify(error: tiberius::error::Error) -> GatewayError {
+    match error {
+        tiberius::error::Error::Io { .. } | tiberius::error::Error::Tls(_) => {
+            GatewayError::Unavailable(Box::new(error))
+        }
+        other => query_error(other),
+    }
+}
+
+/// The bound SQL Server converts to the column's type: `2026-01-05T00:00:00`.
+fn bound(date: NaiveDate) -> Param {
+    Param::Text(format!("{}T00:00:00", date.format("%Y-%m-%d")))
+}
+
+fn get_i64(row: &Row, index: usize) -> Result<i64, GatewayError> {
+    if let Ok(value) = row.try_get::<i64, _>(index) {
+        return Ok(value.unwrap_or(0));
+    }
+    row.try_get::<i32, _>(index)
+        .map(|value| value.map(i64::from).unwrap_or(0))
+        .map_err(query_error)
+}
+
+fn get_text(row: &Row, index: usize) -> Result<Option<String>, GatewayError> {
+    row.try_get::<&str, _>(index)
+        .map(|value| value.map(str::to_owned))
+        .map_err(query_error)
+}
+
+fn day_at(days: Days, offset: i64) -> Result<NaiveDate, GatewayError> {
+    days.from
+        .checked_add_signed(chrono::Duration::days(offset))
+        .ok_or_else(|| query_error(Message(format!("day offset {offset} out of range"))))
+}
+
+/// `AND <column> NOT IN (@P3, @P4, ...)` for `count` parameters numbered from `first`; no
+/// condition at all when the list is empty (`NOT IN (NULL)` would exclude every row).
+fn not_in(column: &str, first: usize, count: usize) -> String {
+    if count == 0 {
+        return String::new();
+    }
+    let names: Vec<String> = (first..first + count).map(|n| format!("@P{n}")).collect();
+    format!("AND {column} NOT IN ({})", names.join(", "))
+}
+
+impl ClinicGateway for MssqlGateway {
+    async fn ping(&self) -> Result<(), GatewayError> {
+        // language=TSQL
+        self.rows("SELECT TOP 1 id FROM doctor", &[])
+            .await
+            .map(|_| ())
+    }
+
+    async fn doctors(&self) -> Result<Vec<Doctor>, GatewayError> {
+        // language=TSQL
+        let sql = r"SELECT CAST(id AS BIGINT), name_a, name_e FROM doctor
+                    WHERE name_a IS NOT NULL AND LTRIM(RTRIM(name_a)) <> N''
+                    ORDER BY id";
+        let rows = self.rows(sql, &[]).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(Doctor {
+                    id: get_i64(row, 0)?,
+                    name_ar: get_text(row, 1)?.unwrap_or_default().trim().to_owned(),
+                    name_en: get_text(row, 2)?
+                        .map(|name| name.trim().to_owned())
+                        .filter(|name| !name.is_empty()),
+                })
+            })
+            .collect()
+    }
+
+    async fn revenue_by_day(&self, days: Days) -> Result<Vec<DailyRevenue>, GatewayError> {
+        // language=TSQL
+        let sql = r"SELECT d, CAST(ROUND(SUM(amount) * 100, 0) AS BIGINT) FROM (
+                        SELECT DATEDIFF(day, CAST(@P1 AS DATETIME), inv_dt) AS d,
+                               COALESCE(cash, 0) + COALESCE(span, 0) AS amount
+                        FROM invoice_h WHERE inv_dt >= CAST(@P1 AS DATETIME) AND inv_dt < CAST(@P2 AS DATETIME)
+                        UNION ALL
+                        SELECT DATEDIFF(day, CAST(@P1 AS DATETIME), rcpt_dt), COALESCE(amount, 0)
+                        FROM receipts WHERE rcpt_dt >= CAST(@P1 AS DATETIME) AND rcpt_dt < CAST(@P2 AS DATETIME)
+                    ) AS paid GROUP BY d ORDER BY d";
+        let rows = self.rows(sql, &[bound(days.from), bound(days.to)]).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(DailyRevenue {
+                    date: day_at(days, get_i64(row, 0)?)?,
+                    halalas: get_i64(row, 1)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn revenue_by_doctor(&self, days: Days) -> Result<Vec<DoctorRevenue>, GatewayError> {
+        // language=TSQL
+        let sql = r"SELECT CAST(doc_id AS BIGINT), CAST(ROUND(SUM(amount) * 100, 0) AS BIGINT)
+                    FROM (
+                        SELECT doc_id, COALESCE(cash, 0) + COALESCE(span, 0) AS amount
+                        FROM invoice_h WHERE inv_dt >= CAST(@P1 AS DATETIME) AND inv_dt < CAST(@P2 AS DATETIME)
+                        UNION ALL
+                        SELECT doc_id, COALESCE(amount, 0)
+                        FROM receipts WHERE rcpt_dt >= CAST(@P1 AS DATETIME) AND rcpt_dt < CAST(@P2 AS DATETIME)
+                    ) AS paid WHERE doc_id IS NOT NULL GROUP BY doc_id ORDER BY doc_id";
+        let rows = self.rows(sql, &[bound(days.from), bound(days.to)]).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(DoctorRevenue {
+                    doctor_id: get_i64(row, 0)?,
+                    halalas: get_i64(row, 1)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn patient_revenue(
+        &self,
+        days: Days,
+        doctor_id: Option<i64>,
+    ) -> Result<PatientRevenue, GatewayError> {
+        // Per-patient sums, added up here: COUNT(DISTINCT) over a UNION is costly on SQL Server
+        // and the loopback TDS test server cannot aggregate without GROUP BY. Two statements
+        // rather than `(@P3 IS NULL OR doc_id = @P3)`, so each gets its own plan.
+        // language=TSQL
+        let all = r"SELECT CAST(pt_id AS BIGINT), CAST(ROUND(SUM(amount) * 100, 0) AS BIGINT)
+                    FROM (
+                        SELECT pt_id, COALESCE(cash, 0) + COALESCE(span, 0) AS amount
+                        FROM invoice_h
+                        WHERE inv_dt >= CAST(@P1 AS DATETIME) AND inv_dt < CAST(@P2 AS DATETIME)
+                        UNION ALL
+                        SELECT pt_id, COALESCE(amount, 0)
+                        FROM receipts
+                        WHERE rcpt_dt >= CAST(@P1 AS DATETIME) AND rcpt_dt < CAST(@P2 AS DATETIME)
+                    ) AS paid GROUP BY pt_id";
+        // language=TSQL
+        let one = r"SELECT CAST(pt_id AS BIGINT), CAST(ROUND(SUM(amount) * 100, 0) AS BIGINT)
+                    FROM (
+                        SELECT pt_id, COALESCE(cash, 0) + COALESCE(span, 0) AS amount
+                        FROM invoice_h
+                        WHERE inv_dt >= CAST(@P1 AS DATETIME) AND inv_dt < CAST(@P2 AS DATETIME)
+                          AND doc_id = @P3
+                        UNION ALL
+                        SELECT pt_id, COALESCE(amount, 0)
+                        FROM receipts
+                        WHERE rcpt_dt >= CAST(@P1 AS DATETIME) AND rcpt_dt < CAST(@P2 AS DATETIME)
+                          AND doc_id = @P3
+                    ) AS paid GROUP BY pt_id";
+        let rows = match doctor_id {
+            None => self.rows(all, &[bound(days.from), bound(days.to)]).await?,
+            Some(id) => {
+                self.rows(
+                    one,
+                    &[bound(days.from), bound(days.to), Param::OptInt(Some(id))],
+                )
+                .await?
+            }
+        };
+        let mut total = PatientRevenue::default();
+        for row in &rows {
+            total.halalas += get_i64(row, 1)?;
+            // COUNT(DISTINCT pt_id) leaves out payments without a patient.
+            if row.try_get::<i64, _>(0).map_err(query_error)?.is_some() {
+                total.patients += 1;
+            }
+        }
+        Ok(total)
+    }
+
+    async fn appointments_by_day(
+        &self,
+        days: Days,
+        cancelled: &[i64],
+    ) -> Result<Vec<DailyAppointments>, GatewayError> {
+        // language=TSQL
+        let sql = format!(
+            r"SELECT DATEDIFF(day, CAST(@P1 AS DATETIME), a.app_dt) AS d,
+                     CAST(COUNT(*) AS BIGINT),
+                     CAST(SUM(CASE WHEN p.trans_dt >= a.app_dt
+                                    AND p.trans_dt < DATEADD(day, 1, a.app_dt)
+                                   THEN 1 ELSE 0 END) AS BIGINT),
+                     CAST(SUM(CASE WHEN p.trans_dt < a.app_dt THEN 1 ELSE 0 END) AS BIGINT)
+              FROM appointment a LEFT JOIN patient p ON p.id = a.pt_id
+              WHERE a.app_dt >= CAST(@P1 AS DATETIME) AND a.app_dt < CAST(@P2 AS DATETIME)
+                {}
+              GROUP BY DATEDIFF(day, CAST(@P1 AS DATETIME), a.app_dt)
+              ORDER BY d",
+            not_in("a.app_status", 3, cancelled.len())
+        );
+        let mut params = vec![bound(days.from), bound(days.to)];
+        params.extend(cancelled.iter().map(|code| Param::Int(*code)));
+        let rows = self.rows(&sql, &params).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(DailyAppointments {
+                    date: day_at(days, get_i64(row, 0)?)?,
+                    total: get_i64(row, 1)?,
+                    new: get_i64(row, 2)?,
+                    after_registration: get_i64(row, 3)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn new_patients(&self, days: Days) -> Result<i64, GatewayError> {
+        // language=TSQL
+        // Plain COUNT(*) (an `int` on SQL Server, read as i64 either way).
+        let sql = r"SELECT COUNT(*) FROM patient
+                    WHERE trans_dt >= CAST(@P1 AS DATETIME) AND trans_dt < CAST(@P2 AS DATETIME)";
+        let rows = self.rows(sql, &[bound(days.from), bound(days.to)]).await?;
+        rows.first().map_or(Ok(0), |row| get_i64(row, 0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_placeholders_number_on_from_the_first() {
+        assert_eq!(not_in("s", 3, 2), "AND s NOT IN (@P3, @P4)");
+        assert_eq!(not_in("s", 3, 0), "");
+    }
+
+    #[test]
+    fn a_bad_connection_string_is_refused_without_echoing_it() {
+        let error = MssqlGateway::new("server=;password=hunter2", 2, Duration::from_secs(1))
+            .expect_err("no host");
+        assert!(!format!("{error} {error:?}").contains("hunter2"));
+    }
+}
