@@ -5,9 +5,10 @@ use crate::config::Secret;
 use crate::gateway::mssql::MssqlGateway;
 use crate::gateway::sqlite::SqliteGateway;
 use crate::gateway::{
-    ClinicGateway, DailyAppointments, DailyRevenue, Days, Doctor, DoctorRevenue, GatewayError,
-    PatientRevenue,
+    BookedAppointment, ClinicGateway, DailyAppointments, DailyRevenue, Days, Doctor, DoctorRevenue,
+    GatewayError, PatientRevenue,
 };
+use chrono::NaiveDate;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -89,6 +90,13 @@ impl ClinicGateway for Clinic {
         cancelled: &[i64],
     ) -> Result<Vec<DailyAppointments>, GatewayError> {
         dispatch!(self, gateway => gateway.appointments_by_day(days, cancelled))
+    }
+
+    async fn appointments_on(
+        &self,
+        day: NaiveDate,
+    ) -> Result<Vec<BookedAppointment>, GatewayError> {
+        dispatch!(self, gateway => gateway.appointments_on(day))
     }
 
     async fn new_patients(&self, days: Days) -> Result<i64, GatewayError> {

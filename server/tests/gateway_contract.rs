@@ -3,11 +3,15 @@
 //! loopback (iridium, speaking SQL Server's wire protocol to tiberius), and against a real SQL
 //! Server when `NABD_TEST_MSSQL_URL` names a disposable database.
 
+mod common;
+
 use chrono::NaiveDate;
 use nabd::dashboard::{Periods, compute, fetch};
 use nabd::gateway::mssql::MssqlGateway;
 use nabd::gateway::sqlite::{SCHEMA, SqliteGateway};
-use nabd::gateway::{ClinicGateway, DailyRevenue, Days, Doctor, DoctorRevenue, PatientRevenue};
+use nabd::gateway::{
+    BookedAppointment, ClinicGateway, DailyRevenue, Days, Doctor, DoctorRevenue, PatientRevenue,
+};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use std::time::Duration;
 
@@ -148,6 +152,8 @@ fn small_clinic() -> Fixture {
             (103, 13, 2, "2026-01-01", "09:00:00", Some("09:30:00"), 4),
             // outside the 30-day window
             (104, 10, 1, "2025-12-06", "09:00:00", Some("09:30:00"), 2),
+            // a patient the PMS has no row for: not new, so returning
+            (105, 99, 2, "2026-01-04", "09:00:00", Some("09:30:00"), 2),
         ],
         invoices: vec![
             // the day boundary: 23:59:59 yesterday is not today
@@ -278,6 +284,57 @@ async fn check_small_clinic<G: ClinicGateway>(gateway: &G) {
         "registered 2026-01-02 and 2026-01-05; 2025-12-31 23:59:59 is last month"
     );
 
+    let booked = gateway
+        .appointments_on(today())
+        .await
+        .expect("today's book");
+    let summary: Vec<(i64, String, Option<String>, i64)> = booked
+        .iter()
+        .map(|a| {
+            (
+                a.id,
+                a.starts.format("%H:%M").to_string(),
+                a.ends.map(|t| t.format("%H:%M").to_string()),
+                a.status,
+            )
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        vec![
+            (100, "10:00".into(), None, 1),
+            (101, "11:00".into(), None, 0),
+            (102, "12:00".into(), None, 3),
+        ],
+        "every appointment of the day, by start time, whatever its status"
+    );
+    assert_eq!(
+        booked[0],
+        BookedAppointment {
+            id: 100,
+            patient_id: 10,
+            patient_name: "x".into(),
+            mobile: None,
+            doctor_id: 1,
+            doctor_name: "x".into(),
+            date: today(),
+            starts: chrono::NaiveTime::from_hms_opt(10, 0, 0).expect("time"),
+            ends: None,
+            status: 1,
+            booked_at: date(2026, 1, 5).and_hms_opt(8, 0, 0),
+        }
+    );
+    let ended = gateway
+        .appointments_on(date(2026, 1, 1))
+        .await
+        .expect("new year's day");
+    assert_eq!(ended.len(), 1);
+    assert_eq!(
+        ended[0].ends,
+        chrono::NaiveTime::from_hms_opt(9, 30, 0),
+        "to_tm is read"
+    );
+
     let rows = fetch(gateway, &periods, &[3], Some(2)).await.expect("rows");
     let figures = compute(&rows, &periods, now(), "SAR");
     assert_eq!(figures.revenue_today, 299.99);
@@ -291,12 +348,12 @@ async fn check_small_clinic<G: ClinicGateway>(gateway: &G) {
         "719.99 / 4 rounds to 180.00"
     );
     assert_eq!(
-        figures.avg_revenue_per_appointment_30d, 240.0,
-        "719.99 / 3 rounds to 240.00"
+        figures.avg_revenue_per_appointment_30d, 180.0,
+        "719.99 / 4 rounds to 180.00"
     );
     assert_eq!(
-        figures.returning_share_30d, 0.6667,
-        "2 of 3 after registration"
+        figures.returning_share_30d, 0.75,
+        "3 of 4: the patient without a row counts as returning"
     );
     assert_eq!(
         figures.doctor_avg_revenue_per_patient_30d,
@@ -335,6 +392,12 @@ async fn check_small_clinic<G: ClinicGateway>(gateway: &G) {
         .find(|day| day.date == "2026-01-01")
         .expect("in window");
     assert_eq!((first_of_jan.new, first_of_jan.returning), (0, 1));
+    let unknown_patient = figures
+        .patient_mix
+        .iter()
+        .find(|day| day.date == "2026-01-04")
+        .expect("in window");
+    assert_eq!((unknown_patient.new, unknown_patient.returning), (0, 1));
 }
 
 #[tokio::test]
@@ -463,42 +526,11 @@ fn mssql_statements(fixture: &Fixture, dialect: &Dialect) -> Vec<String> {
     statements
 }
 
-async fn run_statements(config: &tiberius::Config, statements: &[String]) {
-    use tokio_util::compat::TokioAsyncWriteCompatExt;
-    let tcp = tokio::net::TcpStream::connect(config.get_addr())
-        .await
-        .expect("tcp");
-    let mut client = tiberius::Client::connect(config.clone(), tcp.compat_write())
-        .await
-        .expect("tds login");
-    for statement in statements {
-        client
-            .simple_query(statement.as_str())
-            .await
-            .unwrap_or_else(|error| panic!("{statement}: {error}"))
-            .into_results()
-            .await
-            .unwrap_or_else(|error| panic!("{statement}: {error}"));
-    }
-}
-
 /// Starts an iridium TDS server on a free loopback port, TLS off, and loads `fixture`.
 async fn iridium_clinic(fixture: &Fixture) -> MssqlGateway {
-    let config = iridium_server::ServerConfig::no_auth()
-        .port(0)
-        .disable_tls();
-    let mut server =
-        iridium_server::TdsServer::new_with_database(iridium_core::Database::new(), config);
-    let addr = server.bind().await.expect("iridium binds");
-    tokio::spawn(async move {
-        let _ = server.run().await;
-    });
-    let mut config = tiberius::Config::new();
-    config.host("127.0.0.1");
-    config.port(addr.port());
-    config.trust_cert();
-    config.encryption(tiberius::EncryptionLevel::NotSupported);
-    run_statements(&config, &mssql_statements(fixture, &IRIDIUM)).await;
+    let url = common::start_tds_server().await;
+    let config = tiberius::Config::from_ado_string(&url).expect("ado string");
+    common::run_statements(&config, &mssql_statements(fixture, &IRIDIUM)).await;
     MssqlGateway::from_config(config, 2, Duration::from_secs(10))
 }
 
@@ -517,7 +549,7 @@ async fn tds_a_small_clinic_gives_the_hand_computed_figures() {
 async fn real_mssql_clinic(fixture: &Fixture) -> Option<MssqlGateway> {
     let url = std::env::var("NABD_TEST_MSSQL_URL").ok()?;
     let config = tiberius::Config::from_ado_string(&url).expect("NABD_TEST_MSSQL_URL parses");
-    run_statements(&config, &mssql_statements(fixture, &REAL_MSSQL)).await;
+    common::run_statements(&config, &mssql_statements(fixture, &REAL_MSSQL)).await;
     Some(MssqlGateway::new(&url, 2, Duration::from_secs(30)).expect("gateway"))
 }
 

@@ -1,6 +1,8 @@
 //! The real server on a free loopback port, with a fresh app database per test, spoken to over
 //! real HTTP.
 
+mod common;
+
 use clap::Parser;
 use nabd::cli::Cli;
 use nabd::web::Application;
@@ -242,39 +244,17 @@ async fn the_app_database_is_created_with_its_migrations() {
 /// Starts a TDS server (SQL Server's wire protocol) on loopback with one doctor and the
 /// contract's money tables, and returns its ADO.NET connection string.
 async fn tds_clinic() -> String {
-    use tokio_util::compat::TokioAsyncWriteCompatExt;
-    let config = iridium_server::ServerConfig::no_auth()
-        .port(0)
-        .disable_tls();
-    let mut server =
-        iridium_server::TdsServer::new_with_database(iridium_core::Database::new(), config);
-    let addr = server.bind().await.expect("binds");
-    tokio::spawn(async move {
-        let _ = server.run().await;
-    });
-    let url = format!(
-        "server=tcp:127.0.0.1,{};database=master;encrypt=DANGER_PLAINTEXT",
-        addr.port()
-    );
-    let tiberius_config = tiberius::Config::from_ado_string(&url).expect("ado string");
-    let tcp = tokio::net::TcpStream::connect(tiberius_config.get_addr())
-        .await
-        .expect("tcp");
-    let mut client = tiberius::Client::connect(tiberius_config, tcp.compat_write())
-        .await
-        .expect("login");
-    for statement in [
-        "CREATE TABLE doctor (id INT PRIMARY KEY, name_a NVARCHAR(100), name_e NVARCHAR(100))",
-        "INSERT INTO doctor (id, name_a, name_e) VALUES (7, N'د. هند', N'Dr. Hind')",
-    ] {
-        client
-            .simple_query(statement)
-            .await
-            .expect(statement)
-            .into_results()
-            .await
-            .expect(statement);
-    }
+    let url = common::start_tds_server().await;
+    let config = tiberius::Config::from_ado_string(&url).expect("ado string");
+    common::run_statements(
+        &config,
+        &[
+            "CREATE TABLE doctor (id INT PRIMARY KEY, name_a NVARCHAR(100), name_e NVARCHAR(100))"
+                .to_owned(),
+            "INSERT INTO doctor (id, name_a, name_e) VALUES (7, N'د. هند', N'Dr. Hind')".to_owned(),
+        ],
+    )
+    .await;
     url
 }
 

@@ -10,7 +10,7 @@
 pub mod mssql;
 pub mod sqlite;
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use std::future::Future;
 
 /// A doctor as the PMS lists them. Rows with an empty `name_a` are not real doctors and are
@@ -51,8 +51,31 @@ pub struct DailyAppointments {
     pub total: i64,
     /// Those whose patient registered (`patient.trans_dt`) on that date.
     pub new: i64,
-    /// Those whose patient registered before that date.
+    /// Those whose patient registered before that date, or whose registration date is unknown
+    /// (no patient row, or no `trans_dt`): they are not that day's new patients.
     pub after_registration: i64,
+}
+
+/// One booked appointment, as reminders and feedback requests read it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BookedAppointment {
+    pub id: i64,
+    pub patient_id: i64,
+    /// `pt_name` as the PMS wrote it on the booking.
+    pub patient_name: String,
+    /// The mobile as typed at the desk (unnormalised; may be malformed or missing).
+    pub mobile: Option<String>,
+    pub doctor_id: i64,
+    /// `doc_nm` as the PMS wrote it on the booking.
+    pub doctor_name: String,
+    pub date: NaiveDate,
+    /// `from_tm`: when the visit starts.
+    pub starts: NaiveTime,
+    /// `to_tm`: set once the visit has ended.
+    pub ends: Option<NaiveTime>,
+    pub status: i64,
+    /// `trans_dt`: when it was booked.
+    pub booked_at: Option<NaiveDateTime>,
 }
 
 /// A half-open range of clinic-local days, `[from, to)`.
@@ -66,6 +89,13 @@ impl Days {
     /// Returns the range `[from, to)`.
     pub fn new(from: NaiveDate, to: NaiveDate) -> Self {
         Self { from, to }
+    }
+
+    /// Splits the range into two halves that together cover it, to read them concurrently.
+    pub fn halves(self) -> (Self, Self) {
+        let middle =
+            self.from + chrono::Days::new(((self.to - self.from).num_days().max(0) / 2) as u64);
+        (Self::new(self.from, middle), Self::new(middle, self.to))
     }
 }
 
@@ -140,6 +170,12 @@ pub trait ClinicGateway: Send + Sync {
         days: Days,
         cancelled: &[i64],
     ) -> impl Future<Output = Result<Vec<DailyAppointments>, GatewayError>> + Send;
+
+    /// Lists every appointment on `day` (any status), by start time then id.
+    fn appointments_on(
+        &self,
+        day: NaiveDate,
+    ) -> impl Future<Output = Result<Vec<BookedAppointment>, GatewayError>> + Send;
 
     /// Counts patients registered (`trans_dt`) within `days`.
     fn new_patients(&self, days: Days) -> impl Future<Output = Result<i64, GatewayError>> + Send;

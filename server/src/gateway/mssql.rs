@@ -10,10 +10,10 @@
 //! set), and the session asks for read-only intent: use a read-only login.
 
 use super::{
-    ClinicGateway, DailyAppointments, DailyRevenue, Days, Doctor, DoctorRevenue, GatewayError,
-    PatientRevenue,
+    BookedAppointment, ClinicGateway, DailyAppointments, DailyRevenue, Days, Doctor, DoctorRevenue,
+    GatewayError, PatientRevenue,
 };
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use std::sync::Mutex;
 use std::time::Duration;
 use tiberius::{Client, Config, Query, Row};
@@ -87,7 +87,7 @@ impl MssqlGateway {
                 .await
                 .map_err(|error| unavailable(Box::new(error)))
         };
-        tokio::time::timeout(self.timeout, connect)
+        tokio::time::timeout(self.timeout, Box::pin(connect))
             .await
             .map_err(|_| GatewayError::Timeout(self.timeout))?
     }
@@ -121,7 +121,9 @@ impl MssqlGateway {
                 .into_first_result()
                 .await
         };
-        let rows = match tokio::time::timeout(self.timeout, run).await {
+        // Boxed: tiberius's futures are large, and inline they would make every caller's
+        // future (the dashboard's seven concurrent reads) too large for a thread's stack.
+        let rows = match tokio::time::timeout(self.timeout, Box::pin(run)).await {
             Ok(Ok(rows)) => rows,
             Ok(Err(error)) => return Err(classify(error)),
             Err(_) => return Err(GatewayError::Timeout(self.timeout)),
@@ -167,6 +169,28 @@ fn get_text(row: &Row, index: usize) -> Result<Option<String>, GatewayError> {
     row.try_get::<&str, _>(index)
         .map(|value| value.map(str::to_owned))
         .map_err(query_error)
+}
+
+/// Reads a time of day from a `time` column, or from text (`09:30:00`) in PMSs that keep it so.
+fn get_time(row: &Row, index: usize) -> Result<Option<NaiveTime>, GatewayError> {
+    if let Ok(value) = row.try_get::<NaiveTime, _>(index) {
+        return Ok(value);
+    }
+    match get_text(row, index)? {
+        None => Ok(None),
+        Some(text) if text.trim().is_empty() => Ok(None),
+        Some(text) => NaiveTime::parse_from_str(text.trim(), "%H:%M:%S")
+            .or_else(|_| NaiveTime::parse_from_str(text.trim(), "%H:%M"))
+            .map(Some)
+            .map_err(query_error),
+    }
+}
+
+/// Reads a date-time sent as text in ODBC canonical form (`CONVERT(..., 120)`:
+/// `2026-01-05 08:00:00`), the same whatever the login's language.
+fn get_datetime(row: &Row, index: usize) -> Option<NaiveDateTime> {
+    let text = get_text(row, index).ok().flatten()?;
+    NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%d %H:%M:%S").ok()
 }
 
 fn day_at(days: Days, offset: i64) -> Result<NaiveDate, GatewayError> {
@@ -319,7 +343,8 @@ impl ClinicGateway for MssqlGateway {
                      CAST(SUM(CASE WHEN p.trans_dt >= a.app_dt
                                     AND p.trans_dt < DATEADD(day, 1, a.app_dt)
                                    THEN 1 ELSE 0 END) AS BIGINT),
-                     CAST(SUM(CASE WHEN p.trans_dt < a.app_dt THEN 1 ELSE 0 END) AS BIGINT)
+                     CAST(SUM(CASE WHEN p.trans_dt IS NULL OR p.trans_dt < a.app_dt
+                                   THEN 1 ELSE 0 END) AS BIGINT)
               FROM appointment a LEFT JOIN patient p ON p.id = a.pt_id
               WHERE a.app_dt >= CAST(@P1 AS DATETIME) AND a.app_dt < CAST(@P2 AS DATETIME)
                 {}
@@ -340,6 +365,42 @@ impl ClinicGateway for MssqlGateway {
                 })
             })
             .collect()
+    }
+
+    async fn appointments_on(
+        &self,
+        day: NaiveDate,
+    ) -> Result<Vec<BookedAppointment>, GatewayError> {
+        // language=TSQL
+        let sql = r"SELECT CAST(id AS BIGINT), CAST(pt_id AS BIGINT), pt_name, mobile,
+                           CAST(doc_id AS BIGINT), doc_nm, from_tm, to_tm,
+                           CAST(app_status AS BIGINT), CONVERT(NVARCHAR(19), trans_dt, 120)
+                    FROM appointment
+                    WHERE app_dt >= CAST(@P1 AS DATETIME) AND app_dt < CAST(@P2 AS DATETIME)
+                    ORDER BY from_tm, id";
+        let next = day.succ_opt().unwrap_or(day);
+        let rows = self.rows(sql, &[bound(day), bound(next)]).await?;
+        let mut appointments = Vec::with_capacity(rows.len());
+        for row in &rows {
+            // A booking without a start time cannot be reminded of or followed up: skipped.
+            let Some(starts) = get_time(row, 6)? else {
+                continue;
+            };
+            appointments.push(BookedAppointment {
+                id: get_i64(row, 0)?,
+                patient_id: get_i64(row, 1)?,
+                patient_name: get_text(row, 2)?.unwrap_or_default(),
+                mobile: get_text(row, 3)?,
+                doctor_id: get_i64(row, 4)?,
+                doctor_name: get_text(row, 5)?.unwrap_or_default(),
+                date: day,
+                starts,
+                ends: get_time(row, 7)?,
+                status: get_i64(row, 8)?,
+                booked_at: get_datetime(row, 9),
+            });
+        }
+        Ok(appointments)
     }
 
     async fn new_patients(&self, days: Days) -> Result<i64, GatewayError> {
@@ -364,8 +425,12 @@ mod tests {
 
     #[test]
     fn a_bad_connection_string_is_refused_without_echoing_it() {
-        let error = MssqlGateway::new("server=;password=hunter2", 2, Duration::from_secs(1))
-            .expect_err("no host");
+        let error = MssqlGateway::new(
+            "server=tcp:db,notaport;password=hunter2",
+            2,
+            Duration::from_secs(1),
+        )
+        .expect_err("the port is not a number");
         assert!(!format!("{error} {error:?}").contains("hunter2"));
     }
 }

@@ -1,0 +1,43 @@
+//! Test helpers shared by the integration tests: a real TDS (SQL Server wire protocol) server
+//! on a loopback port, and a way to run T-SQL against it.
+
+#![allow(dead_code, reason = "each test crate uses a different subset")]
+
+use tokio_util::compat::TokioAsyncWriteCompatExt;
+
+/// Starts an empty iridium TDS server on a free loopback port (no login, TLS off) and returns
+/// its ADO.NET connection string.
+pub async fn start_tds_server() -> String {
+    let config = iridium_server::ServerConfig::no_auth()
+        .port(0)
+        .disable_tls();
+    let mut server =
+        iridium_server::TdsServer::new_with_database(iridium_core::Database::new(), config);
+    let addr = server.bind().await.expect("the TDS server binds");
+    tokio::spawn(async move {
+        let _ = server.run().await;
+    });
+    format!(
+        "server=tcp:127.0.0.1,{};database=master;encrypt=DANGER_PLAINTEXT",
+        addr.port()
+    )
+}
+
+/// Runs each statement, in order, on one connection; panics naming the statement that failed.
+pub async fn run_statements(config: &tiberius::Config, statements: &[String]) {
+    let tcp = tokio::net::TcpStream::connect(config.get_addr())
+        .await
+        .expect("tcp");
+    let mut client = tiberius::Client::connect(config.clone(), tcp.compat_write())
+        .await
+        .expect("tds login");
+    for statement in statements {
+        client
+            .simple_query(statement.as_str())
+            .await
+            .unwrap_or_else(|error| panic!("{statement}: {error}"))
+            .into_results()
+            .await
+            .unwrap_or_else(|error| panic!("{statement}: {error}"));
+    }
+}
