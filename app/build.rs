@@ -1,6 +1,6 @@
 //! Generates the `i18n` module from `locales/*.json` at build time (leptos_i18n 0.6).
 
-use leptos_i18n_build::{Config, TranslationsInfos};
+use leptos_i18n_build::{Config, ParseOptions, TranslationsInfos};
 use std::path::PathBuf;
 
 fn main() {
@@ -10,7 +10,9 @@ fn main() {
     let config = Config::new("en")
         .and_then(|config| config.add_locale("ar"))
         .expect("the locale names are valid")
-        .locales_path("../locales");
+        .locales_path("../locales")
+        // Lets `t_string!` interpolate (attribute values and titles are plain strings).
+        .parse_options(ParseOptions::new().interpolate_display(true));
 
     let translations = match TranslationsInfos::parse(config) {
         Ok(translations) => translations,

@@ -68,3 +68,67 @@ pub struct DoctorOption {
     pub name_ar: String,
     pub name_en: Option<String>,
 }
+
+/// Why the dashboard figures could not be shown; the page translates each kind.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum DashboardError {
+    /// The clinic database did not answer.
+    ClinicUnavailable,
+    /// The `doctor` in the address is not one of the clinic's doctors.
+    UnknownDoctor,
+    /// Anything else (a broken connection to Nabd itself); details are in the server's log.
+    Unexpected(String),
+}
+
+impl std::fmt::Display for DashboardError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::ClinicUnavailable => f.write_str("the clinic database is unavailable"),
+            Self::UnknownDoctor => f.write_str("there is no such doctor"),
+            Self::Unexpected(detail) => write!(f, "unexpected error: {detail}"),
+        }
+    }
+}
+
+impl leptos::server_fn::error::FromServerFnError for DashboardError {
+    type Encoder = leptos::server_fn::codec::JsonEncoding;
+
+    fn from_server_fn_error(value: leptos::server_fn::error::ServerFnErrorErr) -> Self {
+        Self::Unexpected(value.to_string())
+    }
+}
+
+/// The server side of the dashboard, as the page's server function reaches it: a port that
+/// `app` defines and the `nabd` server implements over the clinic gateway.
+#[cfg(feature = "ssr")]
+pub mod source {
+    use super::{DashboardError, DashboardFigures};
+    use std::pin::Pin;
+    use std::sync::Arc;
+
+    /// The future [`DashboardSource::figures`] returns.
+    pub type FiguresFuture<'a> =
+        Pin<Box<dyn Future<Output = Result<DashboardFigures, DashboardError>> + Send + 'a>>;
+
+    /// Computes the dashboard figures for now, optionally with one doctor's average.
+    pub trait DashboardSource: Send + Sync {
+        /// Returns the figures; `UnknownDoctor` when `doctor` is not a real doctor.
+        fn figures(&self, doctor: Option<i64>) -> FiguresFuture<'_>;
+    }
+
+    /// The source in Leptos's context for server functions.
+    #[derive(Clone)]
+    pub struct Dashboard(pub Arc<dyn DashboardSource>);
+}
+
+/// Returns the dashboard figures (aggregates only) for now, optionally with one doctor's
+/// average revenue per patient.
+#[leptos::server(prefix = "/api", endpoint = "dashboard")]
+pub async fn load_dashboard(doctor: Option<i64>) -> Result<DashboardFigures, DashboardError> {
+    let Some(source) = leptos::prelude::use_context::<source::Dashboard>() else {
+        return Err(DashboardError::Unexpected(
+            "the dashboard source is not configured".to_owned(),
+        ));
+    };
+    source.0.figures(doctor).await
+}

@@ -7,6 +7,7 @@
 include!(concat!(env!("OUT_DIR"), "/i18n/mod.rs"));
 
 pub mod dashboard;
+pub mod format;
 pub mod layout;
 pub mod locale;
 pub mod pages;
@@ -17,7 +18,7 @@ use crate::pages::{DashboardPage, HomePage, MarketingReportPage, NotFound};
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, provide_meta_context};
 use leptos_router::{
-    StaticSegment,
+    SsrMode, StaticSegment,
     components::{ParentRoute, Route, Router, Routes},
 };
 
@@ -60,7 +61,13 @@ macro_rules! localized_routes {
                         view=|| view! { <LocaleLayout locale=Locale::$locale /> }
                     >
                         <Route path=StaticSegment("") view=HomePage />
-                        <Route path=StaticSegment("clinic-dashboard") view=DashboardPage />
+                        // Async: the server waits for the figures, so every number is in the
+                        // HTML (readable without JavaScript, no spinner on first paint).
+                        <Route
+                            path=StaticSegment("clinic-dashboard")
+                            view=DashboardPage
+                            ssr=SsrMode::Async
+                        />
                         <Route path=StaticSegment("marketing-report") view=MarketingReportPage />
                     </ParentRoute>
                 )+

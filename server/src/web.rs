@@ -7,10 +7,12 @@ use crate::config::Config;
 use crate::state::AppState;
 use crate::{dashboard, health, language, store};
 use anyhow::Context;
+use app::dashboard::source::Dashboard;
 use app::{App, shell};
 use axum::Router;
 use axum::routing::get;
 use leptos::config::LeptosOptions;
+use leptos::prelude::provide_context;
 use leptos_axum::{LeptosRoutes, file_and_error_handler, generate_route_list};
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,6 +24,8 @@ use tower_http::trace::TraceLayer;
 pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let leptos = state.leptos.clone();
+    let source = Dashboard(Arc::new(dashboard::Source(state.clone())));
+    let context = move || provide_context(source.clone());
     Router::new()
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
@@ -31,7 +35,7 @@ pub fn router(state: AppState) -> Router {
         .route("/marketing-report", get(language::unprefixed))
         .route("/clinic-dashboard/ar", get(language::legacy_dashboard))
         .route("/clinic-dashboard/en", get(language::legacy_dashboard))
-        .leptos_routes(&state, routes, move || shell(leptos.clone()))
+        .leptos_routes_with_context(&state, routes, context, move || shell(leptos.clone()))
         .fallback(file_and_error_handler::<AppState, _>(shell))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())

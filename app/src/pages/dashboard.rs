@@ -1,17 +1,304 @@
-//! The public clinic dashboard (`/{lang}/clinic-dashboard`).
+//! The public clinic dashboard (`/{lang}/clinic-dashboard`): the KPI cards with their
+//! definitions and the doctor filter. Rendered on the server with every number in the HTML
+//! (the route waits for the figures), then hydrated; the filter lives in the URL
+//! (`?doctor=<id>`), so a link can be shared and the page works without JavaScript.
 
-use crate::i18n::{t, use_i18n};
+use crate::dashboard::{DashboardError, DashboardFigures, DoctorOption, load_dashboard};
+use crate::format;
+use crate::i18n::{Locale, t, t_string, use_i18n};
 use leptos::prelude::*;
+use leptos_router::components::Form;
+use leptos_router::hooks::{use_location, use_navigate, use_query_map};
 
 /// Shows the clinic's live figures.
 #[component]
 pub fn DashboardPage() -> impl IntoView {
     let i18n = use_i18n();
+    let query = use_query_map();
+    let doctor = Memo::new(move |_| {
+        query
+            .read()
+            .get("doctor")
+            .and_then(|id| id.trim().parse::<i64>().ok())
+    });
+    let figures = Resource::new(move || doctor.get(), load_dashboard);
 
     view! {
         <section class="dashboard" aria-labelledby="dashboard-title">
             <h1 id="dashboard-title">{t!(i18n, dashboard.title)}</h1>
-            <p class="placeholder">{t!(i18n, dashboard.placeholder)}</p>
+            <Suspense fallback=move || {
+                view! { <p class="loading">{t!(i18n, dashboard.loading)}</p> }
+            }>
+                {move || Suspend::new(async move {
+                    match figures.await {
+                        Ok(figures) => view! { <Board figures doctor /> }.into_any(),
+                        Err(error) => view! { <DashboardProblem error /> }.into_any(),
+                    }
+                })}
+            </Suspense>
         </section>
+    }
+}
+
+/// Says, in the page's language, why there are no figures.
+#[component]
+fn DashboardProblem(error: DashboardError) -> impl IntoView {
+    let i18n = use_i18n();
+    let message = move || match &error {
+        DashboardError::ClinicUnavailable => t_string!(i18n, dashboard.error.clinic_unavailable),
+        DashboardError::UnknownDoctor => t_string!(i18n, dashboard.error.unknown_doctor),
+        DashboardError::Unexpected(_) => t_string!(i18n, dashboard.error.unexpected),
+    };
+    view! {
+        <p class="notice" role="alert">
+            {message}
+        </p>
+    }
+}
+
+/// Returns a doctor's name in the page's language, falling back to the other.
+pub fn doctor_name(locale: Locale, name_ar: &str, name_en: Option<&str>) -> String {
+    let english = name_en.filter(|name| !name.trim().is_empty());
+    match (locale, english) {
+        (Locale::en, Some(name)) => name.to_owned(),
+        (Locale::ar, _) if !name_ar.trim().is_empty() => name_ar.to_owned(),
+        (_, Some(name)) => name.to_owned(),
+        _ => name_ar.to_owned(),
+    }
+}
+
+/// The KPI cards and the doctor filter for one set of figures.
+#[component]
+fn Board(figures: DashboardFigures, doctor: Memo<Option<i64>>) -> impl IntoView {
+    let i18n = use_i18n();
+    let figures = StoredValue::new(figures);
+    let lang = move || i18n.get_locale();
+    let currency = move || figures.with_value(|f| f.currency.clone());
+    let as_of = move || {
+        let time = figures.with_value(|f| f.as_of.get(11..16).unwrap_or_default().to_owned());
+        let time = match lang() {
+            Locale::en => time,
+            Locale::ar => to_arabic(&time),
+        };
+        t_string!(i18n, dashboard.as_of, time = time).to_string()
+    };
+    let chosen = move || {
+        let id = doctor.get()?;
+        figures.with_value(|f| {
+            let option = f.doctors.iter().find(|d| d.id == id)?;
+            Some((
+                doctor_name(lang(), &option.name_ar, option.name_en.as_deref()),
+                f.doctor_avg_revenue_per_patient_30d.unwrap_or(0.0),
+            ))
+        })
+    };
+
+    view! {
+        <p class="as-of">{as_of}</p>
+        <DoctorFilter doctors=figures.with_value(|f| f.doctors.clone()) doctor />
+        <h2 class="visually-hidden">{t!(i18n, dashboard.kpis)}</h2>
+        <div class="kpis">
+            <Kpi
+                id="revenue_today"
+                label=move || t_string!(i18n, dashboard.kpi.revenue_today.label).to_string()
+                definition=move || {
+                    t_string!(i18n, dashboard.kpi.revenue_today.definition).to_string()
+                }
+                value=figures.with_value(|f| f.revenue_today)
+                text=move || format::money(lang(), figures.with_value(|f| f.revenue_today), &currency())
+            />
+            <Kpi
+                id="appointments_today"
+                label=move || t_string!(i18n, dashboard.kpi.appointments_today.label).to_string()
+                definition=move || {
+                    t_string!(i18n, dashboard.kpi.appointments_today.definition).to_string()
+                }
+                value=figures.with_value(|f| f.appointments_today as f64)
+                text=move || format::count(lang(), figures.with_value(|f| f.appointments_today))
+            />
+            <Kpi
+                id="avg_revenue_per_patient_30d"
+                label=move || {
+                    t_string!(i18n, dashboard.kpi.avg_revenue_per_patient.label).to_string()
+                }
+                definition=move || {
+                    t_string!(i18n, dashboard.kpi.avg_revenue_per_patient.definition).to_string()
+                }
+                value=figures.with_value(|f| f.avg_revenue_per_patient_30d)
+                text=move || {
+                    format::money(
+                        lang(),
+                        figures.with_value(|f| f.avg_revenue_per_patient_30d),
+                        &currency(),
+                    )
+                }
+            />
+            <Kpi
+                id="new_patients_this_month"
+                label=move || {
+                    t_string!(i18n, dashboard.kpi.new_patients_this_month.label).to_string()
+                }
+                definition=move || {
+                    t_string!(i18n, dashboard.kpi.new_patients_this_month.definition).to_string()
+                }
+                value=figures.with_value(|f| f.new_patients_this_month as f64)
+                text=move || format::count(lang(), figures.with_value(|f| f.new_patients_this_month))
+            />
+            <Kpi
+                id="avg_revenue_per_appointment_30d"
+                label=move || {
+                    t_string!(i18n, dashboard.kpi.avg_revenue_per_appointment.label).to_string()
+                }
+                definition=move || {
+                    t_string!(i18n, dashboard.kpi.avg_revenue_per_appointment.definition)
+                        .to_string()
+                }
+                value=figures.with_value(|f| f.avg_revenue_per_appointment_30d)
+                text=move || {
+                    format::money(
+                        lang(),
+                        figures.with_value(|f| f.avg_revenue_per_appointment_30d),
+                        &currency(),
+                    )
+                }
+            />
+            <Kpi
+                id="returning_share_30d"
+                label=move || t_string!(i18n, dashboard.kpi.returning_share.label).to_string()
+                definition=move || {
+                    t_string!(i18n, dashboard.kpi.returning_share.definition).to_string()
+                }
+                value=figures.with_value(|f| f.returning_share_30d)
+                text=move || format::percent(lang(), figures.with_value(|f| f.returning_share_30d))
+            />
+            {move || {
+                chosen()
+                    .map(|(name, average)| {
+                        let label_name = name.clone();
+                        view! {
+                            <Kpi
+                                id="doctor_avg_revenue_per_patient_30d"
+                                label=move || {
+                                    t_string!(
+                                        i18n, dashboard.kpi.doctor_avg_revenue_per_patient.label,
+                                        doctor = label_name.clone()
+                                    )
+                                        .to_string()
+                                }
+                                definition=move || {
+                                    t_string!(
+                                        i18n, dashboard.kpi.doctor_avg_revenue_per_patient.definition
+                                    )
+                                        .to_string()
+                                }
+                                value=average
+                                text=move || format::money(lang(), average, &currency())
+                            />
+                        }
+                    })
+            }}
+        </div>
+    }
+}
+
+fn to_arabic(text: &str) -> String {
+    text.chars()
+        .map(|c| match c.to_digit(10) {
+            Some(d) => char::from_u32(0x0660 + d).unwrap_or(c),
+            None => c,
+        })
+        .collect()
+}
+
+/// One KPI card. Its definition shows on hover and when the card has keyboard focus, and is
+/// the card's accessible description.
+#[component]
+fn Kpi(
+    id: &'static str,
+    #[prop(into)] label: Signal<String>,
+    #[prop(into)] definition: Signal<String>,
+    value: f64,
+    #[prop(into)] text: Signal<String>,
+) -> impl IntoView {
+    let definition_id = format!("{id}-definition");
+    let described_by = definition_id.clone();
+    view! {
+        <article class="kpi" tabindex="0" data-kpi=id aria-describedby=described_by>
+            <h3 class="kpi-label">{label}</h3>
+            <p class="kpi-value" data-value=value.to_string()>
+                {text}
+            </p>
+            <p class="kpi-definition" id=definition_id role="tooltip">
+                {definition}
+            </p>
+        </article>
+    }
+}
+
+/// Chooses one doctor (or all) for the per-doctor average. A GET form: it works without
+/// JavaScript, and with it the router changes the address without a reload.
+#[component]
+fn DoctorFilter(doctors: Vec<DoctorOption>, doctor: Memo<Option<i64>>) -> impl IntoView {
+    let i18n = use_i18n();
+    let location = use_location();
+    let navigate = use_navigate();
+    let path = move || location.pathname.get();
+    let on_change = move |event: leptos::ev::Event| {
+        let value = event_target_value(&event);
+        let target = if value.is_empty() {
+            path()
+        } else {
+            format!("{}?doctor={value}", path())
+        };
+        navigate(&target, Default::default());
+    };
+    let options = move || {
+        let locale = i18n.get_locale();
+        doctors
+            .iter()
+            .map(|option| {
+                let id = option.id;
+                let name = doctor_name(locale, &option.name_ar, option.name_en.as_deref());
+                view! {
+                    <option value=id.to_string() selected=move || doctor.get() == Some(id)>
+                        {name}
+                    </option>
+                }
+            })
+            .collect_view()
+    };
+
+    view! {
+        <Form method="GET" action="" attr:class="doctor-filter">
+            <label for="doctor">{t!(i18n, dashboard.filter.label)}</label>
+            <select id="doctor" name="doctor" on:change=on_change data-testid="doctor-filter">
+                <option value="" selected=move || doctor.get().is_none()>
+                    {t!(i18n, dashboard.filter.all)}
+                </option>
+                {options}
+            </select>
+            <button type="submit" class="secondary">
+                {t!(i18n, dashboard.filter.apply)}
+            </button>
+        </Form>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn doctor_names_follow_the_page_language_and_fall_back() {
+        assert_eq!(
+            doctor_name(Locale::en, "د. سارة", Some("Dr. Sara")),
+            "Dr. Sara"
+        );
+        assert_eq!(
+            doctor_name(Locale::ar, "د. سارة", Some("Dr. Sara")),
+            "د. سارة"
+        );
+        assert_eq!(doctor_name(Locale::en, "د. عمر", None), "د. عمر");
+        assert_eq!(doctor_name(Locale::ar, "", Some("Reception")), "Reception");
     }
 }

@@ -1,6 +1,6 @@
 //! `GET /api/v1/dashboard[?doctor=<id>]`: the dashboard figures as JSON.
 
-use super::{Periods, compute, fetch};
+use super::{FiguresError, figures_for};
 use crate::gateway::GatewayError;
 use crate::state::AppState;
 use axum::Json;
@@ -56,20 +56,11 @@ pub async fn get_dashboard(
                 .map_err(|_| ApiError::MalformedDoctor(text.to_owned()))?,
         ),
     };
-    let now = state.clock.now();
-    let periods = Periods::for_today(now.date_naive());
-    let rows = fetch(
-        &state.clinic,
-        &periods,
-        &state.statuses.cancelled,
-        doctor_id,
-    )
-    .await?;
-    if let Some(id) = doctor_id
-        && !rows.doctors.iter().any(|doctor| doctor.id == id)
-    {
-        return Err(ApiError::UnknownDoctor(id));
-    }
-    let figures = compute(&rows, &periods, now, &state.config.currency);
+    let figures = figures_for(&state, doctor_id)
+        .await
+        .map_err(|error| match error {
+            FiguresError::UnknownDoctor(id) => ApiError::UnknownDoctor(id),
+            FiguresError::Clinic(cause) => ApiError::ClinicUnavailable(cause),
+        })?;
     Ok(Json(figures).into_response())
 }

@@ -7,6 +7,9 @@ use crate::gateway::{
     ClinicGateway, DailyAppointments, DailyRevenue, Days, Doctor, DoctorRevenue, GatewayError,
     PatientRevenue,
 };
+use crate::state::AppState;
+use app::dashboard::DashboardError;
+use app::dashboard::source::{DashboardSource, FiguresFuture};
 use app::dashboard::{
     DashboardFigures, DoctorOption, DoctorRevenueRow, MonthRevenue, PatientMixDay,
 };
@@ -102,6 +105,57 @@ pub async fn fetch<G: ClinicGateway>(
         new_patients_this_month: new_patients,
         doctor_patient_revenue_30_days: doctor,
     })
+}
+
+/// Why the figures for a request could not be computed.
+#[derive(Debug, thiserror::Error)]
+pub enum FiguresError {
+    /// The requested doctor is not one of the clinic's (real) doctors.
+    #[error("there is no doctor with id {0}")]
+    UnknownDoctor(i64),
+    /// The clinic database failed or timed out.
+    #[error(transparent)]
+    Clinic(#[from] GatewayError),
+}
+
+/// Computes the dashboard figures for now on Nabd's clock, optionally with one doctor's
+/// average; the one entry point of both the page's server function and the JSON API.
+pub async fn figures_for(
+    state: &AppState,
+    doctor_id: Option<i64>,
+) -> Result<DashboardFigures, FiguresError> {
+    let now = state.clock.now();
+    let periods = Periods::for_today(now.date_naive());
+    let rows = fetch(
+        &state.clinic,
+        &periods,
+        &state.statuses.cancelled,
+        doctor_id,
+    )
+    .await?;
+    if let Some(id) = doctor_id
+        && !rows.doctors.iter().any(|doctor| doctor.id == id)
+    {
+        return Err(FiguresError::UnknownDoctor(id));
+    }
+    Ok(compute(&rows, &periods, now, &state.config.currency))
+}
+
+/// The dashboard port `app`'s server function calls, over this server's state.
+pub struct Source(pub AppState);
+
+impl DashboardSource for Source {
+    fn figures(&self, doctor: Option<i64>) -> FiguresFuture<'_> {
+        Box::pin(async move {
+            figures_for(&self.0, doctor).await.map_err(|error| match error {
+                FiguresError::UnknownDoctor(_) => DashboardError::UnknownDoctor,
+                FiguresError::Clinic(cause) => {
+                    tracing::error!(error = %cause, cause = ?std::error::Error::source(&cause), "dashboard figures failed");
+                    DashboardError::ClinicUnavailable
+                }
+            })
+        })
+    }
 }
 
 /// Converts whole halalas to a currency amount with two decimals.

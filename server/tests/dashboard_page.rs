@@ -1,0 +1,190 @@
+//! The public dashboard page, server-rendered: every KPI in the HTML with the API's value,
+//! in both languages, the doctor filter from the URL, translated problems, and no patient data.
+
+use chrono::{NaiveDate, NaiveTime};
+use clap::Parser;
+use nabd::cli::Cli;
+use nabd::demo::{SeedOptions, seed};
+use nabd::web::Application;
+use reqwest::StatusCode;
+use std::net::SocketAddr;
+use tempfile::TempDir;
+
+struct Served {
+    addr: SocketAddr,
+    clinic: String,
+    _dir: TempDir,
+}
+
+impl Served {
+    async fn text(&self, path: &str) -> (StatusCode, String) {
+        let response = reqwest::get(format!("http://{}{path}", self.addr))
+            .await
+            .expect("request");
+        (response.status(), response.text().await.expect("body"))
+    }
+}
+
+/// A small demo clinic (dated 2026-01-05) and Nabd serving it with its clock at noon that day.
+async fn serve_demo_clinic() -> Served {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let clinic_path = dir.path().join("clinic.db");
+    seed(&SeedOptions {
+        out: clinic_path.clone(),
+        seed: 3,
+        patients: 400,
+        today: NaiveDate::from_ymd_opt(2026, 1, 5).expect("date"),
+        now: NaiveTime::from_hms_opt(12, 0, 0).expect("time"),
+        progress: false,
+    })
+    .await
+    .expect("seeds");
+    let clinic = format!("sqlite://{}", clinic_path.display());
+    let db = format!("sqlite://{}/nabd.db", dir.path().display());
+    let cli = Cli::try_parse_from([
+        "nabd",
+        "--addr",
+        "127.0.0.1:0",
+        "--database-url",
+        &db,
+        "--clinic-url",
+        &clinic,
+        "--now",
+        "2026-01-05T12:00",
+    ])
+    .expect("arguments");
+    let app = Application::build(cli.config).await.expect("builds");
+    let addr = app.local_addr().expect("bound");
+    tokio::spawn(app.run_until(std::future::pending()));
+    Served {
+        addr,
+        clinic,
+        _dir: dir,
+    }
+}
+
+async fn api(served: &Served, query: &str) -> serde_json::Value {
+    let (status, body) = served.text(&format!("/api/v1/dashboard{query}")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    serde_json::from_str(&body).expect("json")
+}
+
+fn money_en(value: f64) -> String {
+    app::format::money(app::i18n::Locale::en, value, "SAR")
+}
+
+#[tokio::test]
+async fn the_english_board_has_every_kpi_with_the_apis_value_in_its_html() {
+    let served = serve_demo_clinic().await;
+    let figures = api(&served, "").await;
+    let (status, html) = served.text("/en/clinic-dashboard").await;
+    assert_eq!(status, StatusCode::OK);
+    for kpi in [
+        "revenue_today",
+        "appointments_today",
+        "avg_revenue_per_patient_30d",
+        "new_patients_this_month",
+        "avg_revenue_per_appointment_30d",
+        "returning_share_30d",
+    ] {
+        let value = figures[kpi].as_f64().expect("a number");
+        assert!(
+            html.contains(&format!(r#"data-kpi="{kpi}""#)),
+            "{kpi} card missing"
+        );
+        assert!(
+            html.contains(&format!(r#"data-value="{value}""#)),
+            "{kpi} = {value} not in the page"
+        );
+    }
+    let revenue = figures["revenue_today"].as_f64().expect("number");
+    assert!(revenue > 0.0);
+    assert!(html.contains(&money_en(revenue)), "{}", money_en(revenue));
+    assert!(html.contains("Invoice payments (cash + card) and receipts dated today."));
+    assert!(html.contains("Figures as of 12:00"));
+}
+
+#[tokio::test]
+async fn the_arabic_board_writes_arabic_digits() {
+    let served = serve_demo_clinic().await;
+    let figures = api(&served, "").await;
+    let (_, html) = served.text("/ar/clinic-dashboard").await;
+    let appointments = figures["appointments_today"].as_i64().expect("count");
+    let arabic = app::format::count(app::i18n::Locale::ar, appointments);
+    assert!(html.contains(&arabic), "{arabic} not in the Arabic page");
+    assert!(html.contains("إيرادات اليوم"));
+    assert!(html.contains(r#"dir="rtl""#));
+}
+
+#[tokio::test]
+async fn the_doctor_filter_comes_from_the_url() {
+    let served = serve_demo_clinic().await;
+    let figures = api(&served, "?doctor=2").await;
+    let average = figures["doctor_avg_revenue_per_patient_30d"]
+        .as_f64()
+        .expect("the doctor's average");
+    let (_, html) = served.text("/en/clinic-dashboard?doctor=2").await;
+    assert!(html.contains(r#"data-kpi="doctor_avg_revenue_per_patient_30d""#));
+    assert!(html.contains(&format!(r#"data-value="{average}""#)));
+    assert!(html.contains("Dr. Khalid Alqahtani"));
+    assert!(
+        html.contains(r#"<option value="2" selected"#),
+        "the chosen doctor is selected in the filter"
+    );
+
+    let (_, unknown) = served.text("/en/clinic-dashboard?doctor=999").await;
+    assert!(unknown.contains("There is no such doctor."));
+}
+
+#[tokio::test]
+async fn a_clinic_database_that_is_down_gives_a_clear_translated_message() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = format!("sqlite://{}/nabd.db", dir.path().display());
+    let cli = Cli::try_parse_from([
+        "nabd",
+        "--addr",
+        "127.0.0.1:0",
+        "--database-url",
+        &db,
+        "--clinic-url",
+        "sqlite:///nonexistent/clinic.db",
+    ])
+    .expect("arguments");
+    let app = Application::build(cli.config).await.expect("builds");
+    let addr = app.local_addr().expect("bound");
+    tokio::spawn(app.run_until(std::future::pending()));
+    let html = reqwest::get(format!("http://{addr}/ar/clinic-dashboard"))
+        .await
+        .expect("request")
+        .text()
+        .await
+        .expect("body");
+    assert!(html.contains("قاعدة بيانات العيادة لا تستجيب الآن"), "{html}");
+}
+
+#[tokio::test]
+async fn no_patient_name_or_mobile_ever_reaches_the_public_board() {
+    let served = serve_demo_clinic().await;
+    let (_, english) = served.text("/en/clinic-dashboard?doctor=1").await;
+    let (_, arabic) = served.text("/ar/clinic-dashboard").await;
+    let (_, json) = served.text("/api/v1/dashboard?doctor=1").await;
+    let pool = sqlx::SqlitePool::connect(&served.clinic)
+        .await
+        .expect("clinic");
+    let patients: Vec<(String, Option<String>, Option<String>)> =
+        sqlx::query_as("SELECT name_a, name_e, mobile FROM patient")
+            .fetch_all(&pool)
+            .await
+            .expect("patients");
+    for (name_a, name_e, mobile) in patients {
+        for page in [&english, &arabic, &json] {
+            assert!(!page.contains(&name_a), "patient name {name_a} leaked");
+            if let Some(name) = &name_e {
+                assert!(!page.contains(name.as_str()), "patient name {name} leaked");
+            }
+            if let Some(mobile) = mobile.as_ref().filter(|m| m.len() >= 9) {
+                assert!(!page.contains(mobile.as_str()), "mobile {mobile} leaked");
+            }
+        }
+    }
+}
