@@ -31,8 +31,14 @@ step "browser tests"
 work="$(mktemp -d)"
 port="${NABD_E2E_PORT:-3107}"
 server_log="$work/server.log"
+# A small demo clinic with Nabd's clock fixed at noon on its "today", so every figure is known.
+e2e_now="2026-01-05T12:00"
+"$target_dir/debug/nabd" demo seed --out "$work/clinic.db" --patients 800 --seed 11 \
+  --today "${e2e_now%T*}" --now "$e2e_now"
 NABD_ADDR="127.0.0.1:$port" \
 NABD_DATABASE_URL="sqlite://$work/nabd.db" \
+NABD_CLINIC_URL="sqlite://$work/clinic.db" \
+NABD_NOW="$e2e_now" \
 NABD_SITE_ROOT="target/site" \
   "$target_dir/debug/nabd" serve >"$server_log" 2>&1 &
 server_pid=$!

@@ -1,0 +1,71 @@
+import { test, expect, type Page } from "@playwright/test";
+
+// The server under test reads a seeded demo clinic with its clock fixed (see .ci/test.sh), so
+// the API's figures are the truth the page must show.
+
+const KPIS = [
+  "revenue_today",
+  "appointments_today",
+  "avg_revenue_per_patient_30d",
+  "new_patients_this_month",
+  "avg_revenue_per_appointment_30d",
+  "returning_share_30d",
+];
+
+function watchConsole(page: Page): string[] {
+  const errors: string[] = [];
+  page.on("console", (message) => {
+    if (message.type() === "error") errors.push(message.text());
+  });
+  page.on("pageerror", (error) => errors.push(error.message));
+  return errors;
+}
+
+for (const lang of ["en", "ar"]) {
+  test(`the ${lang} board shows every KPI with the API's value`, async ({ page, request }) => {
+    const figures = await (await request.get("/api/v1/dashboard")).json();
+    const errors = watchConsole(page);
+    await page.goto(`/${lang}/clinic-dashboard`);
+    await expect(page.locator(".frame")).toHaveAttribute("data-hydrated", "true");
+    await expect(page.locator("html")).toHaveAttribute("dir", lang === "ar" ? "rtl" : "ltr");
+    for (const kpi of KPIS) {
+      const value = page.locator(`[data-kpi="${kpi}"] .kpi-value`);
+      await expect(value).toHaveAttribute("data-value", String(figures[kpi]));
+    }
+    const appointments = new Intl.NumberFormat(lang === "ar" ? "ar-SA" : "en-US").format(
+      figures.appointments_today,
+    );
+    await expect(page.locator('[data-kpi="appointments_today"] .kpi-value')).toHaveText(
+      appointments,
+    );
+    // The definition shows on keyboard focus.
+    const card = page.locator('[data-kpi="revenue_today"]');
+    await card.focus();
+    await expect(card.locator(".kpi-definition")).toBeVisible();
+    await page.screenshot({ path: `test-results/dashboard-${lang}.png`, fullPage: true });
+    expect(errors).toEqual([]);
+  });
+}
+
+test("choosing a doctor changes the value and the URL without a reload", async ({
+  page,
+  request,
+}) => {
+  const expected = await (await request.get("/api/v1/dashboard?doctor=2")).json();
+  const errors = watchConsole(page);
+  await page.goto("/en/clinic-dashboard");
+  await expect(page.locator(".frame")).toHaveAttribute("data-hydrated", "true");
+  await page.evaluate(() => ((window as unknown as { marker: number }).marker = 7));
+  await expect(page.locator('[data-kpi="doctor_avg_revenue_per_patient_30d"]')).toHaveCount(0);
+
+  await page.getByTestId("doctor-filter").selectOption("2");
+
+  await expect(page).toHaveURL(/\/en\/clinic-dashboard\?doctor=2$/);
+  const card = page.locator('[data-kpi="doctor_avg_revenue_per_patient_30d"] .kpi-value');
+  await expect(card).toHaveAttribute(
+    "data-value",
+    String(expected.doctor_avg_revenue_per_patient_30d),
+  );
+  expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(7);
+  expect(errors).toEqual([]);
+});
