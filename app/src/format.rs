@@ -55,9 +55,74 @@ pub fn percent(locale: Locale, share: f64) -> String {
     }
 }
 
+/// Writes digits (as in a clock time) in the language's digits.
+pub fn digits(locale: Locale, text: &str) -> String {
+    match locale {
+        Locale::en => text.to_owned(),
+        Locale::ar => arabic_digits(text),
+    }
+}
+
 /// Writes a whole count.
 pub fn count(locale: Locale, value: i64) -> String {
     number(locale, value as f64, 0)
+}
+
+const MONTHS_EN: [&str; 12] = [
+    "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+];
+const MONTHS_AR: [&str; 12] = [
+    "يناير",
+    "فبراير",
+    "مارس",
+    "أبريل",
+    "مايو",
+    "يونيو",
+    "يوليو",
+    "أغسطس",
+    "سبتمبر",
+    "أكتوبر",
+    "نوفمبر",
+    "ديسمبر",
+];
+
+fn month_name(locale: Locale, month: usize) -> &'static str {
+    let names = match locale {
+        Locale::en => &MONTHS_EN,
+        Locale::ar => &MONTHS_AR,
+    };
+    names.get(month.wrapping_sub(1)).copied().unwrap_or("")
+}
+
+/// Writes a `YYYY-MM` month as "Jan 2026" / "يناير ٢٠٢٦"; unparseable text is returned as is.
+pub fn month(locale: Locale, year_month: &str) -> String {
+    let Some((year, month)) = year_month.split_once('-') else {
+        return year_month.to_owned();
+    };
+    let Ok(month) = month.parse::<usize>() else {
+        return year_month.to_owned();
+    };
+    let year = match locale {
+        Locale::en => year.to_owned(),
+        Locale::ar => arabic_digits(year),
+    };
+    format!("{} {year}", month_name(locale, month))
+}
+
+/// Writes a `YYYY-MM-DD` day as "5 Jan" / "٥ يناير"; unparseable text is returned as is.
+pub fn day(locale: Locale, date: &str) -> String {
+    let mut parts = date.splitn(3, '-').skip(1);
+    let (Some(month), Some(day)) = (parts.next(), parts.next()) else {
+        return date.to_owned();
+    };
+    let (Ok(month), Ok(day)) = (month.parse::<usize>(), day.parse::<u32>()) else {
+        return date.to_owned();
+    };
+    let day = match locale {
+        Locale::en => day.to_string(),
+        Locale::ar => arabic_digits(&day.to_string()),
+    };
+    format!("{day} {}", month_name(locale, month))
 }
 
 fn arabic_digits(text: &str) -> String {
@@ -88,6 +153,15 @@ mod tests {
         assert_eq!(money(Locale::ar, 21835.0, "SAR"), "٢١٬٨٣٥٫٠٠ ر.س");
         assert_eq!(percent(Locale::ar, 0.5), "٥٠٫٠٪");
         assert_eq!(count(Locale::ar, 54), "٥٤");
+    }
+
+    #[test]
+    fn months_and_days_are_named_in_the_language() {
+        assert_eq!(month(Locale::en, "2026-01"), "Jan 2026");
+        assert_eq!(month(Locale::ar, "2025-12"), "ديسمبر ٢٠٢٥");
+        assert_eq!(day(Locale::en, "2026-01-05"), "5 Jan");
+        assert_eq!(day(Locale::ar, "2026-01-05"), "٥ يناير");
+        assert_eq!(month(Locale::en, "garbage"), "garbage");
     }
 
     #[test]

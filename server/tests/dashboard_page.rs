@@ -188,3 +188,44 @@ async fn no_patient_name_or_mobile_ever_reaches_the_public_board() {
         }
     }
 }
+
+#[tokio::test]
+async fn every_chart_has_its_numbers_as_a_table() {
+    let served = serve_demo_clinic().await;
+    let figures = api(&served, "").await;
+    let (_, html) = served.text("/en/clinic-dashboard").await;
+    let (_, arabic) = served.text("/ar/clinic-dashboard").await;
+    let months = figures["monthly_revenue"].as_array().expect("months");
+    assert_eq!(months.len(), 12);
+    for month in months {
+        let name = month["month"].as_str().expect("YYYY-MM");
+        let revenue = month["revenue"].as_f64().expect("number");
+        assert!(
+            html.contains(&app::format::month(app::i18n::Locale::en, name)),
+            "{name}"
+        );
+        assert!(
+            arabic.contains(&app::format::month(app::i18n::Locale::ar, name)),
+            "{name}"
+        );
+        assert!(html.contains(&money_en(revenue)), "{name}: {revenue}");
+    }
+    for doctor in figures["top_doctors"].as_array().expect("doctors") {
+        let name = doctor["name_en"]
+            .as_str()
+            .or(doctor["name_ar"].as_str())
+            .expect("a name");
+        assert!(html.contains(name), "{name}");
+    }
+    let mix = figures["patient_mix"].as_array().expect("days");
+    assert_eq!(mix.len(), 30);
+    let section = html
+        .split(r#"data-chart="patient_mix""#)
+        .nth(1)
+        .expect("the patient mix table");
+    assert_eq!(
+        section.matches("<tr>").count(),
+        31,
+        "a header row and 30 days"
+    );
+}

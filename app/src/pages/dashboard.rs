@@ -76,10 +76,7 @@ fn Board(figures: DashboardFigures, doctor: Memo<Option<i64>>) -> impl IntoView 
     let currency = move || figures.with_value(|f| f.currency.clone());
     let as_of = move || {
         let time = figures.with_value(|f| f.as_of.get(11..16).unwrap_or_default().to_owned());
-        let time = match lang() {
-            Locale::en => time,
-            Locale::ar => to_arabic(&time),
-        };
+        let time = format::digits(lang(), &time);
         t_string!(i18n, dashboard.as_of, time = time).to_string()
     };
     let chosen = move || {
@@ -198,16 +195,132 @@ fn Board(figures: DashboardFigures, doctor: Memo<Option<i64>>) -> impl IntoView 
                     })
             }}
         </div>
+        <DataTables figures />
     }
+    // Type-erased: the whole board as one concrete type is deeper than rustc's limits allow.
+    .into_any()
 }
 
-fn to_arabic(text: &str) -> String {
-    text.chars()
-        .map(|c| match c.to_digit(10) {
-            Some(d) => char::from_u32(0x0660 + d).unwrap_or(c),
-            None => c,
+/// The charts' numbers as tables: visible without JavaScript and read by screen readers.
+#[component]
+fn DataTables(figures: StoredValue<DashboardFigures>) -> impl IntoView {
+    let i18n = use_i18n();
+    let lang = move || i18n.get_locale();
+    let currency = move || figures.with_value(|f| f.currency.clone());
+    let months = move || {
+        figures.with_value(|f| {
+            f.monthly_revenue
+                .iter()
+                .map(|row| {
+                    view! {
+                        <tr>
+                            <th scope="row">{format::month(lang(), &row.month)}</th>
+                            <td data-value=row.revenue.to_string()>
+                                {format::money(lang(), row.revenue, &currency())}
+                            </td>
+                        </tr>
+                    }
+                })
+                .collect_view()
         })
-        .collect()
+    };
+    let doctors = move || {
+        figures.with_value(|f| {
+            f.top_doctors
+                .iter()
+                .map(|row| {
+                    view! {
+                        <tr>
+                            <th scope="row">
+                                {doctor_name(lang(), &row.name_ar, row.name_en.as_deref())}
+                            </th>
+                            <td data-value=row.revenue.to_string()>
+                                {format::money(lang(), row.revenue, &currency())}
+                            </td>
+                        </tr>
+                    }
+                })
+                .collect_view()
+        })
+    };
+    let mix = move || {
+        figures.with_value(|f| {
+            f.patient_mix
+                .iter()
+                .map(|row| {
+                    view! {
+                        <tr>
+                            <th scope="row">{format::day(lang(), &row.date)}</th>
+                            <td>{format::count(lang(), row.new)}</td>
+                            <td>{format::count(lang(), row.returning)}</td>
+                        </tr>
+                    }
+                })
+                .collect_view()
+        })
+    };
+
+    view! {
+        <div class="charts">
+            <section class="chart" data-chart="monthly_revenue" aria-labelledby="monthly-title">
+                <h2 id="monthly-title">{t!(i18n, dashboard.charts.monthly_revenue.title)}</h2>
+                <div class="table-scroll" tabindex="0">
+                    <table>
+                        <caption class="visually-hidden">
+                            {t!(i18n, dashboard.charts.monthly_revenue.title)}
+                        </caption>
+                        <thead>
+                            <tr>
+                                <th scope="col">{t!(i18n, dashboard.charts.monthly_revenue.month)}</th>
+                                <th scope="col">
+                                    {t!(i18n, dashboard.charts.monthly_revenue.revenue)}
+                                </th>
+                            </tr>
+                        </thead>
+                        <tbody>{months}</tbody>
+                    </table>
+                </div>
+            </section>
+            <section class="chart" data-chart="top_doctors" aria-labelledby="doctors-title">
+                <h2 id="doctors-title">{t!(i18n, dashboard.charts.top_doctors.title)}</h2>
+                <div class="table-scroll" tabindex="0">
+                    <table>
+                        <caption class="visually-hidden">
+                            {t!(i18n, dashboard.charts.top_doctors.title)}
+                        </caption>
+                        <thead>
+                            <tr>
+                                <th scope="col">{t!(i18n, dashboard.charts.top_doctors.doctor)}</th>
+                                <th scope="col">{t!(i18n, dashboard.charts.top_doctors.revenue)}</th>
+                            </tr>
+                        </thead>
+                        <tbody>{doctors}</tbody>
+                    </table>
+                </div>
+            </section>
+            <section class="chart" data-chart="patient_mix" aria-labelledby="mix-title">
+                <h2 id="mix-title">{t!(i18n, dashboard.charts.patient_mix.title)}</h2>
+                <div class="table-scroll" tabindex="0">
+                    <table>
+                        <caption class="visually-hidden">
+                            {t!(i18n, dashboard.charts.patient_mix.title)}
+                        </caption>
+                        <thead>
+                            <tr>
+                                <th scope="col">{t!(i18n, dashboard.charts.patient_mix.date)}</th>
+                                <th scope="col">{t!(i18n, dashboard.charts.patient_mix.new_patients)}</th>
+                                <th scope="col">
+                                    {t!(i18n, dashboard.charts.patient_mix.returning_patients)}
+                                </th>
+                            </tr>
+                        </thead>
+                        <tbody>{mix}</tbody>
+                    </table>
+                </div>
+            </section>
+        </div>
+    }
+    .into_any()
 }
 
 /// One KPI card. Its definition shows on hover and when the card has keyboard focus, and is
