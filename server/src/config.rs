@@ -60,6 +60,16 @@ pub struct Config {
           value_parser = clap::value_parser!(u16).range(1..=64))]
     pub clinic_pool_size: u16,
 
+    /// How long dashboard figures are reused before the clinic database is asked again, in
+    /// seconds (per doctor filter; 0 asks on every view).
+    #[arg(
+        long,
+        env = "NABD_DASHBOARD_TTL_SECS",
+        global = true,
+        default_value_t = 60
+    )]
+    pub dashboard_ttl_secs: u64,
+
     /// ISO 4217 code of the clinic's currency, used for every money figure.
     #[arg(long, env = "NABD_CURRENCY", global = true, default_value = "SAR", value_parser = parse_currency)]
     pub currency: String,

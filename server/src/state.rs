@@ -3,6 +3,7 @@
 use crate::clinic::Clinic;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::dashboard::cache::FiguresCache;
 use crate::gateway::StatusCodes;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -24,6 +25,8 @@ pub struct AppState {
     pub clock: Clock,
     /// What each appointment status code means.
     pub statuses: Arc<StatusCodes>,
+    /// The dashboard figures, computed at most once per TTL per doctor filter.
+    pub dashboard_cache: Arc<FiguresCache>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

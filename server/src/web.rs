@@ -4,6 +4,7 @@
 use crate::clinic::Clinic;
 use crate::clock::Clock;
 use crate::config::Config;
+use crate::dashboard::cache::FiguresCache;
 use crate::state::AppState;
 use crate::{dashboard, health, language, store};
 use anyhow::Context;
@@ -65,6 +66,7 @@ impl Application {
         )
         .context("NABD_CLINIC_URL cannot be used")?;
         let statuses = Arc::new(config.statuses());
+        let config_ttl = std::time::Duration::from_secs(config.dashboard_ttl_secs);
         let addr = config.listen_addr();
         let leptos = leptos_options(&config, addr);
         let listener = TcpListener::bind(addr)
@@ -77,6 +79,7 @@ impl Application {
             clinic,
             clock,
             statuses,
+            dashboard_cache: Arc::new(FiguresCache::new(config_ttl)),
         };
         let router = router(state.clone());
         Ok(Self {

@@ -27,6 +27,10 @@ impl Served {
 
 /// A small demo clinic (dated 2026-01-05) and Nabd serving it with its clock at noon that day.
 async fn serve_demo_clinic() -> Served {
+    serve_demo_clinic_with(&[]).await
+}
+
+async fn serve_demo_clinic_with(extra: &[&str]) -> Served {
     let dir = tempfile::tempdir().expect("temp dir");
     let clinic_path = dir.path().join("clinic.db");
     seed(&SeedOptions {
@@ -41,7 +45,7 @@ async fn serve_demo_clinic() -> Served {
     .expect("seeds");
     let clinic = format!("sqlite://{}", clinic_path.display());
     let db = format!("sqlite://{}/nabd.db", dir.path().display());
-    let cli = Cli::try_parse_from([
+    let mut args = vec![
         "nabd",
         "--addr",
         "127.0.0.1:0",
@@ -51,8 +55,9 @@ async fn serve_demo_clinic() -> Served {
         &clinic,
         "--now",
         "2026-01-05T12:00",
-    ])
-    .expect("arguments");
+    ];
+    args.extend_from_slice(extra);
+    let cli = Cli::try_parse_from(args).expect("arguments");
     let app = Application::build(cli.config).await.expect("builds");
     let addr = app.local_addr().expect("bound");
     tokio::spawn(app.run_until(std::future::pending()));
@@ -228,4 +233,36 @@ async fn every_chart_has_its_numbers_as_a_table() {
         31,
         "a header row and 30 days"
     );
+}
+
+#[tokio::test]
+async fn when_the_clinic_database_fails_the_last_figures_show_with_a_warning() {
+    let served = serve_demo_clinic_with(&["--dashboard-ttl-secs", "0"]).await;
+    let good = api(&served, "").await;
+    assert_eq!(good["stale"], false);
+
+    // The PMS loses a table under Nabd's feet: every dashboard query now fails.
+    let pool = sqlx::SqlitePool::connect(&served.clinic)
+        .await
+        .expect("clinic");
+    sqlx::query("DROP TABLE receipts")
+        .execute(&pool)
+        .await
+        .expect("drop");
+
+    let (status, html) = served.text("/en/clinic-dashboard").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        html.contains("The clinic database is not answering. These are the last figures received, as of 12:00."),
+        "{html}"
+    );
+    let revenue = good["revenue_today"].as_f64().expect("number");
+    assert!(
+        html.contains(&money_en(revenue)),
+        "the last good figures are shown"
+    );
+    let (_, arabic) = served.text("/ar/clinic-dashboard").await;
+    assert!(arabic.contains("قاعدة بيانات العيادة لا تستجيب. هذه آخر الأرقام المستلمة"));
+    let stale = api(&served, "").await;
+    assert_eq!(stale["stale"], true);
 }

@@ -90,7 +90,20 @@ fn Board(figures: DashboardFigures, doctor: Memo<Option<i64>>) -> impl IntoView 
         })
     };
 
+    let stale = move || {
+        figures.with_value(|f| f.stale).then(|| {
+            let time = figures.with_value(|f| f.as_of.get(11..16).unwrap_or_default().to_owned());
+            let time = format::digits(lang(), &time);
+            view! {
+                <p class="notice" role="status" data-testid="stale-warning">
+                    {t_string!(i18n, dashboard.stale, time = time).to_string()}
+                </p>
+            }
+        })
+    };
+
     view! {
+        {stale}
         <p class="as-of">{as_of}</p>
         <DoctorFilter doctors=figures.with_value(|f| f.doctors.clone()) doctor />
         <h2 class="visually-hidden">{t!(i18n, dashboard.kpis)}</h2>

@@ -2,6 +2,7 @@
 //! fetch them through the clinic gateway, and the arithmetic that turns rows into KPIs.
 
 pub mod api;
+pub mod cache;
 
 use crate::gateway::{
     ClinicGateway, DailyAppointments, DailyRevenue, Days, Doctor, DoctorRevenue, GatewayError,
@@ -121,6 +122,17 @@ pub enum FiguresError {
 /// Computes the dashboard figures for now on Nabd's clock, optionally with one doctor's
 /// average; the one entry point of both the page's server function and the JSON API.
 pub async fn figures_for(
+    state: &AppState,
+    doctor_id: Option<i64>,
+) -> Result<DashboardFigures, FiguresError> {
+    state
+        .dashboard_cache
+        .get(doctor_id, || compute_now(state, doctor_id))
+        .await
+}
+
+/// Computes the figures from the clinic database, bypassing the cache.
+async fn compute_now(
     state: &AppState,
     doctor_id: Option<i64>,
 ) -> Result<DashboardFigures, FiguresError> {
@@ -284,6 +296,7 @@ pub fn compute(
         doctor_avg_revenue_per_patient_30d: rows
             .doctor_patient_revenue_30_days
             .map(|revenue| per(revenue.halalas, revenue.patients)),
+        stale: false,
     }
 }
 
