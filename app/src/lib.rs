@@ -6,6 +6,7 @@
 
 include!(concat!(env!("OUT_DIR"), "/i18n/mod.rs"));
 
+pub mod charts;
 pub mod dashboard;
 pub mod format;
 pub mod layout;

@@ -38,6 +38,27 @@ for (const lang of ["en", "ar"]) {
     await expect(page.locator('[data-kpi="appointments_today"] .kpi-value')).toHaveText(
       appointments,
     );
+    // The three charts are drawn by ECharts (served from Nabd's origin) with every data point.
+    const charts = {
+      "chart-monthly-revenue": figures.monthly_revenue.length,
+      "chart-top-doctors": figures.top_doctors.length,
+      "chart-patient-mix": figures.patient_mix.length,
+    };
+    for (const [id, points] of Object.entries(charts)) {
+      await expect(page.locator(`#${id} canvas`).first()).toBeVisible();
+      const drawn = await page.evaluate((chartId) => {
+        const echarts = (window as unknown as { echarts: any }).echarts;
+        const chart = echarts.getInstanceByDom(document.getElementById(chartId));
+        const option = chart.getOption();
+        return {
+          points: option.series[0].data.length,
+          inverse: option.xAxis[0].inverse,
+          firstLabel: option.xAxis[0].data[0],
+        };
+      }, id);
+      expect(drawn.points).toBe(points);
+      expect(drawn.inverse).toBe(lang === "ar");
+    }
     // The definition shows on keyboard focus.
     const card = page.locator('[data-kpi="revenue_today"]');
     await card.focus();

@@ -214,11 +214,62 @@ fn Board(figures: DashboardFigures, doctor: Memo<Option<i64>>) -> impl IntoView 
     .into_any()
 }
 
+/// Where ECharts draws one chart, in the browser, once the page is hydrated. The server sends
+/// an empty, sized box; the table beside it carries the same numbers for everyone.
+#[component]
+fn ChartCanvas(
+    id: &'static str,
+    #[prop(into)] chart: Signal<charming::Chart>,
+    points: usize,
+) -> impl IntoView {
+    #[cfg(feature = "hydrate")]
+    Effect::new(move |_| {
+        let chart = chart.get();
+        if let Err(error) = charming::WasmRenderer::new_opt(None, Some(320)).render(id, &chart) {
+            leptos::logging::warn!("chart {id} could not be drawn: {error:?}");
+        }
+    });
+    #[cfg(not(feature = "hydrate"))]
+    let _ = chart;
+    view! { <div id=id class="chart-canvas" aria-hidden="true" data-points=points></div> }
+}
+
 /// The charts' numbers as tables: visible without JavaScript and read by screen readers.
 #[component]
 fn DataTables(figures: StoredValue<DashboardFigures>) -> impl IntoView {
     let i18n = use_i18n();
     let lang = move || i18n.get_locale();
+    let monthly_chart = move || {
+        figures.with_value(|f| {
+            crate::charts::monthly_revenue(
+                f,
+                lang(),
+                t_string!(i18n, dashboard.charts.monthly_revenue.revenue),
+            )
+        })
+    };
+    let doctors_chart = move || {
+        figures.with_value(|f| {
+            crate::charts::top_doctors(
+                f,
+                lang(),
+                t_string!(i18n, dashboard.charts.top_doctors.revenue),
+            )
+        })
+    };
+    let mix_chart = move || {
+        figures.with_value(|f| {
+            crate::charts::patient_mix(
+                f,
+                lang(),
+                t_string!(i18n, dashboard.charts.patient_mix.new_patients),
+                t_string!(i18n, dashboard.charts.patient_mix.returning_patients),
+            )
+        })
+    };
+    let month_points = figures.with_value(|f| f.monthly_revenue.len());
+    let doctor_points = figures.with_value(|f| f.top_doctors.len());
+    let mix_points = figures.with_value(|f| f.patient_mix.len());
     let currency = move || figures.with_value(|f| f.currency.clone());
     let months = move || {
         figures.with_value(|f| {
@@ -277,6 +328,7 @@ fn DataTables(figures: StoredValue<DashboardFigures>) -> impl IntoView {
         <div class="charts">
             <section class="chart" data-chart="monthly_revenue" aria-labelledby="monthly-title">
                 <h2 id="monthly-title">{t!(i18n, dashboard.charts.monthly_revenue.title)}</h2>
+                <ChartCanvas id="chart-monthly-revenue" chart=Signal::derive(monthly_chart) points=month_points />
                 <div class="table-scroll" tabindex="0">
                     <table>
                         <caption class="visually-hidden">
@@ -296,6 +348,7 @@ fn DataTables(figures: StoredValue<DashboardFigures>) -> impl IntoView {
             </section>
             <section class="chart" data-chart="top_doctors" aria-labelledby="doctors-title">
                 <h2 id="doctors-title">{t!(i18n, dashboard.charts.top_doctors.title)}</h2>
+                <ChartCanvas id="chart-top-doctors" chart=Signal::derive(doctors_chart) points=doctor_points />
                 <div class="table-scroll" tabindex="0">
                     <table>
                         <caption class="visually-hidden">
@@ -313,6 +366,7 @@ fn DataTables(figures: StoredValue<DashboardFigures>) -> impl IntoView {
             </section>
             <section class="chart" data-chart="patient_mix" aria-labelledby="mix-title">
                 <h2 id="mix-title">{t!(i18n, dashboard.charts.patient_mix.title)}</h2>
+                <ChartCanvas id="chart-patient-mix" chart=Signal::derive(mix_chart) points=mix_points />
                 <div class="table-scroll" tabindex="0">
                     <table>
                         <caption class="visually-hidden">
