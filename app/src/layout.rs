@@ -40,7 +40,9 @@ pub fn LocaleLayout(locale: Locale) -> impl IntoView {
                 <span class="brand-tagline">{t!(i18n, app.tagline)}</span>
             </A>
             <nav class="site-nav" aria-label=move || t_string!(i18n, nav.main).to_string()>
-                <A href=home>{t!(i18n, nav.home)}</A>
+                <A href=home exact=true>
+                    {t!(i18n, nav.home)}
+                </A>
                 <A href=dashboard>{t!(i18n, nav.dashboard)}</A>
             </nav>
             <LanguageSwitch current=locale />
