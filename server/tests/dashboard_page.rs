@@ -25,6 +25,15 @@ impl Served {
     }
 }
 
+/// Starts Nabd with these command-line arguments on a free port.
+async fn spawn(args: &[&str]) -> SocketAddr {
+    let cli = Cli::try_parse_from(args).expect("arguments");
+    let app = Application::build(cli.config).await.expect("builds");
+    let addr = app.local_addr().expect("bound");
+    tokio::spawn(app.run_until(std::future::pending()));
+    addr
+}
+
 /// A small demo clinic (dated 2026-01-05) and Nabd serving it with its clock at noon that day.
 async fn serve_demo_clinic() -> Served {
     serve_demo_clinic_with(&[]).await
@@ -57,10 +66,7 @@ async fn serve_demo_clinic_with(extra: &[&str]) -> Served {
         "2026-01-05T12:00",
     ];
     args.extend_from_slice(extra);
-    let cli = Cli::try_parse_from(args).expect("arguments");
-    let app = Application::build(cli.config).await.expect("builds");
-    let addr = app.local_addr().expect("bound");
-    tokio::spawn(app.run_until(std::future::pending()));
+    let addr = spawn(&args).await;
     Served {
         addr,
         clinic,
@@ -145,7 +151,7 @@ async fn the_doctor_filter_comes_from_the_url() {
 async fn a_clinic_database_that_is_down_gives_a_clear_translated_message() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = format!("sqlite://{}/nabd.db", dir.path().display());
-    let cli = Cli::try_parse_from([
+    let addr = spawn(&[
         "nabd",
         "--addr",
         "127.0.0.1:0",
@@ -154,10 +160,7 @@ async fn a_clinic_database_that_is_down_gives_a_clear_translated_message() {
         "--clinic-url",
         "sqlite:///nonexistent/clinic.db",
     ])
-    .expect("arguments");
-    let app = Application::build(cli.config).await.expect("builds");
-    let addr = app.local_addr().expect("bound");
-    tokio::spawn(app.run_until(std::future::pending()));
+    .await;
     let html = reqwest::get(format!("http://{addr}/ar/clinic-dashboard"))
         .await
         .expect("request")

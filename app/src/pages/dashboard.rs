@@ -218,12 +218,15 @@ fn Board(figures: DashboardFigures, doctor: Memo<Option<i64>>) -> impl IntoView 
 /// an empty, sized box; the table beside it carries the same numbers for everyone.
 #[component]
 fn ChartCanvas(
-    id: &'static str,
+    id: String,
     #[prop(into)] chart: Signal<charming::Chart>,
     points: usize,
 ) -> impl IntoView {
     #[cfg(feature = "hydrate")]
+    let element_id = id.clone();
+    #[cfg(feature = "hydrate")]
     Effect::new(move |_| {
+        let id = &element_id;
         let chart = chart.get();
         if let Err(error) = charming::WasmRenderer::new_opt(None, Some(320)).render(id, &chart) {
             leptos::logging::warn!("chart {id} could not be drawn: {error:?}");
@@ -234,157 +237,197 @@ fn ChartCanvas(
     view! { <div id=id class="chart-canvas" aria-hidden="true" data-points=points></div> }
 }
 
-/// The charts' numbers as tables: visible without JavaScript and read by screen readers.
+/// One cell of a chart's table: its text and, for money, the raw value.
+#[derive(Clone, Debug, PartialEq)]
+struct Cell {
+    text: String,
+    value: Option<f64>,
+}
+
+/// One row of a chart's table: the row header (a month, a doctor, a day) and its cells.
+#[derive(Clone, Debug, PartialEq)]
+struct Row {
+    label: String,
+    cells: Vec<Cell>,
+}
+
+/// A chart with its numbers as a table beside it: the table is visible without JavaScript
+/// and read by screen readers; the chart is drawn in the browser.
+#[component]
+fn ChartSection(
+    key: &'static str,
+    #[prop(into)] title: Signal<String>,
+    #[prop(into)] chart: Signal<charming::Chart>,
+    points: usize,
+    #[prop(into)] headers: Signal<Vec<String>>,
+    #[prop(into)] rows: Signal<Vec<Row>>,
+) -> impl IntoView {
+    let title_id = format!("{key}-title");
+    let labelled_by = title_id.clone();
+    let canvas_id = format!("chart-{}", key.replace('_', "-"));
+    view! {
+        <section class="chart" data-chart=key aria-labelledby=labelled_by>
+            <h2 id=title_id>{title}</h2>
+            <ChartCanvas id=canvas_id chart points />
+            <div class="table-scroll" tabindex="0">
+                <table>
+                    <caption class="visually-hidden">{title}</caption>
+                    <thead>
+                        <tr>
+                            {move || {
+                                headers
+                                    .get()
+                                    .into_iter()
+                                    .map(|header| view! { <th scope="col">{header}</th> })
+                                    .collect_view()
+                            }}
+                        </tr>
+                    </thead>
+                    <tbody>
+                        {move || {
+                            rows.get()
+                                .into_iter()
+                                .map(|row| {
+                                    let cells = row
+                                        .cells
+                                        .into_iter()
+                                        .map(|cell| {
+                                            view! {
+                                                <td data-value=cell.value.map(|v| v.to_string())>
+                                                    {cell.text}
+                                                </td>
+                                            }
+                                        })
+                                        .collect_view();
+                                    view! {
+                                        <tr>
+                                            <th scope="row">{row.label}</th>
+                                            {cells}
+                                        </tr>
+                                    }
+                                })
+                                .collect_view()
+                        }}
+                    </tbody>
+                </table>
+            </div>
+        </section>
+    }
+}
+
+/// The three charts, each with its numbers as a table.
 #[component]
 fn DataTables(figures: StoredValue<DashboardFigures>) -> impl IntoView {
     let i18n = use_i18n();
     let lang = move || i18n.get_locale();
-    let monthly_chart = move || {
-        figures.with_value(|f| {
-            crate::charts::monthly_revenue(
-                f,
-                lang(),
-                t_string!(i18n, dashboard.charts.monthly_revenue.revenue),
-            )
-        })
+    let money = move |value: f64| Cell {
+        text: format::money(lang(), value, &figures.with_value(|f| f.currency.clone())),
+        value: Some(value),
     };
-    let doctors_chart = move || {
-        figures.with_value(|f| {
-            crate::charts::top_doctors(
-                f,
-                lang(),
-                t_string!(i18n, dashboard.charts.top_doctors.revenue),
-            )
-        })
+    let count = move |value: i64| Cell {
+        text: format::count(lang(), value),
+        value: None,
     };
-    let mix_chart = move || {
-        figures.with_value(|f| {
-            crate::charts::patient_mix(
-                f,
-                lang(),
-                t_string!(i18n, dashboard.charts.patient_mix.new_patients),
-                t_string!(i18n, dashboard.charts.patient_mix.returning_patients),
-            )
-        })
-    };
-    let month_points = figures.with_value(|f| f.monthly_revenue.len());
-    let doctor_points = figures.with_value(|f| f.top_doctors.len());
-    let mix_points = figures.with_value(|f| f.patient_mix.len());
-    let currency = move || figures.with_value(|f| f.currency.clone());
-    let months = move || {
-        figures.with_value(|f| {
-            f.monthly_revenue
-                .iter()
-                .map(|row| {
-                    view! {
-                        <tr>
-                            <th scope="row">{format::month(lang(), &row.month)}</th>
-                            <td data-value=row.revenue.to_string()>
-                                {format::money(lang(), row.revenue, &currency())}
-                            </td>
-                        </tr>
-                    }
-                })
-                .collect_view()
-        })
-    };
-    let doctors = move || {
-        figures.with_value(|f| {
-            f.top_doctors
-                .iter()
-                .map(|row| {
-                    view! {
-                        <tr>
-                            <th scope="row">
-                                {doctor_name(lang(), &row.name_ar, row.name_en.as_deref())}
-                            </th>
-                            <td data-value=row.revenue.to_string()>
-                                {format::money(lang(), row.revenue, &currency())}
-                            </td>
-                        </tr>
-                    }
-                })
-                .collect_view()
-        })
-    };
-    let mix = move || {
-        figures.with_value(|f| {
-            f.patient_mix
-                .iter()
-                .map(|row| {
-                    view! {
-                        <tr>
-                            <th scope="row">{format::day(lang(), &row.date)}</th>
-                            <td>{format::count(lang(), row.new)}</td>
-                            <td>{format::count(lang(), row.returning)}</td>
-                        </tr>
-                    }
-                })
-                .collect_view()
-        })
-    };
+    let points = |pick: fn(&DashboardFigures) -> usize| figures.with_value(pick);
 
     view! {
         <div class="charts">
-            <section class="chart" data-chart="monthly_revenue" aria-labelledby="monthly-title">
-                <h2 id="monthly-title">{t!(i18n, dashboard.charts.monthly_revenue.title)}</h2>
-                <ChartCanvas id="chart-monthly-revenue" chart=Signal::derive(monthly_chart) points=month_points />
-                <div class="table-scroll" tabindex="0">
-                    <table>
-                        <caption class="visually-hidden">
-                            {t!(i18n, dashboard.charts.monthly_revenue.title)}
-                        </caption>
-                        <thead>
-                            <tr>
-                                <th scope="col">{t!(i18n, dashboard.charts.monthly_revenue.month)}</th>
-                                <th scope="col">
-                                    {t!(i18n, dashboard.charts.monthly_revenue.revenue)}
-                                </th>
-                            </tr>
-                        </thead>
-                        <tbody>{months}</tbody>
-                    </table>
-                </div>
-            </section>
-            <section class="chart" data-chart="top_doctors" aria-labelledby="doctors-title">
-                <h2 id="doctors-title">{t!(i18n, dashboard.charts.top_doctors.title)}</h2>
-                <ChartCanvas id="chart-top-doctors" chart=Signal::derive(doctors_chart) points=doctor_points />
-                <div class="table-scroll" tabindex="0">
-                    <table>
-                        <caption class="visually-hidden">
-                            {t!(i18n, dashboard.charts.top_doctors.title)}
-                        </caption>
-                        <thead>
-                            <tr>
-                                <th scope="col">{t!(i18n, dashboard.charts.top_doctors.doctor)}</th>
-                                <th scope="col">{t!(i18n, dashboard.charts.top_doctors.revenue)}</th>
-                            </tr>
-                        </thead>
-                        <tbody>{doctors}</tbody>
-                    </table>
-                </div>
-            </section>
-            <section class="chart" data-chart="patient_mix" aria-labelledby="mix-title">
-                <h2 id="mix-title">{t!(i18n, dashboard.charts.patient_mix.title)}</h2>
-                <ChartCanvas id="chart-patient-mix" chart=Signal::derive(mix_chart) points=mix_points />
-                <div class="table-scroll" tabindex="0">
-                    <table>
-                        <caption class="visually-hidden">
-                            {t!(i18n, dashboard.charts.patient_mix.title)}
-                        </caption>
-                        <thead>
-                            <tr>
-                                <th scope="col">{t!(i18n, dashboard.charts.patient_mix.date)}</th>
-                                <th scope="col">{t!(i18n, dashboard.charts.patient_mix.new_patients)}</th>
-                                <th scope="col">
-                                    {t!(i18n, dashboard.charts.patient_mix.returning_patients)}
-                                </th>
-                            </tr>
-                        </thead>
-                        <tbody>{mix}</tbody>
-                    </table>
-                </div>
-            </section>
+            <ChartSection
+                key="monthly_revenue"
+                title=move || t_string!(i18n, dashboard.charts.monthly_revenue.title).to_string()
+                chart=move || {
+                    figures.with_value(|f| {
+                        crate::charts::monthly_revenue(
+                            f,
+                            lang(),
+                            t_string!(i18n, dashboard.charts.monthly_revenue.revenue),
+                        )
+                    })
+                }
+                points=points(|f| f.monthly_revenue.len())
+                headers=move || {
+                    vec![
+                        t_string!(i18n, dashboard.charts.monthly_revenue.month).to_string(),
+                        t_string!(i18n, dashboard.charts.monthly_revenue.revenue).to_string(),
+                    ]
+                }
+                rows=move || {
+                    figures.with_value(|f| {
+                        f.monthly_revenue
+                            .iter()
+                            .map(|row| Row {
+                                label: format::month(lang(), &row.month),
+                                cells: vec![money(row.revenue)],
+                            })
+                            .collect()
+                    })
+                }
+            />
+            <ChartSection
+                key="top_doctors"
+                title=move || t_string!(i18n, dashboard.charts.top_doctors.title).to_string()
+                chart=move || {
+                    figures.with_value(|f| {
+                        crate::charts::top_doctors(
+                            f,
+                            lang(),
+                            t_string!(i18n, dashboard.charts.top_doctors.revenue),
+                        )
+                    })
+                }
+                points=points(|f| f.top_doctors.len())
+                headers=move || {
+                    vec![
+                        t_string!(i18n, dashboard.charts.top_doctors.doctor).to_string(),
+                        t_string!(i18n, dashboard.charts.top_doctors.revenue).to_string(),
+                    ]
+                }
+                rows=move || {
+                    figures.with_value(|f| {
+                        f.top_doctors
+                            .iter()
+                            .map(|row| Row {
+                                label: doctor_name(lang(), &row.name_ar, row.name_en.as_deref()),
+                                cells: vec![money(row.revenue)],
+                            })
+                            .collect()
+                    })
+                }
+            />
+            <ChartSection
+                key="patient_mix"
+                title=move || t_string!(i18n, dashboard.charts.patient_mix.title).to_string()
+                chart=move || {
+                    figures.with_value(|f| {
+                        crate::charts::patient_mix(
+                            f,
+                            lang(),
+                            t_string!(i18n, dashboard.charts.patient_mix.new_patients),
+                            t_string!(i18n, dashboard.charts.patient_mix.returning_patients),
+                        )
+                    })
+                }
+                points=points(|f| f.patient_mix.len())
+                headers=move || {
+                    vec![
+                        t_string!(i18n, dashboard.charts.patient_mix.date).to_string(),
+                        t_string!(i18n, dashboard.charts.patient_mix.new_patients).to_string(),
+                        t_string!(i18n, dashboard.charts.patient_mix.returning_patients)
+                            .to_string(),
+                    ]
+                }
+                rows=move || {
+                    figures.with_value(|f| {
+                        f.patient_mix
+                            .iter()
+                            .map(|row| Row {
+                                label: format::day(lang(), &row.date),
+                                cells: vec![count(row.new), count(row.returning)],
+                            })
+                            .collect()
+                    })
+                }
+            />
         </div>
     }
     .into_any()
