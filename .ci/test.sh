@@ -39,6 +39,8 @@ NABD_ADDR="127.0.0.1:$port" \
 NABD_DATABASE_URL="sqlite://$work/nabd.db" \
 NABD_CLINIC_URL="sqlite://$work/clinic.db" \
 NABD_NOW="$e2e_now" \
+NABD_DASHBOARD_TTL_SECS=0 \
+NABD_DASHBOARD_REFRESH_SECS=2 \
 NABD_SITE_ROOT="target/site" \
   "$target_dir/debug/nabd" serve >"$server_log" 2>&1 &
 server_pid=$!

@@ -153,6 +153,7 @@ mod tests {
                 .collect(),
             doctors: vec![],
             doctor_avg_revenue_per_patient_30d: None,
+            refresh_secs: 60,
             stale: false,
         }
     }

@@ -33,6 +33,9 @@ pub struct DashboardFigures {
     /// The chosen doctor's revenue per patient in the last 30 days, when a doctor is chosen.
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub doctor_avg_revenue_per_patient_30d: Option<f64>,
+    /// How often the board asks for fresh figures, in seconds.
+    #[serde(default)]
+    pub refresh_secs: u32,
     /// True when the clinic database is not answering and these are the last good figures
     /// (computed at `as_of`).
     #[serde(default)]

@@ -90,3 +90,34 @@ test("choosing a doctor changes the value and the URL without a reload", async (
   expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(7);
   expect(errors).toEqual([]);
 });
+
+test("the board refreshes itself and says when", async ({ page }) => {
+  const errors = watchConsole(page);
+  await page.goto("/en/clinic-dashboard");
+  await expect(page.locator(".frame")).toHaveAttribute("data-hydrated", "true");
+  const board = page.locator("section.dashboard");
+  const updated = page.getByTestId("updated-at");
+  await expect(updated).toHaveText(/^Updated at \d\d:\d\d:\d\d$/);
+  const first = await updated.textContent();
+  // The test server refreshes every 2 seconds.
+  await expect
+    .poll(async () => Number(await board.getAttribute("data-refreshes")), { timeout: 10_000 })
+    .toBeGreaterThan(1);
+  await expect(updated).not.toHaveText(first ?? "");
+  expect(errors).toEqual([]);
+});
+
+test("wall-TV mode has larger type and no controls", async ({ page }) => {
+  await page.goto("/en/clinic-dashboard");
+  const normal = await page
+    .locator('[data-kpi="revenue_today"] .kpi-value')
+    .evaluate((el) => parseFloat(getComputedStyle(el).fontSize));
+  await page.goto("/en/clinic-dashboard?tv=1");
+  await expect(page.locator(".doctor-filter")).toBeHidden();
+  await expect(page.getByTestId("language-switch")).toBeHidden();
+  const tv = await page
+    .locator('[data-kpi="revenue_today"] .kpi-value')
+    .evaluate((el) => parseFloat(getComputedStyle(el).fontSize));
+  expect(tv).toBeGreaterThan(normal);
+  await page.screenshot({ path: "test-results/dashboard-tv.png" });
+});

@@ -70,6 +70,11 @@ pub struct Config {
     )]
     pub dashboard_ttl_secs: u64,
 
+    /// How often an open dashboard asks for fresh figures, in seconds.
+    #[arg(long, env = "NABD_DASHBOARD_REFRESH_SECS", global = true, default_value_t = 60,
+          value_parser = clap::value_parser!(u32).range(2..=3600))]
+    pub dashboard_refresh_secs: u32,
+
     /// ISO 4217 code of the clinic's currency, used for every money figure.
     #[arg(long, env = "NABD_CURRENCY", global = true, default_value = "SAR", value_parser = parse_currency)]
     pub currency: String,

@@ -21,23 +21,79 @@ pub fn DashboardPage() -> impl IntoView {
             .get("doctor")
             .and_then(|id| id.trim().parse::<i64>().ok())
     });
+    // Wall-TV mode: larger type, no controls.
+    let tv = Memo::new(move |_| query.read().get("tv").is_some_and(|value| value == "1"));
     let figures = Resource::new(move || doctor.get(), load_dashboard);
+    // When this page last received figures, on the clinic's clock (set in the browser only).
+    let updated = RwSignal::new(None::<String>);
+    let refreshes = RwSignal::new(0_u32);
+    #[cfg(feature = "hydrate")]
+    {
+        let refreshing = StoredValue::new(false);
+        Effect::new(move |_| {
+            let Some(Ok(latest)) = figures.get() else {
+                return;
+            };
+            updated.set(Some(clock_in_offset(js_sys::Date::now(), &latest.as_of)));
+            refreshes.update(|count| *count += 1);
+            if !refreshing.get_value() {
+                refreshing.set_value(true);
+                let every = std::time::Duration::from_secs(u64::from(latest.refresh_secs.max(2)));
+                if let Err(error) = set_interval_with_handle(move || figures.refetch(), every) {
+                    leptos::logging::warn!("the dashboard cannot refresh itself: {error:?}");
+                }
+            }
+        });
+    }
 
     view! {
-        <section class="dashboard" aria-labelledby="dashboard-title">
+        <section
+            class="dashboard"
+            class:tv=move || tv.get()
+            aria-labelledby="dashboard-title"
+            data-refreshes=move || refreshes.get()
+        >
             <h1 id="dashboard-title">{t!(i18n, dashboard.title)}</h1>
-            <Suspense fallback=move || {
+            <Transition fallback=move || {
                 view! { <p class="loading">{t!(i18n, dashboard.loading)}</p> }
             }>
                 {move || Suspend::new(async move {
                     match figures.await {
-                        Ok(figures) => view! { <Board figures doctor /> }.into_any(),
+                        Ok(figures) => {
+                            view! { <Board figures doctor updated /> }.into_any()
+                        }
                         Err(error) => view! { <DashboardProblem error /> }.into_any(),
                     }
                 })}
-            </Suspense>
+            </Transition>
         </section>
     }
+}
+
+/// Returns the wall-clock time (`HH:MM:SS`) of `now_ms` (milliseconds since the Unix epoch) at
+/// the UTC offset that `as_of` (RFC 3339) carries: the clinic's, whatever the viewer's.
+pub fn clock_in_offset(now_ms: f64, as_of: &str) -> String {
+    let offset_minutes = as_of
+        .get(19..)
+        .and_then(|offset| {
+            let sign = match offset.chars().next()? {
+                '+' => 1,
+                '-' => -1,
+                _ => return Some(0),
+            };
+            let hours: i64 = offset.get(1..3)?.parse().ok()?;
+            let minutes: i64 = offset.get(4..6)?.parse().ok()?;
+            Some(sign * (hours * 60 + minutes))
+        })
+        .unwrap_or(0);
+    let seconds = (now_ms / 1000.0).floor() as i64 + offset_minutes * 60;
+    let of_day = seconds.rem_euclid(86_400);
+    format!(
+        "{:02}:{:02}:{:02}",
+        of_day / 3600,
+        (of_day % 3600) / 60,
+        of_day % 60
+    )
 }
 
 /// Says, in the page's language, why there are no figures.
@@ -69,7 +125,11 @@ pub fn doctor_name(locale: Locale, name_ar: &str, name_en: Option<&str>) -> Stri
 
 /// The KPI cards and the doctor filter for one set of figures.
 #[component]
-fn Board(figures: DashboardFigures, doctor: Memo<Option<i64>>) -> impl IntoView {
+fn Board(
+    figures: DashboardFigures,
+    doctor: Memo<Option<i64>>,
+    updated: RwSignal<Option<String>>,
+) -> impl IntoView {
     let i18n = use_i18n();
     let figures = StoredValue::new(figures);
     let lang = move || i18n.get_locale();
@@ -78,6 +138,13 @@ fn Board(figures: DashboardFigures, doctor: Memo<Option<i64>>) -> impl IntoView 
         let time = figures.with_value(|f| f.as_of.get(11..16).unwrap_or_default().to_owned());
         let time = format::digits(lang(), &time);
         t_string!(i18n, dashboard.as_of, time = time).to_string()
+    };
+    let updated_at = move || {
+        let time = updated.get().unwrap_or_else(|| {
+            figures.with_value(|f| f.as_of.get(11..19).unwrap_or_default().to_owned())
+        });
+        let time = format::digits(lang(), &time);
+        t_string!(i18n, dashboard.updated_at, time = time).to_string()
     };
     let chosen = move || {
         let id = doctor.get()?;
@@ -104,7 +171,11 @@ fn Board(figures: DashboardFigures, doctor: Memo<Option<i64>>) -> impl IntoView 
 
     view! {
         {stale}
-        <p class="as-of">{as_of}</p>
+        <p class="as-of">
+            <span>{as_of}</span>
+            " · "
+            <span data-testid="updated-at">{updated_at}</span>
+        </p>
         <DoctorFilter doctors=figures.with_value(|f| f.doctors.clone()) doctor />
         <h2 class="visually-hidden">{t!(i18n, dashboard.kpis)}</h2>
         <div class="kpis">
@@ -510,6 +581,21 @@ fn DoctorFilter(doctors: Vec<DoctorOption>, doctor: Memo<Option<i64>>) -> impl I
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_update_time_is_on_the_clinics_clock() {
+        // 2026-01-05T09:00:05Z is 12:00:05 in Riyadh (+03:00).
+        let now_ms = 1_767_603_605_000.0;
+        assert_eq!(
+            clock_in_offset(now_ms, "2026-01-05T12:00:00+03:00"),
+            "12:00:05"
+        );
+        assert_eq!(
+            clock_in_offset(now_ms, "2026-01-05T04:00:00-05:00"),
+            "04:00:05"
+        );
+        assert_eq!(clock_in_offset(now_ms, "nonsense"), "09:00:05");
+    }
 
     #[test]
     fn doctor_names_follow_the_page_language_and_fall_back() {

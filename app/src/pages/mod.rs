@@ -5,7 +5,7 @@ mod home;
 mod marketing_report;
 mod not_found;
 
-pub use dashboard::{DashboardPage, doctor_name};
+pub use dashboard::{DashboardPage, clock_in_offset, doctor_name};
 pub use home::HomePage;
 pub use marketing_report::MarketingReportPage;
 pub use not_found::NotFound;

@@ -142,6 +142,7 @@ mod tests {
             patient_mix: vec![],
             doctors: vec![],
             doctor_avg_revenue_per_patient_30d: None,
+            refresh_secs: 60,
             stale: false,
         }
     }

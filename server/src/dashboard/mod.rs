@@ -150,7 +150,9 @@ async fn compute_now(
     {
         return Err(FiguresError::UnknownDoctor(id));
     }
-    Ok(compute(&rows, &periods, now, &state.config.currency))
+    let mut figures = compute(&rows, &periods, now, &state.config.currency);
+    figures.refresh_secs = state.config.dashboard_refresh_secs;
+    Ok(figures)
 }
 
 /// The dashboard port `app`'s server function calls, over this server's state.
@@ -296,6 +298,7 @@ pub fn compute(
         doctor_avg_revenue_per_patient_30d: rows
             .doctor_patient_revenue_30_days
             .map(|revenue| per(revenue.halalas, revenue.patients)),
+        refresh_secs: 60,
         stale: false,
     }
 }
