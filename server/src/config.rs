@@ -75,6 +75,17 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(2..=3600))]
     pub dashboard_refresh_secs: u32,
 
+    /// Who may see the dashboard: `public` (anyone) or `token` (holders of the access link
+    /// `?key=<NABD_DASHBOARD_TOKEN>`).
+    #[arg(long, env = "NABD_DASHBOARD_ACCESS", global = true, default_value = "public",
+          value_parser = ["public", "token"])]
+    pub dashboard_access: String,
+
+    /// The dashboard's access key when `NABD_DASHBOARD_ACCESS=token` (at least 16 characters,
+    /// letters, digits, `-` and `_`).
+    #[arg(long, env = "NABD_DASHBOARD_TOKEN", global = true, value_parser = parse_token)]
+    pub dashboard_token: Option<Secret>,
+
     /// ISO 4217 code of the clinic's currency, used for every money figure.
     #[arg(long, env = "NABD_CURRENCY", global = true, default_value = "SAR", value_parser = parse_currency)]
     pub currency: String,
@@ -145,6 +156,19 @@ impl Config {
             attended: self.status_attended.clone(),
             cancelled: self.status_cancelled.clone(),
             no_show: self.status_no_show.clone(),
+        }
+    }
+
+    /// Returns the dashboard's access key when access is by token; an error naming the setting
+    /// when token access is chosen without a key.
+    pub fn dashboard_key(&self) -> Result<Option<Secret>, String> {
+        match (self.dashboard_access.as_str(), &self.dashboard_token) {
+            ("token", Some(token)) => Ok(Some(token.clone())),
+            ("token", None) => Err(
+                "NABD_DASHBOARD_ACCESS=token needs NABD_DASHBOARD_TOKEN (at least 16 characters)"
+                    .to_owned(),
+            ),
+            _ => Ok(None),
         }
     }
 
@@ -242,6 +266,18 @@ fn parse_currency(value: &str) -> Result<String, String> {
         Err(format!(
             "NABD_CURRENCY must be a three-letter ISO 4217 code such as SAR, not {value:?}"
         ))
+    }
+}
+
+fn parse_token(value: &str) -> Result<Secret, String> {
+    let value = value.trim();
+    let allowed = value
+        .bytes()
+        .all(|byte| byte.is_ascii_alphanumeric() || byte == b'-' || byte == b'_');
+    if value.len() >= 16 && allowed {
+        Ok(Secret::new(value))
+    } else {
+        Err("NABD_DASHBOARD_TOKEN must be at least 16 letters, digits, '-' or '_'".to_owned())
     }
 }
 

@@ -1,6 +1,7 @@
 //! The `nabd` server: configuration, the app database, the clinic database, the HTTP
 //! application and the command line. `main.rs` only parses the command line and calls in here.
 
+pub mod access;
 pub mod cli;
 pub mod clinic;
 pub mod clock;

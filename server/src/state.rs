@@ -2,7 +2,7 @@
 
 use crate::clinic::Clinic;
 use crate::clock::Clock;
-use crate::config::Config;
+use crate::config::{Config, Secret};
 use crate::dashboard::cache::FiguresCache;
 use crate::gateway::StatusCodes;
 use axum::extract::FromRef;
@@ -27,6 +27,8 @@ pub struct AppState {
     pub statuses: Arc<StatusCodes>,
     /// The dashboard figures, computed at most once per TTL per doctor filter.
     pub dashboard_cache: Arc<FiguresCache>,
+    /// The dashboard's access key, when it is not public.
+    pub dashboard_key: Option<Secret>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

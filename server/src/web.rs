@@ -6,7 +6,7 @@ use crate::clock::Clock;
 use crate::config::Config;
 use crate::dashboard::cache::FiguresCache;
 use crate::state::AppState;
-use crate::{dashboard, health, language, store};
+use crate::{access, dashboard, health, language, store};
 use anyhow::Context;
 use app::dashboard::source::Dashboard;
 use app::{App, shell};
@@ -38,6 +38,10 @@ pub fn router(state: AppState) -> Router {
         .route("/clinic-dashboard/en", get(language::legacy_dashboard))
         .leptos_routes_with_context(&state, routes, context, move || shell(leptos.clone()))
         .fallback(file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(
+            state.dashboard_key.clone(),
+            access::guard,
+        ))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
@@ -67,6 +71,7 @@ impl Application {
         .context("NABD_CLINIC_URL cannot be used")?;
         let statuses = Arc::new(config.statuses());
         let config_ttl = std::time::Duration::from_secs(config.dashboard_ttl_secs);
+        let dashboard_key = config.dashboard_key().map_err(anyhow::Error::msg)?;
         let addr = config.listen_addr();
         let leptos = leptos_options(&config, addr);
         let listener = TcpListener::bind(addr)
@@ -80,6 +85,7 @@ impl Application {
             clock,
             statuses,
             dashboard_cache: Arc::new(FiguresCache::new(config_ttl)),
+            dashboard_key,
         };
         let router = router(state.clone());
         Ok(Self {

@@ -269,3 +269,103 @@ async fn when_the_clinic_database_fails_the_last_figures_show_with_a_warning() {
     let stale = api(&served, "").await;
     assert_eq!(stale["stale"], true);
 }
+
+#[tokio::test]
+async fn a_private_dashboard_opens_only_with_its_access_link() {
+    let key = "clinic-key-0123456789";
+    let served =
+        serve_demo_clinic_with(&["--dashboard-access", "token", "--dashboard-token", key]).await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let url = |path: &str| format!("http://{}{path}", served.addr);
+
+    let anonymous = client
+        .get(url("/ar/clinic-dashboard"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(anonymous.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        anonymous
+            .text()
+            .await
+            .expect("body")
+            .contains("لوحة المؤشرات خاصة")
+    );
+    let api = client
+        .get(url("/api/v1/dashboard"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(api.status(), StatusCode::UNAUTHORIZED);
+    let wrong = client
+        .get(url("/en/clinic-dashboard?key=not-the-key-at-all"))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+
+    let link = client
+        .get(url(&format!("/en/clinic-dashboard?doctor=2&key={key}")))
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(link.status(), StatusCode::SEE_OTHER);
+    assert_eq!(link.headers()["location"], "/en/clinic-dashboard?doctor=2");
+    let cookie = link.headers()["set-cookie"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    let pair = cookie.split(';').next().expect("name=value").to_owned();
+
+    let page = client
+        .get(url("/en/clinic-dashboard?doctor=2"))
+        .header("cookie", &pair)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(page.status(), StatusCode::OK);
+    assert!(
+        page.text()
+            .await
+            .expect("body")
+            .contains(r#"data-kpi="revenue_today""#)
+    );
+    let api = client
+        .get(url("/api/v1/dashboard"))
+        .header("cookie", &pair)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(api.status(), StatusCode::OK);
+
+    let home = client.get(url("/en")).send().await.expect("request");
+    assert_eq!(
+        home.status(),
+        StatusCode::OK,
+        "the rest of the site stays open"
+    );
+}
+
+#[tokio::test]
+async fn token_access_without_a_token_refuses_to_start() {
+    let cli = Cli::try_parse_from([
+        "nabd",
+        "--addr",
+        "127.0.0.1:0",
+        "--dashboard-access",
+        "token",
+    ])
+    .expect("arguments");
+    let error = Application::build(cli.config).await.err().expect("refused");
+    assert!(
+        error.to_string().contains("NABD_DASHBOARD_TOKEN"),
+        "{error}"
+    );
+}
