@@ -534,12 +534,14 @@ async fn iridium_clinic(fixture: &Fixture) -> MssqlGateway {
     MssqlGateway::from_config(config, 2, Duration::from_secs(10))
 }
 
-#[tokio::test]
+// Worker threads: the loopback TDS server must never share the only thread with its client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tds_an_empty_clinic_gives_zeros() {
     check_empty_clinic(&iridium_clinic(&Fixture::default()).await).await;
 }
 
-#[tokio::test]
+// Worker threads: the loopback TDS server must never share the only thread with its client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tds_a_small_clinic_gives_the_hand_computed_figures() {
     check_small_clinic(&iridium_clinic(&small_clinic()).await).await;
 }

@@ -258,7 +258,8 @@ async fn tds_clinic() -> String {
     url
 }
 
-#[tokio::test]
+// Worker threads: the loopback TDS server must never share the only thread with its client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sql_server_clinic_is_read_over_its_wire_protocol() {
     let url = tds_clinic().await;
     let app = spawn_app(&["--clinic-url", &url]).await;
