@@ -173,7 +173,6 @@ fn Board(
         {stale}
         <p class="as-of">
             <span>{as_of}</span>
-            " · "
             <span data-testid="updated-at">{updated_at}</span>
         </p>
         <DoctorFilter doctors=figures.with_value(|f| f.doctors.clone()) doctor />
