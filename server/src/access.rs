@@ -7,8 +7,8 @@
 
 use crate::config::Secret;
 use axum::extract::{Request, State};
-use axum::http::header::{CONTENT_TYPE, COOKIE, LOCATION, SET_COOKIE};
-use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri};
+use axum::http::header::{CONTENT_TYPE, LOCATION, SET_COOKIE};
+use axum::http::{HeaderValue, StatusCode, Uri};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
@@ -50,17 +50,6 @@ fn without_key(uri: &Uri) -> String {
     } else {
         format!("{}?{}", uri.path(), rest.join("&"))
     }
-}
-
-fn cookie_key(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE_NAME)
-        .map(|(_, value)| value.to_owned())
 }
 
 fn refused(path: &str) -> Response {
@@ -132,8 +121,8 @@ pub async fn guard(State(token): State<Option<Secret>>, request: Request, next: 
         }
         return refused(&path);
     }
-    match cookie_key(request.headers()) {
-        Some(key) if same(&key, token.expose()) => next.run(request).await,
+    match crate::cookies::get(request.headers(), COOKIE_NAME) {
+        Some(key) if same(key, token.expose()) => next.run(request).await,
         _ => refused(&path),
     }
 }

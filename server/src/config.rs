@@ -172,6 +172,14 @@ impl Config {
         }
     }
 
+    /// Returns the program's clock: real time in `NABD_TIMEZONE`, or stopped at `NABD_NOW`.
+    pub fn clock(&self) -> Result<crate::clock::Clock, crate::clock::AmbiguousNow> {
+        match self.now {
+            Some(now) => crate::clock::Clock::fixed(self.timezone, now),
+            None => Ok(crate::clock::Clock::system(self.timezone)),
+        }
+    }
+
     /// Returns how long one clinic query may take.
     pub fn clinic_timeout(&self) -> std::time::Duration {
         std::time::Duration::from_secs(self.clinic_timeout_secs)

@@ -7,7 +7,7 @@
 use app::i18n::Locale;
 use app::locale;
 use axum::extract::Request;
-use axum::http::header::{ACCEPT_LANGUAGE, COOKIE, VARY};
+use axum::http::header::{ACCEPT_LANGUAGE, VARY};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
 
@@ -16,14 +16,7 @@ pub const LANGUAGE_COOKIE: &str = "i18n_pref_locale";
 
 /// Picks the visitor's language from the cookie, then `Accept-Language`, then English.
 pub fn preferred(headers: &HeaderMap) -> Locale {
-    let from_cookie = headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == LANGUAGE_COOKIE)
-        .and_then(|(_, value)| locale::parse(value));
+    let from_cookie = crate::cookies::get(headers, LANGUAGE_COOKIE).and_then(locale::parse);
     from_cookie
         .or_else(|| {
             headers

@@ -6,6 +6,7 @@ pub mod cli;
 pub mod clinic;
 pub mod clock;
 pub mod config;
+pub mod cookies;
 pub mod dashboard;
 pub mod demo;
 pub mod gateway;

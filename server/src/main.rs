@@ -3,7 +3,6 @@
 use anyhow::Context;
 use clap::Parser;
 use nabd::cli::{Cli, Command, DemoCommand};
-use nabd::clock::Clock;
 use nabd::web::{Application, shutdown_signal};
 use std::io::IsTerminal;
 
@@ -25,10 +24,7 @@ async fn main() -> anyhow::Result<()> {
             app.run_until(shutdown_signal()).await?;
         }
         Command::Demo(DemoCommand::Seed(args)) => {
-            let clock = match cli.config.now {
-                Some(now) => Clock::fixed(cli.config.timezone, now)?,
-                None => Clock::system(cli.config.timezone),
-            };
+            let clock = cli.config.clock()?;
             let options = nabd::demo::SeedOptions {
                 out: args.out,
                 seed: args.seed,

@@ -2,7 +2,6 @@
 //! the server that runs it until Ctrl-C or SIGTERM.
 
 use crate::clinic::Clinic;
-use crate::clock::Clock;
 use crate::config::Config;
 use crate::dashboard::cache::FiguresCache;
 use crate::state::AppState;
@@ -58,10 +57,7 @@ impl Application {
     /// Validates `config`, opens (and migrates) the app database, prepares the clinic handle and
     /// binds the listen address (port 0 picks a free port, as tests do).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
-        let clock = match config.now {
-            Some(now) => Clock::fixed(config.timezone, now)?,
-            None => Clock::system(config.timezone),
-        };
+        let clock = config.clock()?;
         let db = store::open(&config.database_url).await?;
         let clinic = Clinic::from_url(
             config.clinic_url.as_ref(),

@@ -102,7 +102,13 @@ impl FiguresCache {
                         tracing::warn!(error = %cause, "clinic database failed; serving the last good dashboard figures");
                         Ok(stale(figures))
                     }
-                    None => Err(FiguresError::Clinic(cause)),
+                    None => {
+                        drop(slot);
+                        // Nothing to fall back on: keep no slot, so addresses with made-up
+                        // doctor ids cannot grow the map while the clinic is down.
+                        self.forget(key);
+                        Err(FiguresError::Clinic(cause))
+                    }
                 }
             }
             Err(other) => {
@@ -229,6 +235,27 @@ mod tests {
             .await
             .expect("back");
         assert!(!recovered.stale);
+    }
+
+    #[tokio::test]
+    async fn failures_with_nothing_cached_leave_no_slot_behind() {
+        let cache = FiguresCache::new(Duration::from_secs(60));
+        for doctor in 0..100 {
+            assert!(
+                cache
+                    .get(Some(doctor), || async { Err(down()) })
+                    .await
+                    .is_err()
+            );
+        }
+        assert_eq!(
+            cache
+                .slots
+                .lock()
+                .map(|slots| slots.len())
+                .unwrap_or(usize::MAX),
+            0
+        );
     }
 
     #[tokio::test]

@@ -14,7 +14,7 @@ mod names;
 
 use crate::gateway::sqlite::{INDEXES, TABLES};
 use anyhow::Context;
-use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Weekday};
+use chrono::{Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike, Weekday};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::prelude::*;
 use rand_chacha::ChaCha8Rng;
@@ -329,17 +329,14 @@ fn generate_today(
     if active.is_empty() {
         return Vec::new();
     }
-    let real_doctors = names::DOCTORS.len() as u8 - 1;
     let per_day = (patients.len() / 110).max(12);
     let day_start = today.and_time(NaiveTime::MIN);
     let day_end = day_start + Duration::minutes(23 * 60 + 30);
     let around_now = |offset_minutes: i64| {
         let at = now + Duration::minutes(offset_minutes);
         let at = at.clamp(day_start, day_end);
-        // Round to the minute, as a receptionist books.
-        at.date()
-            .and_hms_opt(at.time().hour_of_day(), at.time().minute_of_hour(), 0)
-            .unwrap_or(at)
+        // Whole minutes, as a receptionist books.
+        at.with_second(0).unwrap_or(at)
     };
     let mut book = Vec::with_capacity(per_day);
     for n in 0..per_day {
@@ -379,7 +376,7 @@ fn generate_today(
         };
         book.push(Appointment {
             patient,
-            doctor: patients[patient as usize].doctor.min(real_doctors - 1),
+            doctor: patients[patient as usize].doctor,
             start,
             minutes: minutes as u16,
             status,
@@ -388,20 +385,6 @@ fn generate_today(
         });
     }
     book
-}
-
-trait TimeParts {
-    fn hour_of_day(&self) -> u32;
-    fn minute_of_hour(&self) -> u32;
-}
-
-impl TimeParts for NaiveTime {
-    fn hour_of_day(&self) -> u32 {
-        chrono::Timelike::hour(self)
-    }
-    fn minute_of_hour(&self) -> u32 {
-        chrono::Timelike::minute(self)
-    }
 }
 
 fn datetime(at: NaiveDateTime) -> String {

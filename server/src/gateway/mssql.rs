@@ -111,7 +111,6 @@ impl MssqlGateway {
             for param in params {
                 match param {
                     Param::Int(value) => query.bind(*value),
-                    Param::OptInt(value) => query.bind(*value),
                     Param::Text(value) => query.bind(value.clone()),
                 }
             }
@@ -138,7 +137,6 @@ impl MssqlGateway {
 /// A query parameter.
 enum Param {
     Int(i64),
-    OptInt(Option<i64>),
     Text(String),
 }
 
@@ -313,11 +311,8 @@ impl ClinicGateway for MssqlGateway {
         let rows = match doctor_id {
             None => self.rows(all, &[bound(days.from), bound(days.to)]).await?,
             Some(id) => {
-                self.rows(
-                    one,
-                    &[bound(days.from), bound(days.to), Param::OptInt(Some(id))],
-                )
-                .await?
+                self.rows(one, &[bound(days.from), bound(days.to), Param::Int(id)])
+                    .await?
             }
         };
         let mut total = PatientRevenue::default();
