@@ -4,6 +4,7 @@
 use crate::i18n::{Locale, t, t_string, use_i18n};
 use crate::locale;
 use leptos::prelude::*;
+use leptos_i18n::Locale as _;
 use leptos_meta::Title;
 use leptos_router::components::{A, Outlet};
 use leptos_router::hooks::use_location;
@@ -18,8 +19,8 @@ pub fn LocaleLayout(locale: Locale) -> impl IntoView {
     if i18n.get_locale_untracked() != locale {
         i18n.set_locale(locale);
     }
-    let home = format!("/{}", locale::code(locale));
-    let dashboard = format!("/{}/clinic-dashboard", locale::code(locale));
+    let home = format!("/{}", locale.as_str());
+    let dashboard = format!("/{}/clinic-dashboard", locale.as_str());
     // Effects run only in the browser: the attribute turns "true" once the page is hydrated,
     // which the browser tests (and curious developers) can wait for.
     let hydrated = RwSignal::new(false);
@@ -76,8 +77,8 @@ pub fn LanguageSwitch(current: Locale) -> impl IntoView {
         <a
             class="language-switch"
             href=href
-            hreflang=locale::code(target)
-            lang=locale::code(target)
+            hreflang=target.as_str()
+            lang=target.as_str()
             title=move || t_string!(i18n, nav.switch_language_label).to_string()
             data-testid="language-switch"
         >

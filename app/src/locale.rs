@@ -1,31 +1,28 @@
 //! Which language a URL is in, and the same page's URL in another language. Pure functions,
 //! shared by the server (redirects) and the browser (the language switch).
+//!
+//! A language's code in URLs and `<html lang>` is the generated `Locale::as_str()` (`"en"`,
+//! `"ar"`); every language is `Locale::get_all()`.
 
 use crate::i18n::Locale;
-
-/// Every language Nabd speaks, in the order the language switch offers them.
-pub const LOCALES: [Locale; 2] = [Locale::en, Locale::ar];
-
-/// Returns the language code used in URLs and in `<html lang>` (`"en"`, `"ar"`).
-pub fn code(locale: Locale) -> &'static str {
-    match locale {
-        Locale::en => "en",
-        Locale::ar => "ar",
-    }
-}
+use leptos_i18n::Locale as _;
 
 /// Parses a language code (`"ar"`, `"AR"`, `"ar-SA"`); `None` for a language Nabd lacks.
 pub fn parse(code: &str) -> Option<Locale> {
     let primary = code.trim().split(['-', '_']).next()?;
-    LOCALES
-        .into_iter()
-        .find(|locale| self::code(*locale).eq_ignore_ascii_case(primary))
+    Locale::get_all()
+        .iter()
+        .copied()
+        .find(|locale| locale.as_str().eq_ignore_ascii_case(primary))
 }
 
 /// Returns the language the path starts with (`/ar/clinic-dashboard` is Arabic).
 pub fn of_path(path: &str) -> Option<Locale> {
     let first = path.trim_start_matches('/').split('/').next()?;
-    LOCALES.into_iter().find(|locale| code(*locale) == first)
+    Locale::get_all()
+        .iter()
+        .copied()
+        .find(|locale| locale.as_str() == first)
 }
 
 /// Returns the same page in `target`'s language, keeping the rest of the path and the query.
@@ -35,10 +32,10 @@ pub fn of_path(path: &str) -> Option<Locale> {
 pub fn switch_path(path: &str, query: &str, target: Locale) -> String {
     let trimmed = path.trim_start_matches('/');
     let rest = match of_path(path) {
-        Some(current) => trimmed[code(current).len()..].trim_start_matches('/'),
+        Some(current) => trimmed[current.as_str().len()..].trim_start_matches('/'),
         None => trimmed,
     };
-    let mut url = format!("/{}", code(target));
+    let mut url = format!("/{}", target.as_str());
     if !rest.is_empty() {
         url.push('/');
         url.push_str(rest);

@@ -112,6 +112,13 @@ fn DashboardProblem(error: DashboardError) -> impl IntoView {
     }
 }
 
+/// Returns the clinic-local time of day in an RFC 3339 `as_of` (`HH:MM`, or `HH:MM:SS`).
+fn as_of_time(as_of: &str, seconds: bool) -> &str {
+    as_of
+        .get(11..if seconds { 19 } else { 16 })
+        .unwrap_or_default()
+}
+
 /// Returns a doctor's name in the page's language, falling back to the other.
 pub fn doctor_name(locale: Locale, name_ar: &str, name_en: Option<&str>) -> String {
     let english = name_en.filter(|name| !name.trim().is_empty());
@@ -135,14 +142,13 @@ fn Board(
     let lang = move || i18n.get_locale();
     let currency = move || figures.with_value(|f| f.currency.clone());
     let as_of = move || {
-        let time = figures.with_value(|f| f.as_of.get(11..16).unwrap_or_default().to_owned());
-        let time = format::digits(lang(), &time);
+        let time = figures.with_value(|f| format::digits(lang(), as_of_time(&f.as_of, false)));
         t_string!(i18n, dashboard.as_of, time = time).to_string()
     };
     let updated_at = move || {
-        let time = updated.get().unwrap_or_else(|| {
-            figures.with_value(|f| f.as_of.get(11..19).unwrap_or_default().to_owned())
-        });
+        let time = updated
+            .get()
+            .unwrap_or_else(|| figures.with_value(|f| as_of_time(&f.as_of, true).to_owned()));
         let time = format::digits(lang(), &time);
         t_string!(i18n, dashboard.updated_at, time = time).to_string()
     };
@@ -159,8 +165,7 @@ fn Board(
 
     let stale = move || {
         figures.with_value(|f| f.stale).then(|| {
-            let time = figures.with_value(|f| f.as_of.get(11..16).unwrap_or_default().to_owned());
-            let time = format::digits(lang(), &time);
+            let time = figures.with_value(|f| format::digits(lang(), as_of_time(&f.as_of, false)));
             view! {
                 <p class="notice" role="status" data-testid="stale-warning">
                     {t_string!(i18n, dashboard.stale, time = time).to_string()}

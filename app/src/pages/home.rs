@@ -1,15 +1,15 @@
 //! The landing page of each language: what Nabd is and the way to the dashboard.
 
 use crate::i18n::{t, use_i18n};
-use crate::locale;
 use leptos::prelude::*;
+use leptos_i18n::Locale as _;
 use leptos_router::components::A;
 
 /// Introduces Nabd and links to the clinic dashboard.
 #[component]
 pub fn HomePage() -> impl IntoView {
     let i18n = use_i18n();
-    let dashboard = move || format!("/{}/clinic-dashboard", locale::code(i18n.get_locale()));
+    let dashboard = move || format!("/{}/clinic-dashboard", i18n.get_locale().as_str());
 
     view! {
         <section class="hero">

@@ -3,6 +3,7 @@
 use crate::i18n::{t, t_string, use_i18n};
 use crate::locale;
 use leptos::prelude::*;
+use leptos_i18n::Locale as _;
 use leptos_meta::Title;
 
 /// Tells the visitor there is no such page, in the language of the path when it has one.
@@ -21,7 +22,7 @@ pub fn NotFound() -> impl IntoView {
     {
         i18n.set_locale(locale);
     }
-    let home = move || format!("/{}", locale::code(i18n.get_locale()));
+    let home = move || format!("/{}", i18n.get_locale().as_str());
 
     view! {
         <Title text=move || t_string!(i18n, not_found.title).to_string() />
