@@ -1,4 +1,5 @@
-import { test, expect, type Page } from "@playwright/test";
+import { test, expect } from "@playwright/test";
+import { watchConsole } from "./helpers";
 
 // The server under test reads a seeded demo clinic with its clock fixed (see .ci/test.sh), so
 // the API's figures are the truth the page must show.
@@ -11,15 +12,6 @@ const KPIS = [
   "avg_revenue_per_appointment_30d",
   "returning_share_30d",
 ];
-
-function watchConsole(page: Page): string[] {
-  const errors: string[] = [];
-  page.on("console", (message) => {
-    if (message.type() === "error") errors.push(message.text());
-  });
-  page.on("pageerror", (error) => errors.push(error.message));
-  return errors;
-}
 
 for (const lang of ["en", "ar"]) {
   test(`the ${lang} board shows every KPI with the API's value`, async ({ page, request }) => {
@@ -120,4 +112,19 @@ test("wall-TV mode has larger type and no controls", async ({ page }) => {
     .evaluate((el) => parseFloat(getComputedStyle(el).fontSize));
   expect(tv).toBeGreaterThan(normal);
   await page.screenshot({ path: "test-results/dashboard-tv.png" });
+});
+
+test("charts follow the window's width", async ({ page }) => {
+  await page.setViewportSize({ width: 1280, height: 800 });
+  await page.goto("/en/clinic-dashboard");
+  await expect(page.locator(".frame")).toHaveAttribute("data-hydrated", "true");
+  const canvas = page.locator("#chart-monthly-revenue canvas").first();
+  await expect(canvas).toBeVisible();
+  const wide = (await canvas.boundingBox())?.width ?? 0;
+  await page.setViewportSize({ width: 420, height: 800 });
+  const box = page.locator("#chart-monthly-revenue");
+  await expect
+    .poll(async () => (await canvas.boundingBox())?.width ?? 0)
+    .toBeLessThanOrEqual(((await box.boundingBox())?.width ?? 0) + 1);
+  expect(((await canvas.boundingBox())?.width ?? 0) < wide).toBeTruthy();
 });

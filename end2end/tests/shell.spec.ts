@@ -1,14 +1,5 @@
-import { test, expect, type Page, type ConsoleMessage } from "@playwright/test";
-
-// Collects console errors and uncaught exceptions so every test can assert there were none.
-function watchConsole(page: Page): string[] {
-  const errors: string[] = [];
-  page.on("console", (message: ConsoleMessage) => {
-    if (message.type() === "error") errors.push(message.text());
-  });
-  page.on("pageerror", (error) => errors.push(error.message));
-  return errors;
-}
+import { test, expect, type Page } from "@playwright/test";
+import { watchConsole } from "./helpers";
 
 async function waitForHydration(page: Page) {
   await expect(page.locator(".frame")).toHaveAttribute("data-hydrated", "true");

@@ -1,6 +1,8 @@
 //! The public dashboard page, server-rendered: every KPI in the HTML with the API's value,
 //! in both languages, the doctor filter from the URL, translated problems, and no patient data.
 
+mod common;
+
 use chrono::{NaiveDate, NaiveTime};
 use clap::Parser;
 use nabd::cli::Cli;
@@ -23,15 +25,6 @@ impl Served {
             .expect("request");
         (response.status(), response.text().await.expect("body"))
     }
-}
-
-/// Starts Nabd with these command-line arguments on a free port.
-async fn spawn(args: &[&str]) -> SocketAddr {
-    let cli = Cli::try_parse_from(args).expect("arguments");
-    let app = Application::build(cli.config).await.expect("builds");
-    let addr = app.local_addr().expect("bound");
-    tokio::spawn(app.run_until(std::future::pending()));
-    addr
 }
 
 /// A small demo clinic (dated 2026-01-05) and Nabd serving it with its clock at noon that day.
@@ -66,7 +59,7 @@ async fn serve_demo_clinic_with(extra: &[&str]) -> Served {
         "2026-01-05T12:00",
     ];
     args.extend_from_slice(extra);
-    let addr = spawn(&args).await;
+    let addr = common::spawn_nabd(&args).await;
     Served {
         addr,
         clinic,
@@ -151,7 +144,7 @@ async fn the_doctor_filter_comes_from_the_url() {
 async fn a_clinic_database_that_is_down_gives_a_clear_translated_message() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = format!("sqlite://{}/nabd.db", dir.path().display());
-    let addr = spawn(&[
+    let addr = common::spawn_nabd(&[
         "nabd",
         "--addr",
         "127.0.0.1:0",

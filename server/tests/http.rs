@@ -3,9 +3,6 @@
 
 mod common;
 
-use clap::Parser;
-use nabd::cli::Cli;
-use nabd::web::Application;
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT_LANGUAGE, COOKIE, LOCATION};
 use std::net::SocketAddr;
@@ -36,10 +33,7 @@ async fn spawn_app(extra: &[&str]) -> TestApp {
     let db = format!("sqlite://{}/nabd.db", dir.path().display());
     let mut args = vec!["nabd", "--addr", "127.0.0.1:0", "--database-url", &db];
     args.extend_from_slice(extra);
-    let cli = Cli::try_parse_from(args).expect("valid arguments");
-    let app = Application::build(cli.config).await.expect("server builds");
-    let addr = app.local_addr().expect("bound");
-    tokio::spawn(app.run_until(std::future::pending()));
+    let addr = common::spawn_nabd(&args).await;
     let client = reqwest::Client::builder()
         .redirect(reqwest::redirect::Policy::none())
         .build()

@@ -303,8 +303,15 @@ fn ChartCanvas(
     Effect::new(move |_| {
         let id = &element_id;
         let chart = chart.get();
-        if let Err(error) = charming::WasmRenderer::new_opt(None, Some(320)).render(id, &chart) {
-            leptos::logging::warn!("chart {id} could not be drawn: {error:?}");
+        match charming::WasmRenderer::new_opt(None, Some(320)).render(id, &chart) {
+            Ok(echarts) => {
+                // Follow the box's width: a phone turned sideways, a window resized.
+                let resize = window_event_listener(leptos::ev::resize, move |_| {
+                    echarts.resize(js_sys::Object::new().into());
+                });
+                on_cleanup(move || resize.remove());
+            }
+            Err(error) => leptos::logging::warn!("chart {id} could not be drawn: {error:?}"),
         }
     });
     #[cfg(not(feature = "hydrate"))]

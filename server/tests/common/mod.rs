@@ -1,9 +1,23 @@
-//! Test helpers shared by the integration tests: a real TDS (SQL Server wire protocol) server
-//! on a loopback port, and a way to run T-SQL against it.
+//! Test helpers shared by the integration tests: Nabd itself on a free loopback port, a real
+//! TDS (SQL Server wire protocol) server on another, and a way to run T-SQL against it.
 
 #![allow(dead_code, reason = "each test crate uses a different subset")]
 
+use clap::Parser;
+use std::net::SocketAddr;
 use tokio_util::compat::TokioAsyncWriteCompatExt;
+
+/// Starts Nabd with these command-line arguments (give `--addr 127.0.0.1:0`) and returns the
+/// address it serves on.
+pub async fn spawn_nabd(args: &[&str]) -> SocketAddr {
+    let cli = nabd::cli::Cli::try_parse_from(args).expect("valid arguments");
+    let app = nabd::web::Application::build(cli.config)
+        .await
+        .expect("the server builds");
+    let addr = app.local_addr().expect("bound");
+    tokio::spawn(app.run_until(std::future::pending()));
+    addr
+}
 
 /// Starts an empty iridium TDS server on a free loopback port (no login, TLS off) and returns
 /// its ADO.NET connection string.
