@@ -86,7 +86,8 @@ const MONTHS_AR: [&str; 12] = [
     "ديسمبر",
 ];
 
-fn month_name(locale: Locale, month: usize) -> &'static str {
+/// Returns the full month name (1 = January) in Arabic, or its short English name.
+pub fn month_name(locale: Locale, month: usize) -> &'static str {
     let names = match locale {
         Locale::en => &MONTHS_EN,
         Locale::ar => &MONTHS_AR,

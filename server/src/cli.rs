@@ -26,6 +26,91 @@ pub enum Command {
     /// The embedded demo clinic.
     #[command(subcommand)]
     Demo(DemoCommand),
+    /// Appointment reminders.
+    #[command(subcommand)]
+    Reminders(RemindersCommand),
+    /// Post-visit feedback requests.
+    #[command(subcommand)]
+    Feedback(FeedbackCommand),
+    /// Marketing messages.
+    #[command(subcommand)]
+    Marketing(MarketingCommand),
+    /// The outbox of patient messages.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
+    /// The original system's name for `reminders send`.
+    #[command(name = "reminders:send", hide = true)]
+    RemindersSendAlias(RunArgs),
+    /// The original system's name for `feedback send`.
+    #[command(name = "feedback:send", hide = true)]
+    FeedbackSendAlias(RunArgs),
+    /// The original system's name for `marketing send-manual`.
+    #[command(name = "marketing:send-manual", hide = true)]
+    SendManualAlias(SendManualArgs),
+}
+
+/// `nabd reminders ...`
+#[derive(Debug, Subcommand)]
+pub enum RemindersCommand {
+    /// Queue the reminders due now (what the scheduler does every 15 minutes), once.
+    Send(RunArgs),
+}
+
+/// `nabd feedback ...`
+#[derive(Debug, Subcommand)]
+pub enum FeedbackCommand {
+    /// Queue the feedback requests due now (what the scheduler does hourly), once.
+    Send(RunArgs),
+}
+
+/// `nabd marketing ...`
+#[derive(Debug, Subcommand)]
+pub enum MarketingCommand {
+    /// Send one message to one mobile now, through the outbox.
+    SendManual(SendManualArgs),
+}
+
+/// `nabd outbox ...`
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// List outbox messages, newest first.
+    List(ListArgs),
+}
+
+/// Options of a reminder or feedback run.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Print what would be queued; queue nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `nabd marketing send-manual` arguments.
+#[derive(Debug, Args)]
+pub struct SendManualArgs {
+    /// The mobile, in any local or international form.
+    pub mobile: String,
+    /// The message text.
+    pub message: String,
+}
+
+/// `nabd outbox list` options.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// One JSON object per line (id, kind, to, body, key, state, attempts, scheduled_at,
+    /// sent_at, error).
+    #[arg(long)]
+    pub json: bool,
+    /// Only messages of this kind (reminder, feedback, campaign, broadcast, manual).
+    #[arg(long)]
+    pub kind: Option<crate::messaging::Kind>,
+    /// Only messages in this state (queued, sending, sent, failed, uncertain, skipped,
+    /// cancelled).
+    #[arg(long)]
+    pub state: Option<String>,
+    /// At most this many (0: all).
+    #[arg(long, default_value_t = 100)]
+    pub limit: i64,
 }
 
 /// `nabd demo ...`
@@ -68,6 +153,29 @@ mod tests {
         assert!(cli.command.is_none());
         let cli = Cli::try_parse_from(["nabd", "serve"]).expect("parses");
         assert!(matches!(cli.command, Some(Command::Serve)));
+    }
+
+    #[test]
+    fn the_original_command_names_still_work() {
+        let cli = Cli::try_parse_from(["nabd", "reminders:send", "--dry-run"]).expect("parses");
+        assert!(matches!(
+            cli.command,
+            Some(Command::RemindersSendAlias(RunArgs { dry_run: true }))
+        ));
+        let cli = Cli::try_parse_from(["nabd", "feedback:send"]).expect("parses");
+        assert!(matches!(cli.command, Some(Command::FeedbackSendAlias(_))));
+        let cli = Cli::try_parse_from(["nabd", "marketing:send-manual", "0501234567", "hi"])
+            .expect("parses");
+        assert!(matches!(cli.command, Some(Command::SendManualAlias(_))));
+        let cli = Cli::try_parse_from(["nabd", "outbox", "list", "--json", "--kind", "reminder"])
+            .expect("parses");
+        assert!(matches!(
+            cli.command,
+            Some(Command::Outbox(OutboxCommand::List(ListArgs {
+                json: true,
+                ..
+            })))
+        ));
     }
 
     #[test]

@@ -50,6 +50,30 @@ impl Clock {
         self.tz
     }
 
+    /// Returns the machine's real current instant. Waiting is always real: staggered sends and
+    /// retries are this many real seconds away even when `NABD_NOW` stops the clinic's clock.
+    pub fn real_now(&self) -> DateTime<Utc> {
+        Utc::now()
+    }
+
+    /// Returns the real instant at which the clinic clock will read `local` (when the clock is
+    /// stopped, as far from the real now as `local` is from the stopped time).
+    pub fn real_instant_of(&self, local: DateTime<Tz>) -> DateTime<Utc> {
+        match self.fixed {
+            Some(fixed) => self.real_now() + (local - fixed),
+            None => local.with_timezone(&Utc),
+        }
+    }
+
+    /// Returns the clinic-local time at the real instant `at` (for a stopped clock, the stopped
+    /// time moved by the distance between `at` and the real now).
+    pub fn local_at(&self, at: DateTime<Utc>) -> DateTime<Tz> {
+        match self.fixed {
+            Some(fixed) => fixed + (at - self.real_now()),
+            None => at.with_timezone(&self.tz),
+        }
+    }
+
     /// Tells whether the clock is stopped at a fixed `NABD_NOW`.
     pub fn is_fixed(&self) -> bool {
         self.fixed.is_some()

@@ -145,6 +145,10 @@ pub struct Config {
     /// by cargo-leptos, else `target/site`.
     #[arg(long, env = "NABD_SITE_ROOT", global = true)]
     pub site_root: Option<PathBuf>,
+
+    /// WhatsApp, the job runtime, reminders, feedback and sending rules.
+    #[command(flatten)]
+    pub messaging: crate::messaging::config::MessagingConfig,
 }
 
 impl Config {

@@ -5,15 +5,23 @@ pub mod access;
 pub mod cli;
 pub mod clinic;
 pub mod clock;
+pub mod commands;
 pub mod config;
 pub mod cookies;
 pub mod dashboard;
 pub mod demo;
+pub mod exclusions;
+pub mod feedback;
 pub mod gateway;
 pub mod health;
+pub mod jobs;
 pub mod language;
+pub mod messaging;
+pub mod phone;
+pub mod reminders;
 pub mod state;
 pub mod store;
+pub mod time;
 pub mod web;
 
 /// Starts `tracing` output on stderr, filtered by `RUST_LOG` (default `info`).

@@ -2,7 +2,10 @@
 
 use anyhow::Context;
 use clap::Parser;
-use nabd::cli::{Cli, Command, DemoCommand};
+use nabd::cli::{
+    Cli, Command, DemoCommand, FeedbackCommand, MarketingCommand, OutboxCommand, RemindersCommand,
+};
+use nabd::commands;
 use nabd::web::{Application, shutdown_signal};
 use std::io::IsTerminal;
 
@@ -44,6 +47,18 @@ async fn main() -> anyhow::Result<()> {
                 report.receipts,
                 report.elapsed_ms as f64 / 1000.0
             );
+        }
+        Command::Reminders(RemindersCommand::Send(args)) | Command::RemindersSendAlias(args) => {
+            commands::send_reminders(&cli.config, &args).await?;
+        }
+        Command::Feedback(FeedbackCommand::Send(args)) | Command::FeedbackSendAlias(args) => {
+            commands::send_feedback(&cli.config, &args).await?;
+        }
+        Command::Marketing(MarketingCommand::SendManual(args)) | Command::SendManualAlias(args) => {
+            commands::send_manual(&cli.config, &args).await?;
+        }
+        Command::Outbox(OutboxCommand::List(args)) => {
+            commands::list_outbox(&cli.config, &args).await?;
         }
     }
     Ok(())

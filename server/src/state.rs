@@ -5,13 +5,14 @@ use crate::clock::Clock;
 use crate::config::{Config, Secret};
 use crate::dashboard::cache::FiguresCache;
 use crate::gateway::StatusCodes;
+use crate::messaging::Messaging;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use sqlx::SqlitePool;
 use std::sync::Arc;
 
 /// The server's shared state, cheap to clone.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct AppState {
     /// Leptos's settings (site root, output name, reload port).
     pub leptos: LeptosOptions,
@@ -29,6 +30,8 @@ pub struct AppState {
     pub dashboard_cache: Arc<FiguresCache>,
     /// The dashboard's access key, when it is not public.
     pub dashboard_key: Option<Secret>,
+    /// The outbox, the WhatsApp provider and the reminder and feedback services.
+    pub messaging: Messaging,
 }
 
 impl FromRef<AppState> for LeptosOptions {

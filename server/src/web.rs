@@ -5,7 +5,7 @@ use crate::clinic::Clinic;
 use crate::config::Config;
 use crate::dashboard::cache::FiguresCache;
 use crate::state::AppState;
-use crate::{access, dashboard, health, language, store};
+use crate::{access, dashboard, health, jobs, language, messaging, store};
 use anyhow::Context;
 use app::dashboard::source::Dashboard;
 use app::{App, shell};
@@ -30,6 +30,7 @@ pub fn router(state: AppState) -> Router {
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
         .route("/api/v1/dashboard", get(dashboard::api::get_dashboard))
+        .merge(messaging::webhook::routes())
         .route("/", get(language::root))
         .route("/clinic-dashboard", get(language::unprefixed))
         .route("/marketing-report", get(language::unprefixed))
@@ -51,6 +52,8 @@ pub struct Application {
     listener: TcpListener,
     router: Router,
     state: AppState,
+    /// The job store, when the job runtime runs inside this process.
+    jobs: Option<sqlx::SqlitePool>,
 }
 
 impl Application {
@@ -70,6 +73,16 @@ impl Application {
         let dashboard_key = config.dashboard_key().map_err(anyhow::Error::msg)?;
         let addr = config.listen_addr();
         let leptos = leptos_options(&config, addr);
+        let jobs = if config.messaging.jobs_enabled {
+            Some(jobs::open_store(&config.messaging.jobs_url).await?)
+        } else {
+            None
+        };
+        let timers = jobs.as_ref().map(|store| {
+            Arc::new(jobs::StoreTimers::new(store)) as Arc<dyn messaging::outbox::Timers>
+        });
+        let messaging = messaging::build(&config, db.clone(), clinic.clone(), clock, timers)
+            .map_err(anyhow::Error::msg)?;
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr} (NABD_ADDR)"))?;
@@ -82,12 +95,14 @@ impl Application {
             statuses,
             dashboard_cache: Arc::new(FiguresCache::new(config_ttl)),
             dashboard_key,
+            messaging,
         };
         let router = router(state.clone());
         Ok(Self {
             listener,
             router,
             state,
+            jobs,
         })
     }
 
@@ -101,14 +116,40 @@ impl Application {
         &self.state
     }
 
-    /// Serves requests until `shutdown` completes, then finishes the requests in flight.
+    /// Serves requests and runs the job runtime until `shutdown` completes, then finishes the
+    /// requests and jobs in flight.
     pub async fn run_until(
         self,
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
+        let stop = tokio_util::sync::CancellationToken::new();
+        let runtime = self.jobs.map(|store| {
+            let stop = stop.clone();
+            let messaging = self.state.messaging.clone();
+            tokio::spawn(async move {
+                if let Err(error) =
+                    jobs::run(messaging, store, async move { stop.cancelled().await }).await
+                {
+                    tracing::error!(%error, "the job runtime stopped");
+                }
+            })
+        });
+        let serving = axum::serve(self.listener, self.router).with_graceful_shutdown({
+            let stop = stop.clone();
+            async move {
+                tokio::select! {
+                    () = shutdown => {},
+                    () = stop.cancelled() => {},
+                }
+                stop.cancel();
+            }
+        });
+        let served = serving.await;
+        stop.cancel();
+        if let Some(runtime) = runtime {
+            let _ = runtime.await;
+        }
+        served
     }
 }
 

@@ -1,0 +1,212 @@
+//! The job runtime: apalis inside the server process. Cron workers (in the clinic's time zone)
+//! start the reminder and feedback runs and the outbox sweep; a durable queue in SQLite
+//! (`NABD_JOBS_URL`, apalis-sqlite) holds one [`Deliver`] job per message at its send time, so
+//! scheduled and staggered sends survive restarts and nothing waits by sleeping in a loop.
+//! A run never overlaps itself: a tick that finds the previous run still going is skipped.
+
+use crate::messaging::outbox::{Deliver, Outbox, OutboxError, Timers};
+use crate::messaging::{Messaging, RunError, RunReport};
+use apalis::prelude::*;
+use apalis_cron::CronScheduler;
+use apalis_sqlite::SqliteStorage;
+use chrono::{DateTime, Utc};
+use chrono_tz::Tz;
+use futures::future::BoxFuture;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use std::future::Future;
+use std::str::FromStr;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::sync::Mutex;
+
+/// Opening the job store failed.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot open the job store {url}")]
+pub struct JobStoreError {
+    url: String,
+    #[source]
+    source: Box<dyn std::error::Error + Send + Sync>,
+}
+
+/// Opens (creating when missing) the job store at `url` and applies apalis's migrations.
+pub async fn open_store(url: &str) -> Result<SqlitePool, JobStoreError> {
+    let error = |source: Box<dyn std::error::Error + Send + Sync>| JobStoreError {
+        url: url.to_owned(),
+        source,
+    };
+    let options = SqliteConnectOptions::from_str(url)
+        .map_err(|e| error(e.into()))?
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .busy_timeout(Duration::from_secs(5));
+    if let Some(folder) = options.get_filename().parent()
+        && !folder.as_os_str().is_empty()
+    {
+        std::fs::create_dir_all(folder).map_err(|e| error(e.into()))?;
+    }
+    let pool = SqlitePoolOptions::new()
+        .max_connections(4)
+        .connect_with(options)
+        .await
+        .map_err(|e| error(e.into()))?;
+    SqliteStorage::setup(&pool)
+        .await
+        .map_err(|e| error(e.into()))?;
+    Ok(pool)
+}
+
+/// Schedules [`Deliver`] jobs in the job store.
+pub struct StoreTimers {
+    storage: SqliteStorage<Deliver>,
+}
+
+impl StoreTimers {
+    /// Returns timers writing to the job store `pool`.
+    pub fn new(pool: &SqlitePool) -> Self {
+        Self {
+            storage: SqliteStorage::new(pool),
+        }
+    }
+}
+
+impl Timers for StoreTimers {
+    fn schedule(&self, job: Deliver, at: DateTime<Utc>) -> BoxFuture<'_, Result<(), OutboxError>> {
+        let mut storage = self.storage.clone();
+        Box::pin(async move {
+            let seconds = u64::try_from(at.timestamp()).unwrap_or(0);
+            let task = TaskBuilder::new(job).run_at_timestamp(seconds).build();
+            storage
+                .push_task(task)
+                .await
+                .map_err(|error| OutboxError::Jobs(Box::new(error)))
+        })
+    }
+}
+
+async fn deliver(job: Deliver, outbox: Data<Outbox>) -> Result<(), BoxDynError> {
+    let outcome = outbox.deliver(job.message_id).await?;
+    tracing::debug!(message = job.message_id, ?outcome, "delivery job done");
+    Ok(())
+}
+
+/// Runs `run` unless the previous run of the same job is still going.
+async fn once_at_a_time<F, Fut>(name: &str, guard: &Mutex<()>, run: F)
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = Result<RunReport, RunError>>,
+{
+    let Ok(_running) = guard.try_lock() else {
+        tracing::warn!(job = name, "previous run still going; this tick is skipped");
+        return;
+    };
+    match run().await {
+        Ok(report) => tracing::info!(
+            job = name,
+            queued = report.planned.len(),
+            already_queued = report.already_queued,
+            no_mobile = report.skipped_no_mobile,
+            cooldown = report.skipped_cooldown,
+            "run finished"
+        ),
+        // The next tick looks again; nothing queued is lost.
+        Err(error) => {
+            tracing::error!(job = name, error = %error, cause = ?std::error::Error::source(&error), "run failed")
+        }
+    }
+}
+
+#[derive(Clone)]
+struct CronJob {
+    messaging: Messaging,
+    guard: Arc<Mutex<()>>,
+}
+
+async fn reminders_tick(_tick: apalis_cron::Tick<Tz>, job: Data<CronJob>) {
+    once_at_a_time("reminders", &job.guard, || {
+        crate::reminders::run(&job.messaging, false)
+    })
+    .await;
+}
+
+async fn feedback_tick(_tick: apalis_cron::Tick<Tz>, job: Data<CronJob>) {
+    once_at_a_time("feedback", &job.guard, || {
+        crate::feedback::run(&job.messaging, false)
+    })
+    .await;
+}
+
+async fn sweep_tick(_tick: apalis_cron::Tick<Tz>, job: Data<CronJob>) {
+    let Ok(_running) = job.guard.try_lock() else {
+        return;
+    };
+    if let Err(error) = job.messaging.outbox.sweep(Duration::from_secs(20)).await {
+        tracing::error!(error = %error, "outbox sweep failed");
+    }
+}
+
+fn schedule(expression: &str) -> cron::Schedule {
+    // Checked when the configuration was read; the fallback is never used.
+    cron::Schedule::from_str(expression)
+        .unwrap_or_else(|_| cron::Schedule::from_str("0 0 0 1 1 * 2099").expect("valid schedule"))
+}
+
+/// Runs the job runtime until `shutdown` completes: the delivery queue and the cron jobs.
+pub async fn run(
+    messaging: Messaging,
+    store: SqlitePool,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), BoxDynError> {
+    let config = messaging.outbox.config().clone();
+    let tz = messaging.outbox.clock().timezone();
+    // Nothing of this process can be mid-send yet: whatever was left `sending` died with the
+    // previous process.
+    messaging.outbox.mark_uncertain(true).await?;
+    let outbox = messaging.outbox.clone();
+    let delivery_queue = SqliteStorage::<Deliver>::new(&store)
+        .poll_with_strategy(Strategy::new().interval(Duration::from_millis(500)));
+    let cron = |name: &'static str, expression: &str| {
+        (
+            name,
+            CronScheduler::new(schedule(expression)).with_timezone(tz),
+            CronJob {
+                messaging: messaging.clone(),
+                guard: Arc::new(Mutex::new(())),
+            },
+        )
+    };
+    let (_, reminders_cron, reminders_job) = cron("reminders", &config.schedule_reminders);
+    let (_, feedback_cron, feedback_job) = cron("feedback", &config.schedule_feedback);
+    let (_, sweep_cron, sweep_job) = cron("outbox-sweep", &config.schedule_outbox_sweep);
+    Monitor::new()
+        .register(move |_| {
+            WorkerBuilder::new("deliver")
+                .backend(delivery_queue.clone())
+                .data(outbox.clone())
+                .build(deliver)
+        })
+        .register(move |_| {
+            WorkerBuilder::new("reminders")
+                .backend(reminders_cron.clone())
+                .data(reminders_job.clone())
+                .build(reminders_tick)
+        })
+        .register(move |_| {
+            WorkerBuilder::new("feedback")
+                .backend(feedback_cron.clone())
+                .data(feedback_job.clone())
+                .build(feedback_tick)
+        })
+        .register(move |_| {
+            WorkerBuilder::new("outbox-sweep")
+                .backend(sweep_cron.clone())
+                .data(sweep_job.clone())
+                .build(sweep_tick)
+        })
+        .shutdown_timeout(Duration::from_secs(20))
+        .run_with_signal(async move {
+            shutdown.await;
+            Ok(())
+        })
+        .await?;
+    Ok(())
+}

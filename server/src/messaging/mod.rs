@@ -1,0 +1,271 @@
+//! Patient messaging: the WhatsApp providers, the durable outbox every message goes through,
+//! the Cloud API webhook, and the settings they share. Who gets a reminder or a feedback
+//! request lives in [`crate::reminders`] and [`crate::feedback`]; they only hand messages to
+//! the outbox.
+
+pub mod config;
+pub mod outbox;
+pub mod provider;
+pub mod template;
+pub mod webhook;
+
+use std::fmt;
+use std::str::FromStr;
+
+/// Why a message is sent. Reminders are service messages; campaign and broadcast messages are
+/// marketing (an exclusion "from marketing" stops only those).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Reminder,
+    Feedback,
+    Campaign,
+    Broadcast,
+    Manual,
+}
+
+impl Kind {
+    /// Returns the name stored in the outbox.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Reminder => "reminder",
+            Self::Feedback => "feedback",
+            Self::Campaign => "campaign",
+            Self::Broadcast => "broadcast",
+            Self::Manual => "manual",
+        }
+    }
+
+    /// Tells whether the message is marketing.
+    pub fn is_marketing(self) -> bool {
+        matches!(self, Self::Campaign | Self::Broadcast)
+    }
+
+    /// Tells whether the message counts against a patient's daily contact budget (reminders
+    /// and messages typed by staff for one patient do not).
+    pub fn counts_against_budget(self) -> bool {
+        !matches!(self, Self::Reminder | Self::Manual)
+    }
+}
+
+impl FromStr for Kind {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Ok(match value {
+            "reminder" => Self::Reminder,
+            "feedback" => Self::Feedback,
+            "campaign" => Self::Campaign,
+            "broadcast" => Self::Broadcast,
+            "manual" => Self::Manual,
+            other => return Err(format!("unknown message kind {other:?}")),
+        })
+    }
+}
+
+impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The language a message is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Language {
+    Ar,
+    En,
+}
+
+impl Language {
+    /// Returns the ISO 639-1 code (also the WhatsApp template language code).
+    pub fn code(self) -> &'static str {
+        match self {
+            Self::Ar => "ar",
+            Self::En => "en",
+        }
+    }
+}
+
+impl FromStr for Language {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        match value {
+            "ar" => Ok(Self::Ar),
+            "en" => Ok(Self::En),
+            other => Err(format!("unknown message language {other:?}")),
+        }
+    }
+}
+
+use crate::clinic::Clinic;
+use crate::gateway::{ClinicGateway, GatewayError, StatusCodes};
+use crate::phone::Region;
+use outbox::{NewMessage, Outbox, OutboxError};
+use std::collections::HashMap;
+use std::sync::Arc;
+use template::Templates;
+
+/// What the reminder and feedback runs share: the outbox, the clinic, the checked templates.
+#[derive(Clone)]
+pub struct Messaging {
+    pub outbox: Outbox,
+    pub clinic: Clinic,
+    pub templates: Arc<Templates>,
+    pub statuses: Arc<StatusCodes>,
+    pub language: Language,
+    pub region: Region,
+}
+
+/// A scheduled run failed; nothing it had not queued is lost (the next run looks again).
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    #[error(transparent)]
+    Clinic(#[from] GatewayError),
+    #[error(transparent)]
+    Outbox(#[from] OutboxError),
+}
+
+impl From<sqlx::Error> for RunError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Outbox(OutboxError::Database(error))
+    }
+}
+
+/// One message a run queued (or, in a dry run, would queue).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Planned {
+    pub key: String,
+    pub to: String,
+    pub body: String,
+    pub at: String,
+}
+
+/// What one reminder or feedback run did.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RunReport {
+    /// Messages queued by this run (or that a dry run would queue).
+    pub planned: Vec<Planned>,
+    /// Due messages that an earlier run had already queued.
+    pub already_queued: usize,
+    /// Appointments left out because their mobile is missing or invalid.
+    pub skipped_no_mobile: usize,
+    /// Patients left out because they had one recently (feedback cooldown, one per mobile).
+    pub skipped_cooldown: usize,
+}
+
+impl std::fmt::Display for RunReport {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for planned in &self.planned {
+            writeln!(
+                f,
+                "{}  {}  {}  {}",
+                planned.at, planned.key, planned.to, planned.body
+            )?;
+        }
+        write!(
+            f,
+            "{} queued, {} already queued, {} without a usable mobile, {} in cooldown",
+            self.planned.len(),
+            self.already_queued,
+            self.skipped_no_mobile,
+            self.skipped_cooldown
+        )
+    }
+}
+
+/// Doctors' names by id, to write them in the message's language.
+pub struct DoctorNames(HashMap<i64, crate::gateway::Doctor>);
+
+impl DoctorNames {
+    /// Returns the doctor's name in `language`, falling back to the other language, then to
+    /// the name written on the booking.
+    pub fn name(&self, doctor_id: i64, language: Language, on_booking: &str) -> String {
+        let doctor = self.0.get(&doctor_id);
+        let name = match language {
+            Language::En => doctor.and_then(|d| d.name_en.clone()),
+            Language::Ar => None,
+        }
+        .filter(|name| !name.trim().is_empty())
+        .or_else(|| doctor.map(|d| d.name_ar.clone()))
+        .unwrap_or_else(|| on_booking.to_owned());
+        name.trim().to_owned()
+    }
+}
+
+impl Messaging {
+    /// Reads the doctors' names from the clinic.
+    pub async fn doctor_names(&self) -> Result<DoctorNames, GatewayError> {
+        let doctors = self.clinic.doctors().await?;
+        Ok(DoctorNames(
+            doctors.into_iter().map(|d| (d.id, d)).collect(),
+        ))
+    }
+
+    /// Queues a run's messages, staggered, leaving out keys already in the outbox (and
+    /// duplicates within the run); with `dry_run`, only reports them.
+    pub async fn queue(
+        &self,
+        messages: Vec<NewMessage>,
+        dry_run: bool,
+        report: &mut RunReport,
+    ) -> Result<(), RunError> {
+        let mut fresh = Vec::with_capacity(messages.len());
+        let mut seen = std::collections::HashSet::new();
+        for message in messages {
+            if !seen.insert(message.key.clone()) {
+                continue;
+            }
+            // language=SQL
+            let exists: Option<i64> =
+                sqlx::query_scalar("SELECT 1 FROM outbox WHERE idempotency_key = ?")
+                    .bind(&message.key)
+                    .fetch_optional(self.outbox.db())
+                    .await?;
+            if exists.is_some() {
+                report.already_queued += 1;
+            } else {
+                fresh.push(message);
+            }
+        }
+        crate::reminders::spread(&mut fresh, self);
+        if !dry_run {
+            let queued = self.outbox.enqueue(&fresh).await?;
+            report.already_queued += queued.iter().filter(|q| !q.new).count();
+            fresh.retain(|message| queued.iter().any(|q| q.new && q.key == message.key));
+        }
+        report
+            .planned
+            .extend(fresh.into_iter().map(|message| Planned {
+                key: message.key,
+                to: message.to.e164().to_owned(),
+                body: message.body,
+                at: crate::time::stamp(message.not_before),
+            }));
+        Ok(())
+    }
+}
+
+/// Builds the messaging services from the configuration: the provider, the checked templates
+/// and the outbox (waking through `timers` when the job runtime keeps them). An error names the
+/// setting at fault.
+pub fn build(
+    config: &crate::config::Config,
+    db: sqlx::SqlitePool,
+    clinic: Clinic,
+    clock: crate::clock::Clock,
+    timers: Option<Arc<dyn outbox::Timers>>,
+) -> Result<Messaging, String> {
+    let settings = &config.messaging;
+    let provider = provider::Provider::from_config(settings)?;
+    let templates = Templates::from_config(settings).map_err(|error| error.to_string())?;
+    let language = settings.message_language.parse()?;
+    Ok(Messaging {
+        outbox: Outbox::new(db, provider, clock, Arc::new(settings.clone()), timers),
+        clinic,
+        templates: Arc::new(templates),
+        statuses: Arc::new(config.statuses()),
+        language,
+        region: settings.phone_region,
+    })
+}
