@@ -21,7 +21,7 @@ pub async fn messaging(config: &Config) -> anyhow::Result<Messaging> {
         config.clinic_timeout(),
     )
     .context("NABD_CLINIC_URL cannot be used")?;
-    let store = jobs::open_store(&config.messaging.jobs_url).await?;
+    let store = jobs::open_store(&config.messaging.jobs_url(&config.database_url)).await?;
     let timers: Arc<dyn Timers> = Arc::new(jobs::StoreTimers::new(&store));
     messaging::build(config, db, clinic, clock, Some(timers)).map_err(anyhow::Error::msg)
 }

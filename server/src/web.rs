@@ -74,7 +74,7 @@ impl Application {
         let addr = config.listen_addr();
         let leptos = leptos_options(&config, addr);
         let jobs = if config.messaging.jobs_enabled {
-            Some(jobs::open_store(&config.messaging.jobs_url).await?)
+            Some(jobs::open_store(&config.messaging.jobs_url(&config.database_url)).await?)
         } else {
             None
         };

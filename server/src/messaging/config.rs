@@ -13,10 +13,9 @@ use std::time::Duration;
 #[derive(Debug, Clone, Args)]
 pub struct MessagingConfig {
     /// Where the job runtime keeps scheduled and staggered sends (SQLite URL, separate from the
-    /// app database).
-    #[arg(long, env = "NABD_JOBS_URL", global = true, default_value = "sqlite://data/nabd-jobs.db",
-          value_parser = parse_jobs_url)]
-    pub jobs_url: String,
+    /// app database). Default: beside the app database, `<name>-jobs.db`.
+    #[arg(long, env = "NABD_JOBS_URL", global = true, value_parser = parse_jobs_url)]
+    pub jobs_url: Option<String>,
 
     /// Runs the scheduled jobs (reminders, feedback, campaign) inside `nabd serve`. `false`
     /// leaves the schedules to another process or to the CLI commands.
@@ -258,6 +257,24 @@ pub struct MessagingConfig {
 }
 
 impl MessagingConfig {
+    /// Returns the job store's URL: `NABD_JOBS_URL`, or `<app database>-jobs.db` beside
+    /// `database_url`.
+    pub fn jobs_url(&self, database_url: &str) -> String {
+        if let Some(url) = &self.jobs_url {
+            return url.clone();
+        }
+        let (path, query) = database_url
+            .split_once('?')
+            .map_or((database_url, None), |(path, query)| (path, Some(query)));
+        let path = path
+            .strip_suffix(".db")
+            .map_or_else(|| format!("{path}-jobs"), |stem| format!("{stem}-jobs.db"));
+        match query {
+            Some(query) => format!("{path}?{query}"),
+            None => path,
+        }
+    }
+
     /// Returns the back-off before attempt `attempt + 1` (attempt counts from 1).
     pub fn retry_delay(&self, attempt: u32) -> Duration {
         let factor = 2u64.saturating_pow(attempt.saturating_sub(1).min(20));
@@ -418,6 +435,20 @@ mod tests {
         assert_eq!(names.get("campaign"), Some("nabd_back"));
         assert_eq!(names.get("broadcast"), None);
         assert!(parse_template_names("newsletter=x").is_err());
+    }
+
+    #[test]
+    fn the_job_store_lives_beside_the_app_database_unless_configured() {
+        let config = <crate::cli::Cli as clap::Parser>::parse_from(["nabd", "serve"]);
+        let messaging = &config.config.messaging;
+        assert_eq!(
+            messaging.jobs_url("sqlite://data/nabd.db"),
+            "sqlite://data/nabd-jobs.db"
+        );
+        assert_eq!(
+            messaging.jobs_url("sqlite:///tmp/x/app?mode=rwc"),
+            "sqlite:///tmp/x/app-jobs?mode=rwc"
+        );
     }
 
     #[test]
