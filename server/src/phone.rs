@@ -118,12 +118,12 @@ fn parse_number(text: &str, region: Region) -> Result<PhoneNumber, MobileError> 
         return Ok(first);
     }
     let digits: String = text.chars().filter(char::is_ascii_digit).collect();
-    if !text.trim_start().starts_with('+') && !digits.starts_with('0') {
-        if let Ok(international) = phonenumber::parse(None, format!("+{digits}"))
-            && international.is_valid()
-        {
-            return Ok(international);
-        }
+    if !text.trim_start().starts_with('+')
+        && !digits.starts_with('0')
+        && let Ok(international) = phonenumber::parse(None, format!("+{digits}"))
+        && international.is_valid()
+    {
+        return Ok(international);
     }
     Ok(first)
 }
