@@ -542,3 +542,34 @@ async fn the_command_line_runs_each_job_once_and_lists_the_outbox_as_json() {
         String::from_utf8_lossy(&bad.stderr)
     );
 }
+
+#[tokio::test]
+async fn a_template_with_an_unknown_placeholder_stops_nabd_before_any_message() {
+    let setup = Setup::new().await;
+    let output = setup
+        .command(
+            &["reminders", "send"],
+            &[(
+                "NABD_TEMPLATE_REMINDER_CONFIRMED_EN",
+                "Hi {name}, see you at {appointment_time}",
+            )],
+        )
+        .output()
+        .expect("runs");
+    assert!(!output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("NABD_TEMPLATE_REMINDER_CONFIRMED_EN: unknown placeholder {name}"),
+        "{stderr}"
+    );
+    let served = setup
+        .command(
+            &["serve"],
+            &[("NABD_TEMPLATE_FEEDBACK_AR", "شكراً {patient}")],
+        )
+        .output()
+        .expect("runs");
+    assert!(!served.status.success(), "the server refuses to start");
+    assert!(String::from_utf8_lossy(&served.stderr).contains("NABD_TEMPLATE_FEEDBACK_AR"));
+    assert!(setup.received().is_empty());
+}
