@@ -102,4 +102,37 @@ impl ClinicGateway for Clinic {
     async fn new_patients(&self, days: Days) -> Result<i64, GatewayError> {
         dispatch!(self, gateway => gateway.new_patients(days))
     }
+
+    async fn lapsed_patients(
+        &self,
+        query: &crate::gateway::LapsedQuery,
+    ) -> Result<Vec<crate::gateway::LapsedPatient>, GatewayError> {
+        dispatch!(self, gateway => gateway.lapsed_patients(query))
+    }
+
+    async fn last_visits(
+        &self,
+        patient_ids: &[i64],
+        today: NaiveDate,
+        not_visits: &[i64],
+    ) -> Result<Vec<crate::gateway::LastVisit>, GatewayError> {
+        dispatch!(self, gateway => gateway.last_visits(patient_ids, today, not_visits))
+    }
+
+    async fn bookings_since(
+        &self,
+        patient_ids: &[i64],
+        since: chrono::NaiveDateTime,
+        cancelled: &[i64],
+    ) -> Result<Vec<crate::gateway::Booking>, GatewayError> {
+        dispatch!(self, gateway => gateway.bookings_since(patient_ids, since, cancelled))
+    }
+
+    async fn revenue_since(
+        &self,
+        patient_ids: &[i64],
+        from: NaiveDate,
+    ) -> Result<Vec<(i64, i64)>, GatewayError> {
+        dispatch!(self, gateway => gateway.revenue_since(patient_ids, from))
+    }
 }

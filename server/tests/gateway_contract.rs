@@ -10,7 +10,8 @@ use nabd::dashboard::{Periods, compute, fetch};
 use nabd::gateway::mssql::MssqlGateway;
 use nabd::gateway::sqlite::{SCHEMA, SqliteGateway};
 use nabd::gateway::{
-    BookedAppointment, ClinicGateway, DailyRevenue, Days, Doctor, DoctorRevenue, PatientRevenue,
+    BookedAppointment, ClinicGateway, DailyRevenue, Days, Doctor, DoctorRevenue, LapsedPatient,
+    LapsedQuery, PatientRevenue,
 };
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use std::time::Duration;
@@ -38,6 +39,18 @@ struct Fixture {
     invoices: Vec<(i64, &'static str, f64, f64, i64, i64)>,
     /// (id, rcpt_dt, amount, pt_id, doc_id)
     receipts: Vec<(i64, &'static str, f64, i64, i64)>,
+    /// (appointment id, trans_dt) where the booking time is not 08:00 on the appointment's day
+    booked: Vec<(i64, &'static str)>,
+}
+
+impl Fixture {
+    /// When appointment `id` (on `app_dt`) was booked.
+    fn booked_at(&self, id: i64, app_dt: &str) -> String {
+        self.booked
+            .iter()
+            .find(|(appointment, _)| *appointment == id)
+            .map_or_else(|| format!("{app_dt} 08:00:00"), |(_, at)| (*at).to_owned())
+    }
 }
 
 async fn sqlite_clinic(fixture: &Fixture) -> SqliteGateway {
@@ -81,7 +94,7 @@ async fn sqlite_clinic(fixture: &Fixture) -> SqliteGateway {
         .bind(from_tm)
         .bind(to_tm)
         .bind(status)
-        .bind(format!("{app_dt} 08:00:00"))
+        .bind(fixture.booked_at(*id, app_dt))
         .execute(&pool)
         .await
         .expect("appointment");
@@ -170,6 +183,7 @@ fn small_clinic() -> Fixture {
             // an invoice and a receipt on the same day are summed
             (500, "2026-01-05 18:00:00", 99.99, 11, 2),
         ],
+        booked: Vec::new(),
     }
 }
 
@@ -400,6 +414,177 @@ async fn check_small_clinic<G: ClinicGateway>(gateway: &G) {
     assert_eq!((unknown_patient.new, unknown_patient.returning), (0, 1));
 }
 
+/// Patients around the 365-day line, with future bookings, shared visits and revenue, for the
+/// reactivation campaign's reads. "Today" is 2026-01-05; lapsed means no visit since 2025-01-05.
+fn lapsed_clinic() -> Fixture {
+    Fixture {
+        doctors: vec![(1, "د. سارة", Some("Dr. Sara")), (2, "د. خالد", None)],
+        patients: vec![
+            (20, "قديم", Some("0501000001"), "2023-01-01 09:00:00"),
+            (21, "على الحافة", Some("0501000002"), "2023-01-01 09:00:00"),
+            (22, "قبل الحافة", Some("0501000003"), "2023-01-01 09:00:00"),
+            (23, "حجز قادم", Some("0501000004"), "2023-01-01 09:00:00"),
+            (24, "حجز ملغى", Some("0501000005"), "2023-01-01 09:00:00"),
+            (
+                25,
+                "لم يحضر أبداً",
+                Some("0501000006"),
+                "2023-01-01 09:00:00",
+            ),
+            (26, "زيارتان", None, "2023-01-01 09:00:00"),
+        ],
+        appointments: vec![
+            (200, 20, 1, "2024-06-01", "09:00:00", Some("09:30:00"), 2),
+            (201, 20, 2, "2024-12-01", "10:00:00", Some("10:30:00"), 2),
+            // a cancellation and a no-show later than the last visit are not visits
+            (202, 20, 1, "2025-03-01", "10:00:00", None, 3),
+            (203, 20, 1, "2025-04-01", "10:00:00", None, 4),
+            // last visit exactly 365 days before today: not lapsed
+            (210, 21, 1, "2025-01-05", "10:00:00", Some("10:30:00"), 2),
+            // one day more: lapsed
+            (220, 22, 1, "2025-01-04", "10:00:00", Some("10:30:00"), 2),
+            // lapsed, but booked ahead (and a cancelled booking, which is no booking)
+            (230, 23, 1, "2024-01-01", "10:00:00", Some("10:30:00"), 2),
+            (231, 23, 2, "2026-02-01", "11:00:00", None, 0),
+            (232, 23, 2, "2026-02-02", "11:00:00", None, 3),
+            // lapsed, and the only booking ahead is cancelled
+            (240, 24, 2, "2024-02-01", "10:00:00", Some("10:30:00"), 1),
+            (241, 24, 2, "2026-02-01", "10:00:00", None, 3),
+            // never visited: only a cancellation
+            (250, 25, 1, "2024-02-01", "10:00:00", None, 3),
+            // two visits on the last day: the later one's doctor is the last doctor
+            (260, 26, 2, "2024-05-05", "15:00:00", Some("15:30:00"), 2),
+            (261, 26, 1, "2024-05-05", "09:00:00", Some("09:30:00"), 2),
+            // a patient the PMS has no row for
+            (270, 27, 1, "2024-03-03", "09:00:00", Some("09:30:00"), 2),
+        ],
+        invoices: vec![
+            (2000, "2024-06-01 09:40:00", 200.0, 0.0, 20, 1),
+            (2001, "2024-12-01 10:40:00", 250.0, 50.0, 20, 2),
+            (2002, "2024-02-01 10:40:00", 200.0, 0.0, 24, 2),
+            (2003, "2025-01-05 10:40:00", 999.0, 0.0, 21, 1),
+        ],
+        receipts: vec![
+            (600, "2024-12-02 12:00:00", 100.0, 20, 2),
+            (601, "2024-05-05 16:00:00", 100.0, 26, 2),
+        ],
+        booked: vec![
+            (231, "2026-01-04 16:00:00"),
+            (232, "2026-01-04 17:00:00"),
+            (241, "2026-01-03 10:00:00"),
+        ],
+    }
+}
+
+async fn check_lapsed_clinic<G: ClinicGateway>(gateway: &G) {
+    let query = |limit, offset| LapsedQuery {
+        today: today(),
+        last_visit_before: date(2025, 1, 5),
+        not_visits: vec![3, 4],
+        cancelled: vec![3],
+        limit,
+        offset,
+    };
+    let first = gateway.lapsed_patients(&query(2, 0)).await.expect("lapsed");
+    let ids = |page: &[LapsedPatient]| page.iter().map(|p| p.patient_id).collect::<Vec<_>>();
+    assert_eq!(ids(&first), [20, 24], "highest lifetime revenue first");
+    assert_eq!(
+        first[0],
+        LapsedPatient {
+            patient_id: 20,
+            name_ar: "قديم".into(),
+            name_en: None,
+            mobile: Some("0501000001".into()),
+            last_visit: date(2024, 12, 1),
+            lifetime_halalas: 60_000,
+        }
+    );
+    assert_eq!(first[1].lifetime_halalas, 20_000);
+    let rest = gateway
+        .lapsed_patients(&query(10, 2))
+        .await
+        .expect("lapsed");
+    assert_eq!(
+        ids(&rest),
+        [26, 22, 27],
+        "then by revenue, ties by patient id"
+    );
+    assert_eq!(rest[0].lifetime_halalas, 10_000);
+    assert_eq!(rest[1].last_visit, date(2025, 1, 4));
+    assert_eq!(rest[2].name_ar, "", "a patient without a row still counts");
+    assert!(
+        gateway
+            .lapsed_patients(&query(10, 5))
+            .await
+            .expect("lapsed")
+            .is_empty(),
+        "21 (365 days exactly), 23 (booked ahead) and 25 (never visited) are not lapsed"
+    );
+
+    let visits = gateway
+        .last_visits(&[20, 26, 22, 99], today(), &[3, 4])
+        .await
+        .expect("last visits");
+    let visits: Vec<_> = visits
+        .iter()
+        .map(|v| (v.patient_id, v.date, v.doctor_id))
+        .collect();
+    assert_eq!(
+        visits,
+        [
+            (20, date(2024, 12, 1), 2),
+            (22, date(2025, 1, 4), 1),
+            (26, date(2024, 5, 5), 2)
+        ]
+    );
+
+    let since = date(2026, 1, 4).and_hms_opt(12, 0, 0).expect("valid");
+    let bookings = gateway
+        .bookings_since(&[23, 24, 20], since, &[3])
+        .await
+        .expect("bookings");
+    let bookings: Vec<_> = bookings
+        .iter()
+        .map(|b| {
+            (
+                b.appointment_id,
+                b.patient_id,
+                b.date,
+                b.doctor_id,
+                b.booked_at,
+            )
+        })
+        .collect();
+    assert_eq!(
+        bookings,
+        [(
+            231,
+            23,
+            date(2026, 2, 1),
+            2,
+            date(2026, 1, 4).and_hms_opt(16, 0, 0)
+        )]
+    );
+
+    let revenue = gateway
+        .revenue_since(&[20, 24, 26], date(2024, 11, 1))
+        .await
+        .expect("revenue");
+    assert_eq!(revenue, [(20, 40_000)]);
+    assert!(
+        gateway
+            .revenue_since(&[], date(2024, 11, 1))
+            .await
+            .expect("none")
+            .is_empty()
+    );
+}
+
+#[tokio::test]
+async fn sqlite_lapsed_patients_bookings_and_revenue_since_follow_the_contract() {
+    check_lapsed_clinic(&sqlite_clinic(&lapsed_clinic()).await).await;
+}
+
 #[tokio::test]
 async fn sqlite_an_empty_clinic_gives_zeros() {
     check_empty_clinic(&sqlite_clinic(&Fixture::default()).await).await;
@@ -506,7 +691,7 @@ fn mssql_statements(fixture: &Fixture, dialect: &Dialect) -> Vec<String> {
             text(app_dt),
             text(from_tm),
             opt_text(*to_tm),
-            text(&format!("{app_dt} 08:00:00"))
+            text(&fixture.booked_at(*id, app_dt))
         ));
     }
     for (id, inv_dt, cash, span, pt_id, doc_id) in &fixture.invoices {
@@ -542,6 +727,12 @@ async fn tds_an_empty_clinic_gives_zeros() {
 
 // Worker threads: the loopback TDS server must never share the only thread with its client.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tds_lapsed_patients_bookings_and_revenue_since_follow_the_contract() {
+    check_lapsed_clinic(&iridium_clinic(&lapsed_clinic()).await).await;
+}
+
+// Worker threads: the loopback TDS server must never share the only thread with its client.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tds_a_small_clinic_gives_the_hand_computed_figures() {
     check_small_clinic(&iridium_clinic(&small_clinic()).await).await;
 }
@@ -567,4 +758,8 @@ async fn real_sql_server_gives_the_same_answers_when_configured() {
         return;
     };
     check_small_clinic(&gateway).await;
+    let Some(gateway) = real_mssql_clinic(&lapsed_clinic()).await else {
+        return;
+    };
+    check_lapsed_clinic(&gateway).await;
 }

@@ -78,6 +78,58 @@ pub struct BookedAppointment {
     pub booked_at: Option<NaiveDateTime>,
 }
 
+/// A patient whose last visit is older than a cutoff and who has nothing booked ahead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LapsedPatient {
+    pub patient_id: i64,
+    /// `patient.name_a` (empty when the patient row is missing).
+    pub name_ar: String,
+    pub name_en: Option<String>,
+    /// The mobile as typed at the desk (unnormalised; may be malformed or missing).
+    pub mobile: Option<String>,
+    /// The date of their last visit.
+    pub last_visit: NaiveDate,
+    /// Everything the patient has paid, ever, in halalas.
+    pub lifetime_halalas: i64,
+}
+
+/// Which patients count as lapsed, and which page of them to read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LapsedQuery {
+    /// The clinic-local today: visits are on or before it, bookings after it are "ahead".
+    pub today: NaiveDate,
+    /// Lapsed means the last visit is before this date.
+    pub last_visit_before: NaiveDate,
+    /// Statuses that are not visits (cancelled and no-show).
+    pub not_visits: Vec<i64>,
+    /// Statuses that are not bookings (cancelled).
+    pub cancelled: Vec<i64>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+/// A patient's last visit: when, and with which doctor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastVisit {
+    pub patient_id: i64,
+    pub date: NaiveDate,
+    pub doctor_id: i64,
+    /// `doc_nm` as the PMS wrote it on that booking.
+    pub doctor_name: String,
+}
+
+/// An appointment as the campaign's conversion tracking reads it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Booking {
+    pub appointment_id: i64,
+    pub patient_id: i64,
+    pub date: NaiveDate,
+    pub doctor_id: i64,
+    pub doctor_name: String,
+    /// `trans_dt`: when it was booked.
+    pub booked_at: Option<NaiveDateTime>,
+}
+
 /// A half-open range of clinic-local days, `[from, to)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Days {
@@ -179,4 +231,54 @@ pub trait ClinicGateway: Send + Sync {
 
     /// Counts patients registered (`trans_dt`) within `days`.
     fn new_patients(&self, days: Days) -> impl Future<Output = Result<i64, GatewayError>> + Send;
+
+    /// Returns one page of lapsed patients: last visit (an appointment on or before today whose
+    /// status is not in `not_visits`) before `last_visit_before`, and no appointment after today
+    /// whose status is not `cancelled`. Ordered by lifetime revenue, highest first, then by
+    /// patient id. The clinic database does the aggregation; only the page comes back.
+    fn lapsed_patients(
+        &self,
+        query: &LapsedQuery,
+    ) -> impl Future<Output = Result<Vec<LapsedPatient>, GatewayError>> + Send;
+
+    /// Returns the last visit on or before `today` of each of `patient_ids` (statuses in
+    /// `not_visits` are not visits); patients without one are absent.
+    fn last_visits(
+        &self,
+        patient_ids: &[i64],
+        today: NaiveDate,
+        not_visits: &[i64],
+    ) -> impl Future<Output = Result<Vec<LastVisit>, GatewayError>> + Send;
+
+    /// Lists the appointments of `patient_ids` booked (`trans_dt`) at or after `since`, whose
+    /// status is not `cancelled`, by booking time.
+    fn bookings_since(
+        &self,
+        patient_ids: &[i64],
+        since: NaiveDateTime,
+        cancelled: &[i64],
+    ) -> impl Future<Output = Result<Vec<Booking>, GatewayError>> + Send;
+
+    /// Returns the revenue of each of `patient_ids` dated on or after `from`, in halalas
+    /// (patients without any are absent).
+    fn revenue_since(
+        &self,
+        patient_ids: &[i64],
+        from: NaiveDate,
+    ) -> impl Future<Output = Result<Vec<(i64, i64)>, GatewayError>> + Send;
+}
+
+/// Picks each patient's latest visit (by date, start time, then id) from their visits.
+pub fn latest_visits(mut visits: Vec<(LastVisit, NaiveTime, i64)>) -> Vec<LastVisit> {
+    visits.sort_by(|a, b| {
+        (a.0.patient_id, a.0.date, a.1, a.2).cmp(&(b.0.patient_id, b.0.date, b.1, b.2))
+    });
+    let mut latest: Vec<LastVisit> = Vec::new();
+    for (visit, _, _) in visits {
+        match latest.last_mut() {
+            Some(last) if last.patient_id == visit.patient_id => *last = visit,
+            _ => latest.push(visit),
+        }
+    }
+    latest
 }

@@ -10,8 +10,8 @@
 //! set), and the session asks for read-only intent: use a read-only login.
 
 use super::{
-    BookedAppointment, ClinicGateway, DailyAppointments, DailyRevenue, Days, Doctor, DoctorRevenue,
-    GatewayError, PatientRevenue,
+    BookedAppointment, Booking, ClinicGateway, DailyAppointments, DailyRevenue, Days, Doctor,
+    DoctorRevenue, GatewayError, LapsedPatient, LapsedQuery, LastVisit, PatientRevenue,
 };
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use std::sync::Mutex;
@@ -106,6 +106,7 @@ impl MssqlGateway {
             Some(connection) => connection,
             None => self.connect().await?,
         };
+        let sql = compact(sql);
         let run = async {
             let mut query = Query::new(sql);
             for param in params {
@@ -205,6 +206,48 @@ fn not_in(column: &str, first: usize, count: usize) -> String {
     }
     let names: Vec<String> = (first..first + count).map(|n| format!("@P{n}")).collect();
     format!("AND {column} NOT IN ({})", names.join(", "))
+}
+
+/// `<column> NOT IN (@Pn, ...)` for `count` parameters numbered from `first`, or a condition
+/// that always holds when the list is empty.
+fn not_among(column: &str, first: usize, count: usize) -> String {
+    if count == 0 {
+        return "1 = 1".to_owned();
+    }
+    let names: Vec<String> = (first..first + count).map(|n| format!("@P{n}")).collect();
+    format!("{column} NOT IN ({})", names.join(", "))
+}
+
+/// `<column> IN (@Pn, ...)` for `count` parameters numbered from `first` (`count` > 0).
+fn among(column: &str, first: usize, count: usize) -> String {
+    let names: Vec<String> = (first..first + count).map(|n| format!("@P{n}")).collect();
+    format!("{column} IN ({})", names.join(", "))
+}
+
+/// Collapses the indentation of a statement written for humans into single spaces: the
+/// statement travels as one `nvarchar` parameter, and some servers (the loopback test server
+/// among them) refuse one longer than 4,000 bytes. The SQL here has no string literals.
+fn compact(sql: &str) -> String {
+    sql.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Reads a date sent as text (`CONVERT(NVARCHAR(10), col, 120)`: `2026-01-05`); servers that
+/// ignore the length send the time too, which is dropped.
+fn get_date(row: &Row, index: usize) -> Result<NaiveDate, GatewayError> {
+    let text = get_text(row, index)?.unwrap_or_default();
+    NaiveDate::parse_from_str(text.get(..10).unwrap_or(&text), "%Y-%m-%d").map_err(query_error)
+}
+
+/// How many patient ids go into one statement (SQL Server takes at most 2,100 parameters).
+const ID_CHUNK: usize = 500;
+
+/// The bound SQL Server converts to a `datetime`: `2026-01-05T10:30:00`.
+fn bound_instant(at: NaiveDateTime) -> Param {
+    Param::Text(at.format("%Y-%m-%dT%H:%M:%S").to_string())
+}
+
+fn ints(values: &[i64]) -> impl Iterator<Item = Param> + '_ {
+    values.iter().map(|value| Param::Int(*value))
 }
 
 impl ClinicGateway for MssqlGateway {
@@ -406,11 +449,177 @@ impl ClinicGateway for MssqlGateway {
         let rows = self.rows(sql, &[bound(days.from), bound(days.to)]).await?;
         rows.first().map_or(Ok(0), |row| get_i64(row, 0))
     }
+    async fn lapsed_patients(
+        &self,
+        query: &LapsedQuery,
+    ) -> Result<Vec<LapsedPatient>, GatewayError> {
+        let visits = 5;
+        let bookings = visits + query.not_visits.len();
+        // language=TSQL
+        let sql = format!(
+            r"SELECT CAST(l.pt_id AS BIGINT), p.name_a, p.name_e, p.mobile,
+                     CONVERT(NVARCHAR(10), l.last_visit, 120),
+                     CAST(ROUND(COALESCE(t.amount, 0) * 100, 0) AS BIGINT) AS lifetime
+              FROM (
+                  SELECT pt_id,
+                         MAX(CASE WHEN app_dt < CAST(@P1 AS DATETIME) AND {}
+                                  THEN app_dt END) AS last_visit,
+                         MAX(CASE WHEN app_dt >= CAST(@P1 AS DATETIME) AND {}
+                                  THEN 1 ELSE 0 END) AS booked
+                  FROM appointment
+                  GROUP BY pt_id
+              ) AS l
+              LEFT JOIN patient p ON p.id = l.pt_id
+              LEFT JOIN (
+                  SELECT pt_id, SUM(amount) AS amount FROM (
+                      SELECT pt_id, COALESCE(cash, 0) + COALESCE(span, 0) AS amount FROM invoice_h
+                      UNION ALL
+                      SELECT pt_id, COALESCE(amount, 0) FROM receipts
+                  ) AS paid GROUP BY pt_id
+              ) AS t ON t.pt_id = l.pt_id
+              WHERE l.last_visit < CAST(@P2 AS DATETIME) AND l.booked = 0
+              ORDER BY COALESCE(t.amount, 0) DESC, l.pt_id
+              OFFSET @P3 ROWS FETCH NEXT @P4 ROWS ONLY",
+            not_among("app_status", visits, query.not_visits.len()),
+            not_among("app_status", bookings, query.cancelled.len()),
+        );
+        let tomorrow = query.today.succ_opt().unwrap_or(query.today);
+        let mut params = vec![
+            bound(tomorrow),
+            bound(query.last_visit_before),
+            Param::Int(query.offset),
+            Param::Int(query.limit),
+        ];
+        params.extend(ints(&query.not_visits));
+        params.extend(ints(&query.cancelled));
+        let rows = self.rows(&sql, &params).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(LapsedPatient {
+                    patient_id: get_i64(row, 0)?,
+                    name_ar: get_text(row, 1)?.unwrap_or_default(),
+                    name_en: get_text(row, 2)?.filter(|name| !name.trim().is_empty()),
+                    mobile: get_text(row, 3)?,
+                    last_visit: get_date(row, 4)?,
+                    lifetime_halalas: get_i64(row, 5)?,
+                })
+            })
+            .collect()
+    }
+
+    async fn last_visits(
+        &self,
+        patient_ids: &[i64],
+        today: NaiveDate,
+        not_visits: &[i64],
+    ) -> Result<Vec<LastVisit>, GatewayError> {
+        let tomorrow = today.succ_opt().unwrap_or(today);
+        let mut visits = Vec::new();
+        for chunk in patient_ids.chunks(ID_CHUNK) {
+            // language=TSQL
+            let sql = format!(
+                r"SELECT CAST(pt_id AS BIGINT), CONVERT(NVARCHAR(10), app_dt, 120), from_tm,
+                         CAST(id AS BIGINT), CAST(doc_id AS BIGINT), doc_nm
+                  FROM appointment
+                  WHERE app_dt < CAST(@P1 AS DATETIME) AND {} AND {}",
+                among("pt_id", 2, chunk.len()),
+                not_among("app_status", 2 + chunk.len(), not_visits.len()),
+            );
+            let mut params = vec![bound(tomorrow)];
+            params.extend(ints(chunk));
+            params.extend(ints(not_visits));
+            for row in &self.rows(&sql, &params).await? {
+                visits.push((
+                    LastVisit {
+                        patient_id: get_i64(row, 0)?,
+                        date: get_date(row, 1)?,
+                        doctor_id: get_i64(row, 4)?,
+                        doctor_name: get_text(row, 5)?.unwrap_or_default(),
+                    },
+                    get_time(row, 2)?.unwrap_or(NaiveTime::MIN),
+                    get_i64(row, 3)?,
+                ));
+            }
+        }
+        Ok(super::latest_visits(visits))
+    }
+
+    async fn bookings_since(
+        &self,
+        patient_ids: &[i64],
+        since: NaiveDateTime,
+        cancelled: &[i64],
+    ) -> Result<Vec<Booking>, GatewayError> {
+        let mut bookings = Vec::new();
+        for chunk in patient_ids.chunks(ID_CHUNK) {
+            // language=TSQL
+            let sql = format!(
+                r"SELECT CAST(id AS BIGINT), CAST(pt_id AS BIGINT),
+                         CONVERT(NVARCHAR(10), app_dt, 120), CAST(doc_id AS BIGINT), doc_nm,
+                         CONVERT(NVARCHAR(19), trans_dt, 120)
+                  FROM appointment
+                  WHERE trans_dt >= CAST(@P1 AS DATETIME) AND {} AND {}",
+                among("pt_id", 2, chunk.len()),
+                not_among("app_status", 2 + chunk.len(), cancelled.len()),
+            );
+            let mut params = vec![bound_instant(since)];
+            params.extend(ints(chunk));
+            params.extend(ints(cancelled));
+            for row in &self.rows(&sql, &params).await? {
+                bookings.push(Booking {
+                    appointment_id: get_i64(row, 0)?,
+                    patient_id: get_i64(row, 1)?,
+                    date: get_date(row, 2)?,
+                    doctor_id: get_i64(row, 3)?,
+                    doctor_name: get_text(row, 4)?.unwrap_or_default(),
+                    booked_at: get_datetime(row, 5),
+                });
+            }
+        }
+        bookings.sort_by_key(|b| (b.booked_at, b.appointment_id));
+        Ok(bookings)
+    }
+
+    async fn revenue_since(
+        &self,
+        patient_ids: &[i64],
+        from: NaiveDate,
+    ) -> Result<Vec<(i64, i64)>, GatewayError> {
+        let mut revenue = Vec::new();
+        for chunk in patient_ids.chunks(ID_CHUNK) {
+            // language=TSQL
+            let sql = format!(
+                r"SELECT CAST(pt_id AS BIGINT), CAST(ROUND(SUM(amount) * 100, 0) AS BIGINT)
+                  FROM (
+                      SELECT pt_id, COALESCE(cash, 0) + COALESCE(span, 0) AS amount
+                      FROM invoice_h WHERE inv_dt >= CAST(@P1 AS DATETIME) AND {ids}
+                      UNION ALL
+                      SELECT pt_id, COALESCE(amount, 0)
+                      FROM receipts WHERE rcpt_dt >= CAST(@P1 AS DATETIME) AND {ids}
+                  ) AS paid GROUP BY pt_id ORDER BY pt_id",
+                ids = among("pt_id", 2, chunk.len()),
+            );
+            let mut params = vec![bound(from)];
+            params.extend(ints(chunk));
+            for row in &self.rows(&sql, &params).await? {
+                revenue.push((get_i64(row, 0)?, get_i64(row, 1)?));
+            }
+        }
+        Ok(revenue)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn statements_travel_without_their_indentation() {
+        assert_eq!(
+            compact("SELECT a,\n       b\n  FROM t  WHERE x = @P1"),
+            "SELECT a, b FROM t WHERE x = @P1"
+        );
+    }
 
     #[test]
     fn status_placeholders_number_on_from_the_first() {

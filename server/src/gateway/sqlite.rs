@@ -5,8 +5,8 @@
 //! '2026-01-06'`) selects the right rows of either kind and uses the column's index.
 
 use super::{
-    BookedAppointment, ClinicGateway, DailyAppointments, DailyRevenue, Days, Doctor, DoctorRevenue,
-    GatewayError, PatientRevenue,
+    BookedAppointment, Booking, ClinicGateway, DailyAppointments, DailyRevenue, Days, Doctor,
+    DoctorRevenue, GatewayError, LapsedPatient, LapsedQuery, LastVisit, PatientRevenue,
 };
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
@@ -74,6 +74,14 @@ fn classify(error: sqlx::Error) -> GatewayError {
         }
         other => GatewayError::Query(Box::new(other)),
     }
+}
+
+/// How many patient ids go into one query.
+const ID_CHUNK: usize = 500;
+
+/// A list of codes or ids as one JSON parameter (read with `json_each`), never spliced into SQL.
+fn json_list(values: &[i64]) -> String {
+    serde_json::to_string(values).unwrap_or_else(|_| "[]".to_owned())
 }
 
 fn day(date: NaiveDate) -> String {
@@ -382,5 +390,203 @@ impl ClinicGateway for SqliteGateway {
                 .fetch_one(&self.pool),
         )
         .await
+    }
+    async fn lapsed_patients(
+        &self,
+        query: &LapsedQuery,
+    ) -> Result<Vec<LapsedPatient>, GatewayError> {
+        // One pass over the appointments, not through the `pt_id` index: a random table look-up
+        // per appointment costs far more than reading the table once and grouping. Revenue is
+        // then summed only for the lapsed patients, through the `pt_id` indexes.
+        // language=SQL
+        let sql = concat!(
+            r"WITH lapsed AS (
+                  SELECT pt_id,
+                         MAX(CASE WHEN app_dt < ?2
+                                   AND app_status NOT IN (SELECT value FROM json_each(?4))
+                                  THEN substr(app_dt, 1, 10) END) AS last_visit,
+                         MAX(CASE WHEN app_dt >= ?2
+                                   AND app_status NOT IN (SELECT value FROM json_each(?5))
+                                  THEN 1 ELSE 0 END) AS booked
+                  FROM appointment NOT INDEXED
+                  GROUP BY pt_id
+                  HAVING last_visit < ?3 AND booked = 0
+              ),
+              paid AS (
+                  SELECT i.pt_id, ",
+            invoice_halalas!(),
+            r" AS halalas
+                  FROM invoice_h i JOIN lapsed l ON i.pt_id = l.pt_id
+                  UNION ALL
+                  SELECT r.pt_id, ",
+            receipt_halalas!(),
+            r"
+                  FROM receipts r JOIN lapsed l ON r.pt_id = l.pt_id
+              ),
+              lifetime AS (SELECT pt_id, SUM(halalas) AS halalas FROM paid GROUP BY pt_id)
+              SELECT l.pt_id, p.name_a, p.name_e, p.mobile, l.last_visit,
+                     COALESCE(t.halalas, 0) AS lifetime
+              FROM lapsed l
+              LEFT JOIN patient p ON p.id = l.pt_id
+              LEFT JOIN lifetime t ON t.pt_id = l.pt_id
+              ORDER BY lifetime DESC, l.pt_id
+              LIMIT ?6 OFFSET ?7"
+        );
+        let tomorrow = query.today.succ_opt().unwrap_or(query.today);
+        type Row = (
+            i64,
+            Option<String>,
+            Option<String>,
+            Option<String>,
+            String,
+            i64,
+        );
+        let rows: Vec<Row> = self
+            .run(
+                sqlx::query_as(sql)
+                    .bind(day(query.today))
+                    .bind(day(tomorrow))
+                    .bind(day(query.last_visit_before))
+                    .bind(json_list(&query.not_visits))
+                    .bind(json_list(&query.cancelled))
+                    .bind(query.limit)
+                    .bind(query.offset)
+                    .fetch_all(&self.pool),
+            )
+            .await?;
+        rows.into_iter()
+            .map(
+                |(patient_id, name_ar, name_en, mobile, last_visit, lifetime)| {
+                    Ok(LapsedPatient {
+                        patient_id,
+                        name_ar: name_ar.unwrap_or_default(),
+                        name_en: name_en.filter(|name| !name.trim().is_empty()),
+                        mobile,
+                        last_visit: parse_day(&last_visit).map_err(classify)?,
+                        lifetime_halalas: lifetime,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    async fn last_visits(
+        &self,
+        patient_ids: &[i64],
+        today: NaiveDate,
+        not_visits: &[i64],
+    ) -> Result<Vec<LastVisit>, GatewayError> {
+        // language=SQL
+        let sql = r"SELECT pt_id, substr(app_dt, 1, 10), from_tm, id, doc_id, doc_nm
+                    FROM appointment
+                    WHERE pt_id IN (SELECT value FROM json_each(?1))
+                      AND app_dt < ?2
+                      AND app_status NOT IN (SELECT value FROM json_each(?3))";
+        let tomorrow = today.succ_opt().unwrap_or(today);
+        let mut visits = Vec::new();
+        for chunk in patient_ids.chunks(ID_CHUNK) {
+            type Row = (i64, String, Option<String>, i64, i64, Option<String>);
+            let rows: Vec<Row> = self
+                .run(
+                    sqlx::query_as(sql)
+                        .bind(json_list(chunk))
+                        .bind(day(tomorrow))
+                        .bind(json_list(not_visits))
+                        .fetch_all(&self.pool),
+                )
+                .await?;
+            for (patient_id, date, starts, id, doctor_id, doctor_name) in rows {
+                let starts = starts
+                    .as_deref()
+                    .and_then(|text| parse_time(text).ok())
+                    .unwrap_or(NaiveTime::MIN);
+                visits.push((
+                    LastVisit {
+                        patient_id,
+                        date: parse_day(&date).map_err(classify)?,
+                        doctor_id,
+                        doctor_name: doctor_name.unwrap_or_default(),
+                    },
+                    starts,
+                    id,
+                ));
+            }
+        }
+        Ok(super::latest_visits(visits))
+    }
+
+    async fn bookings_since(
+        &self,
+        patient_ids: &[i64],
+        since: NaiveDateTime,
+        cancelled: &[i64],
+    ) -> Result<Vec<Booking>, GatewayError> {
+        // language=SQL
+        let sql = r"SELECT id, pt_id, substr(app_dt, 1, 10), doc_id, doc_nm, trans_dt
+                    FROM appointment
+                    WHERE pt_id IN (SELECT value FROM json_each(?1))
+                      AND trans_dt >= ?2
+                      AND app_status NOT IN (SELECT value FROM json_each(?3))
+                    ORDER BY trans_dt, id";
+        let since = since.format("%Y-%m-%d %H:%M:%S").to_string();
+        let mut bookings = Vec::new();
+        for chunk in patient_ids.chunks(ID_CHUNK) {
+            type Row = (i64, i64, String, i64, Option<String>, Option<String>);
+            let rows: Vec<Row> = self
+                .run(
+                    sqlx::query_as(sql)
+                        .bind(json_list(chunk))
+                        .bind(&since)
+                        .bind(json_list(cancelled))
+                        .fetch_all(&self.pool),
+                )
+                .await?;
+            for (appointment_id, patient_id, date, doctor_id, doctor_name, booked) in rows {
+                bookings.push(Booking {
+                    appointment_id,
+                    patient_id,
+                    date: parse_day(&date).map_err(classify)?,
+                    doctor_id,
+                    doctor_name: doctor_name.unwrap_or_default(),
+                    booked_at: booked.as_deref().and_then(parse_datetime),
+                });
+            }
+        }
+        bookings.sort_by_key(|b| (b.booked_at, b.appointment_id));
+        Ok(bookings)
+    }
+
+    async fn revenue_since(
+        &self,
+        patient_ids: &[i64],
+        from: NaiveDate,
+    ) -> Result<Vec<(i64, i64)>, GatewayError> {
+        // language=SQL
+        let sql = concat!(
+            r"SELECT pt_id, SUM(halalas) FROM (
+                  SELECT pt_id, ",
+            invoice_halalas!(),
+            r" AS halalas FROM invoice_h
+                  WHERE pt_id IN (SELECT value FROM json_each(?1)) AND inv_dt >= ?2
+                  UNION ALL
+                  SELECT pt_id, ",
+            receipt_halalas!(),
+            r" FROM receipts
+                  WHERE pt_id IN (SELECT value FROM json_each(?1)) AND rcpt_dt >= ?2
+              ) GROUP BY pt_id ORDER BY pt_id"
+        );
+        let mut revenue = Vec::new();
+        for chunk in patient_ids.chunks(ID_CHUNK) {
+            let rows: Vec<(i64, i64)> = self
+                .run(
+                    sqlx::query_as(sql)
+                        .bind(json_list(chunk))
+                        .bind(day(from))
+                        .fetch_all(&self.pool),
+                )
+                .await?;
+            revenue.extend(rows);
+        }
+        Ok(revenue)
     }
 }
