@@ -82,7 +82,7 @@ pub struct BookedAppointment {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LapsedPatient {
     pub patient_id: i64,
-    /// `patient.name_a` (empty when the patient row is missing).
+    /// `patient.name_a`.
     pub name_ar: String,
     pub name_en: Option<String>,
     /// The mobile as typed at the desk (unnormalised; may be malformed or missing).
@@ -232,7 +232,8 @@ pub trait ClinicGateway: Send + Sync {
     /// Counts patients registered (`trans_dt`) within `days`.
     fn new_patients(&self, days: Days) -> impl Future<Output = Result<i64, GatewayError>> + Send;
 
-    /// Returns one page of lapsed patients: last visit (an appointment on or before today whose
+    /// Returns one page of lapsed patients (rows of `patient`: someone the PMS has no patient row
+    /// for cannot be written to): last visit (an appointment on or before today whose
     /// status is not in `not_visits`) before `last_visit_before`, and no appointment after today
     /// whose status is not `cancelled`. Ordered by lifetime revenue, highest first, then by
     /// patient id. The clinic database does the aggregation; only the page comes back.

@@ -469,7 +469,7 @@ impl ClinicGateway for MssqlGateway {
                   FROM appointment
                   GROUP BY pt_id
               ) AS l
-              LEFT JOIN patient p ON p.id = l.pt_id
+              JOIN patient p ON p.id = l.pt_id
               LEFT JOIN (
                   SELECT pt_id, SUM(amount) AS amount FROM (
                       SELECT pt_id, COALESCE(cash, 0) + COALESCE(span, 0) AS amount FROM invoice_h
