@@ -47,6 +47,15 @@ pub enum Command {
     /// The original system's name for `marketing send-manual`.
     #[command(name = "marketing:send-manual", hide = true)]
     SendManualAlias(SendManualArgs),
+    /// The original system's name for `marketing select-daily-batch`.
+    #[command(name = "marketing:select-daily-batch", hide = true)]
+    SelectAlias,
+    /// The original system's name for `marketing queue-staged-messages`.
+    #[command(name = "marketing:queue-staged-messages", hide = true)]
+    QueueAlias,
+    /// The original system's name for `marketing track-conversions`.
+    #[command(name = "marketing:track-conversions", hide = true)]
+    TrackAlias,
 }
 
 /// `nabd reminders ...`
@@ -68,6 +77,34 @@ pub enum FeedbackCommand {
 pub enum MarketingCommand {
     /// Send one message to one mobile now, through the outbox.
     SendManual(SendManualArgs),
+    /// Select today's batch of lapsed patients (what the scheduler does at 05:00), once.
+    SelectDailyBatch,
+    /// Queue the staged patients' messages (what the scheduler does at 10:00), once.
+    QueueStagedMessages,
+    /// Mark contacted and control patients who booked again (the scheduler: 23:00), once.
+    TrackConversions,
+    /// Print the campaign report.
+    Report(ReportArgs),
+}
+
+/// `nabd marketing report` options.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The whole report as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// First batch day included (YYYY-MM-DD).
+    #[arg(long)]
+    pub from: Option<NaiveDate>,
+    /// Last batch day included (YYYY-MM-DD).
+    #[arg(long)]
+    pub to: Option<NaiveDate>,
+    /// Only returned patients whose name or mobile contains this.
+    #[arg(long)]
+    pub search: Option<String>,
+    /// Page of returned patients (50 per page).
+    #[arg(long, default_value_t = 1)]
+    pub page: u32,
 }
 
 /// `nabd outbox ...`

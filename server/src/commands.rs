@@ -1,6 +1,7 @@
 //! The command-line jobs: each a thin call into the same service the scheduler runs.
 
-use crate::cli::{ListArgs, RunArgs, SendManualArgs};
+use crate::campaign::{self, Campaign};
+use crate::cli::{ListArgs, ReportArgs, RunArgs, SendManualArgs};
 use crate::clinic::Clinic;
 use crate::config::Config;
 use crate::messaging::outbox::{self, ListFilter, NewMessage, Outcome, Timers};
@@ -125,6 +126,115 @@ pub async fn list_outbox(config: &Config, args: &ListArgs) -> anyhow::Result<()>
     }
     if !args.json {
         println!("{} messages", rows.len());
+    }
+    Ok(())
+}
+
+async fn campaign(config: &Config) -> anyhow::Result<Campaign> {
+    let messaging = messaging(config).await?;
+    Campaign::new(messaging, config.campaign.clone()).map_err(|error| anyhow::anyhow!("{error}"))
+}
+
+/// `nabd marketing select-daily-batch`.
+pub async fn select_batch(config: &Config) -> anyhow::Result<()> {
+    let campaign = campaign(config).await?;
+    let report = campaign::select(&campaign)
+        .await
+        .context("selecting today's batch failed")?;
+    println!("{report}");
+    Ok(())
+}
+
+/// `nabd marketing queue-staged-messages`.
+pub async fn queue_staged(config: &Config) -> anyhow::Result<()> {
+    let campaign = campaign(config).await?;
+    let report = campaign::queue(&campaign)
+        .await
+        .context("queueing the staged messages failed")?;
+    println!("{report}");
+    Ok(())
+}
+
+/// `nabd marketing track-conversions`.
+pub async fn track_conversions(config: &Config) -> anyhow::Result<()> {
+    let campaign = campaign(config).await?;
+    let report = campaign::track(&campaign)
+        .await
+        .context("tracking conversions failed")?;
+    println!("{report}");
+    Ok(())
+}
+
+/// `nabd marketing report`.
+pub async fn campaign_report(config: &Config, args: &ReportArgs) -> anyhow::Result<()> {
+    let db = store::open(&config.database_url).await?;
+    let query = campaign::report::ReportQuery {
+        from: args.from,
+        to: args.to,
+        search: args.search.clone(),
+        page: args.page,
+        per_page: 50,
+    };
+    let report =
+        campaign::report::build(&db, &query, config.campaign.campaign_message_cost).await?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(());
+    }
+    let money = |halalas: i64| format!("{:.2} {}", halalas as f64 / 100.0, config.currency);
+    println!(
+        "messages: {} queued, {} sent, {} delivered, {} failed",
+        report.messages.queued,
+        report.messages.sent,
+        report.messages.delivered,
+        report.messages.failed
+    );
+    println!(
+        "messaged: {} of {} returned ({:.1} %); control: {} of {} ({:.1} %)",
+        report.messaged.returned,
+        report.messaged.patients,
+        report.messaged.rate * 100.0,
+        report.holdout.returned,
+        report.holdout.patients,
+        report.holdout.rate * 100.0
+    );
+    println!(
+        "lift: {:+.1} points (95 % interval {:+.1} to {:+.1}): {:?}",
+        report.lift.difference * 100.0,
+        report.lift.low * 100.0,
+        report.lift.high * 100.0,
+        report.lift.verdict
+    );
+    println!(
+        "revenue from returned patients: {}; messages cost {:.2} {}{}",
+        money(report.revenue_halalas),
+        report.message_cost,
+        config.currency,
+        report
+            .cost_per_return
+            .map(|c| format!(", {c:.2} {} per returned patient", config.currency))
+            .unwrap_or_default()
+    );
+    for doctor in &report.by_doctor {
+        println!(
+            "  {}: {} returned, {}",
+            doctor.doctor_name.as_deref().unwrap_or("?"),
+            doctor.returned,
+            money(doctor.revenue_halalas)
+        );
+    }
+    println!("returned patients ({} in all):", report.returned_total);
+    for patient in &report.returned {
+        println!(
+            "  {}  {}  contacted {}  booked {}  for {}  {}  {}",
+            patient.name_ar,
+            patient.mobile_masked,
+            patient.contacted_at,
+            patient.returned_at,
+            patient.appointment_date,
+            patient.doctor_name.as_deref().unwrap_or(""),
+            money(patient.revenue_halalas)
+        );
     }
     Ok(())
 }

@@ -149,6 +149,10 @@ pub struct Config {
     /// WhatsApp, the job runtime, reminders, feedback and sending rules.
     #[command(flatten)]
     pub messaging: crate::messaging::config::MessagingConfig,
+
+    /// The reactivation campaign.
+    #[command(flatten)]
+    pub campaign: crate::campaign::config::CampaignConfig,
 }
 
 impl Config {

@@ -1,5 +1,5 @@
 //! The job runtime: apalis inside the server process. Cron workers (in the clinic's time zone)
-//! start the reminder and feedback runs and the outbox sweep; a durable queue in SQLite
+//! start the reminder and feedback runs, the campaign's daily steps and the outbox sweep; a durable queue in SQLite
 //! (`NABD_JOBS_URL`, apalis-sqlite) holds one [`Deliver`] job per message at its send time, so
 //! scheduled and staggered sends survive restarts and nothing waits by sleeping in a loop.
 //! A run never overlaps itself: a tick that finds the previous run still going is skipped.
@@ -135,6 +135,49 @@ async fn feedback_tick(_tick: apalis_cron::Tick<Tz>, job: Data<CronJob>) {
     .await;
 }
 
+#[derive(Clone)]
+struct CampaignJob {
+    campaign: crate::campaign::Campaign,
+    guard: Arc<Mutex<()>>,
+}
+
+async fn campaign_step<F, Fut, R>(name: &str, job: &CampaignJob, step: F)
+where
+    F: FnOnce(crate::campaign::Campaign) -> Fut,
+    Fut: Future<Output = Result<R, RunError>>,
+    R: std::fmt::Display,
+{
+    let Ok(_running) = job.guard.try_lock() else {
+        tracing::warn!(job = name, "previous run still going; this tick is skipped");
+        return;
+    };
+    match step(job.campaign.clone()).await {
+        Ok(report) => tracing::info!(job = name, %report, "run finished"),
+        Err(error) => tracing::error!(job = name, error = %error, "run failed"),
+    }
+}
+
+async fn select_tick(_tick: apalis_cron::Tick<Tz>, job: Data<CampaignJob>) {
+    campaign_step("marketing-select", &job, |c| async move {
+        crate::campaign::select(&c).await
+    })
+    .await;
+}
+
+async fn queue_tick(_tick: apalis_cron::Tick<Tz>, job: Data<CampaignJob>) {
+    campaign_step("marketing-queue", &job, |c| async move {
+        crate::campaign::queue(&c).await
+    })
+    .await;
+}
+
+async fn track_tick(_tick: apalis_cron::Tick<Tz>, job: Data<CampaignJob>) {
+    campaign_step("marketing-track", &job, |c| async move {
+        crate::campaign::track(&c).await
+    })
+    .await;
+}
+
 async fn sweep_tick(_tick: apalis_cron::Tick<Tz>, job: Data<CronJob>) {
     let Ok(_running) = job.guard.try_lock() else {
         return;
@@ -152,10 +195,11 @@ fn schedule(expression: &str) -> cron::Schedule {
 
 /// Runs the job runtime until `shutdown` completes: the delivery queue and the cron jobs.
 pub async fn run(
-    messaging: Messaging,
+    campaign: crate::campaign::Campaign,
     store: SqlitePool,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), BoxDynError> {
+    let messaging = campaign.messaging.clone();
     let config = messaging.outbox.config().clone();
     let tz = messaging.outbox.clock().timezone();
     // Nothing of this process can be mid-send yet: whatever was left `sending` died with the
@@ -177,6 +221,18 @@ pub async fn run(
     let (_, reminders_cron, reminders_job) = cron("reminders", &config.schedule_reminders);
     let (_, feedback_cron, feedback_job) = cron("feedback", &config.schedule_feedback);
     let (_, sweep_cron, sweep_job) = cron("outbox-sweep", &config.schedule_outbox_sweep);
+    let marketing = |expression: &str| {
+        (
+            CronScheduler::new(schedule(expression)).with_timezone(tz),
+            CampaignJob {
+                campaign: campaign.clone(),
+                guard: Arc::new(Mutex::new(())),
+            },
+        )
+    };
+    let (select_cron, select_job) = marketing(&campaign.config.schedule_marketing_select);
+    let (queue_cron, queue_job) = marketing(&campaign.config.schedule_marketing_queue);
+    let (track_cron, track_job) = marketing(&campaign.config.schedule_marketing_track);
     Monitor::new()
         .register(move |_| {
             WorkerBuilder::new("deliver")
@@ -201,6 +257,24 @@ pub async fn run(
                 .backend(sweep_cron.clone())
                 .data(sweep_job.clone())
                 .build(sweep_tick)
+        })
+        .register(move |_| {
+            WorkerBuilder::new("marketing-select")
+                .backend(select_cron.clone())
+                .data(select_job.clone())
+                .build(select_tick)
+        })
+        .register(move |_| {
+            WorkerBuilder::new("marketing-queue")
+                .backend(queue_cron.clone())
+                .data(queue_job.clone())
+                .build(queue_tick)
+        })
+        .register(move |_| {
+            WorkerBuilder::new("marketing-track")
+                .backend(track_cron.clone())
+                .data(track_job.clone())
+                .build(track_tick)
         })
         .shutdown_timeout(Duration::from_secs(20))
         .run_with_signal(async move {

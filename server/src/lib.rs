@@ -2,6 +2,7 @@
 //! application and the command line. `main.rs` only parses the command line and calls in here.
 
 pub mod access;
+pub mod campaign;
 pub mod cli;
 pub mod clinic;
 pub mod clock;

@@ -57,6 +57,18 @@ async fn main() -> anyhow::Result<()> {
         Command::Marketing(MarketingCommand::SendManual(args)) | Command::SendManualAlias(args) => {
             commands::send_manual(&cli.config, &args).await?;
         }
+        Command::Marketing(MarketingCommand::SelectDailyBatch) | Command::SelectAlias => {
+            commands::select_batch(&cli.config).await?;
+        }
+        Command::Marketing(MarketingCommand::QueueStagedMessages) | Command::QueueAlias => {
+            commands::queue_staged(&cli.config).await?;
+        }
+        Command::Marketing(MarketingCommand::TrackConversions) | Command::TrackAlias => {
+            commands::track_conversions(&cli.config).await?;
+        }
+        Command::Marketing(MarketingCommand::Report(args)) => {
+            commands::campaign_report(&cli.config, &args).await?;
+        }
         Command::Outbox(OutboxCommand::List(args)) => {
             commands::list_outbox(&cli.config, &args).await?;
         }

@@ -32,6 +32,8 @@ pub struct AppState {
     pub dashboard_key: Option<Secret>,
     /// The outbox, the WhatsApp provider and the reminder and feedback services.
     pub messaging: Messaging,
+    /// The reactivation campaign.
+    pub campaign: crate::campaign::Campaign,
 }
 
 impl FromRef<AppState> for LeptosOptions {

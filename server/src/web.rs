@@ -83,6 +83,8 @@ impl Application {
         });
         let messaging = messaging::build(&config, db.clone(), clinic.clone(), clock, timers)
             .map_err(anyhow::Error::msg)?;
+        let campaign = crate::campaign::Campaign::new(messaging.clone(), config.campaign.clone())
+            .map_err(|error| anyhow::anyhow!("{error}"))?;
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr} (NABD_ADDR)"))?;
@@ -96,6 +98,7 @@ impl Application {
             dashboard_cache: Arc::new(FiguresCache::new(config_ttl)),
             dashboard_key,
             messaging,
+            campaign,
         };
         let router = router(state.clone());
         Ok(Self {
@@ -125,10 +128,10 @@ impl Application {
         let stop = tokio_util::sync::CancellationToken::new();
         let runtime = self.jobs.map(|store| {
             let stop = stop.clone();
-            let messaging = self.state.messaging.clone();
+            let campaign = self.state.campaign.clone();
             tokio::spawn(async move {
                 if let Err(error) =
-                    jobs::run(messaging, store, async move { stop.cancelled().await }).await
+                    jobs::run(campaign, store, async move { stop.cancelled().await }).await
                 {
                     tracing::error!(%error, "the job runtime stopped");
                 }

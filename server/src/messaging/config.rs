@@ -361,7 +361,7 @@ fn parse_jobs_url(value: &str) -> Result<String, String> {
     }
 }
 
-fn parse_cron(value: &str) -> Result<String, String> {
+pub(crate) fn parse_cron(value: &str) -> Result<String, String> {
     cron::Schedule::from_str(value.trim())
         .map(|_| value.trim().to_owned())
         .map_err(|error| {
@@ -372,7 +372,7 @@ fn parse_cron(value: &str) -> Result<String, String> {
         })
 }
 
-fn parse_range(value: &str) -> Result<RangeInclusive<u32>, String> {
+pub(crate) fn parse_range(value: &str) -> Result<RangeInclusive<u32>, String> {
     let (low, high) = value
         .split_once('-')
         .ok_or_else(|| format!("{value:?} is not a range such as 40-120"))?;

@@ -1,0 +1,360 @@
+//! The campaign report: what was sent, who came back in each group, whether the difference
+//! means anything, what it earned and cost, and the returned patients. Read by the admin area
+//! and `nabd marketing report`.
+
+use crate::phone::{Mobile, Region};
+use chrono::NaiveDate;
+use serde::Serialize;
+use sqlx::SqlitePool;
+
+/// Which batches, and which page of returned patients.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ReportQuery {
+    /// First batch day included.
+    pub from: Option<NaiveDate>,
+    /// Last batch day included.
+    pub to: Option<NaiveDate>,
+    /// Part of a returned patient's name or mobile digits.
+    pub search: Option<String>,
+    /// 1-based.
+    pub page: u32,
+    pub per_page: u32,
+}
+
+/// Outbox counts of the campaign's messages.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct MessageCounts {
+    pub queued: i64,
+    pub sent: i64,
+    pub delivered: i64,
+    pub failed: i64,
+}
+
+/// One group's outcome.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Group {
+    pub patients: i64,
+    pub returned: i64,
+    /// returned / patients; 0 when there are none.
+    pub rate: f64,
+}
+
+/// Whether the messaged group's rate really differs from the holdout's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Verdict {
+    /// Too few patients or returns in a group for the interval to mean anything.
+    TooSmall,
+    /// The 95 % interval includes no difference.
+    NotSignificant,
+    /// The 95 % interval lies wholly above (or below) zero.
+    Significant,
+}
+
+/// The lift: messaged rate minus holdout rate, with a 95 % confidence interval.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Lift {
+    pub difference: f64,
+    pub low: f64,
+    pub high: f64,
+    pub verdict: Verdict,
+}
+
+/// Revenue from returned (messaged) patients of one doctor.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
+pub struct DoctorReturn {
+    pub doctor_id: Option<i64>,
+    pub doctor_name: Option<String>,
+    pub returned: i64,
+    pub revenue_halalas: i64,
+}
+
+/// One returned patient, as the report lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Returned {
+    pub patient_id: i64,
+    pub name_ar: String,
+    pub name_en: Option<String>,
+    pub mobile_masked: String,
+    pub contacted_at: String,
+    pub returned_at: String,
+    pub appointment_date: String,
+    pub doctor_name: Option<String>,
+    pub revenue_halalas: i64,
+}
+
+/// The whole report.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub messages: MessageCounts,
+    pub messaged: Group,
+    pub holdout: Group,
+    pub lift: Lift,
+    /// Revenue since returning of the messaged group's returned patients.
+    pub revenue_halalas: i64,
+    pub by_doctor: Vec<DoctorReturn>,
+    /// Messages sent times the configured price.
+    pub message_cost: f64,
+    /// message_cost / returned messaged patients; `None` before the first return.
+    pub cost_per_return: Option<f64>,
+    pub returned_total: i64,
+    pub returned: Vec<Returned>,
+}
+
+/// Computes the lift of `messaged` over `holdout` with a normal-approximation (Wald) 95 %
+/// interval. Each group needs at least 30 patients and 5 returns and 5 non-returns for it to
+/// say anything.
+pub fn lift(messaged: &Group, holdout: &Group) -> Lift {
+    let difference = messaged.rate - holdout.rate;
+    let enough = |g: &Group| g.patients >= 30 && g.returned >= 5 && g.patients - g.returned >= 5;
+    let variance = |g: &Group| {
+        if g.patients == 0 {
+            0.0
+        } else {
+            g.rate * (1.0 - g.rate) / g.patients as f64
+        }
+    };
+    let margin = 1.96 * (variance(messaged) + variance(holdout)).sqrt();
+    let (low, high) = (difference - margin, difference + margin);
+    let verdict = if !enough(messaged) || !enough(holdout) {
+        Verdict::TooSmall
+    } else if low <= 0.0 && high >= 0.0 {
+        Verdict::NotSignificant
+    } else {
+        Verdict::Significant
+    };
+    Lift {
+        difference,
+        low,
+        high,
+        verdict,
+    }
+}
+
+fn group(patients: i64, returned: i64) -> Group {
+    Group {
+        patients,
+        returned,
+        rate: if patients > 0 {
+            returned as f64 / patients as f64
+        } else {
+            0.0
+        },
+    }
+}
+
+/// Builds the report from the app database.
+pub async fn build(
+    db: &SqlitePool,
+    query: &ReportQuery,
+    message_cost: f64,
+) -> Result<Report, sqlx::Error> {
+    let from = query.from.map(|d| d.to_string()).unwrap_or_default();
+    let to = query
+        .to
+        .map(|d| d.to_string())
+        .unwrap_or_else(|| "9999-12-31".to_owned());
+    // language=SQL
+    let (queued, sent, delivered, failed): (i64, i64, i64, i64) = sqlx::query_as(
+        "SELECT COUNT(*),
+                COALESCE(SUM(o.state = 'sent'), 0),
+                COALESCE(SUM(o.delivery_status IN ('delivered', 'read')), 0),
+                COALESCE(SUM(o.state = 'failed' OR o.delivery_status = 'failed'), 0)
+         FROM campaign_patients p
+         JOIN campaign_batches b ON b.id = p.batch_id
+         JOIN outbox o ON o.id = p.message_id
+         WHERE b.batch_day >= ?1 AND b.batch_day <= ?2",
+    )
+    .bind(&from)
+    .bind(&to)
+    .fetch_one(db)
+    .await?;
+    // language=SQL
+    let groups: Vec<(bool, i64, i64)> = sqlx::query_as(
+        "SELECT p.holdout, COUNT(*), COALESCE(SUM(p.converted_at IS NOT NULL), 0)
+         FROM campaign_patients p
+         JOIN campaign_batches b ON b.id = p.batch_id
+         LEFT JOIN outbox o ON o.id = p.message_id
+         WHERE b.batch_day >= ?1 AND b.batch_day <= ?2
+           AND ((p.holdout = 1 AND p.state = 'held') OR (p.holdout = 0 AND o.state = 'sent'))
+         GROUP BY p.holdout",
+    )
+    .bind(&from)
+    .bind(&to)
+    .fetch_all(db)
+    .await?;
+    let find = |holdout: bool| {
+        groups
+            .iter()
+            .find(|(h, _, _)| *h == holdout)
+            .map_or_else(Group::default, |(_, n, r)| group(*n, *r))
+    };
+    let (messaged, holdout) = (find(false), find(true));
+    // language=SQL
+    let by_doctor: Vec<DoctorReturn> = sqlx::query_as(
+        "SELECT p.conversion_doctor_id AS doctor_id, MAX(p.conversion_doctor_name) AS doctor_name,
+                COUNT(*) AS returned, COALESCE(SUM(p.revenue_since_halalas), 0) AS revenue_halalas
+         FROM campaign_patients p JOIN campaign_batches b ON b.id = p.batch_id
+         WHERE b.batch_day >= ?1 AND b.batch_day <= ?2
+           AND p.holdout = 0 AND p.converted_at IS NOT NULL
+         GROUP BY p.conversion_doctor_id
+         ORDER BY revenue_halalas DESC, doctor_id",
+    )
+    .bind(&from)
+    .bind(&to)
+    .fetch_all(db)
+    .await?;
+    let revenue_halalas = by_doctor.iter().map(|d| d.revenue_halalas).sum();
+    let search = query
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+            (
+                format!("%{s}%"),
+                if digits.is_empty() {
+                    None
+                } else {
+                    Some(format!("%{digits}%"))
+                },
+            )
+        });
+    let (name_like, digits_like) = search.unwrap_or_default();
+    let name_like = if name_like.is_empty() {
+        None
+    } else {
+        Some(name_like)
+    };
+    // language=SQL
+    let returned_total: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM campaign_patients p
+         JOIN campaign_batches b ON b.id = p.batch_id
+         JOIN outbox o ON o.id = p.message_id
+         WHERE b.batch_day >= ?1 AND b.batch_day <= ?2
+           AND p.holdout = 0 AND p.converted_at IS NOT NULL
+           AND (?3 IS NULL OR p.name_ar LIKE ?3 OR p.name_en LIKE ?3 OR p.mobile LIKE ?4)",
+    )
+    .bind(&from)
+    .bind(&to)
+    .bind(&name_like)
+    .bind(digits_like.clone().or_else(|| name_like.clone()))
+    .fetch_one(db)
+    .await?;
+    let per_page = i64::from(query.per_page.clamp(1, 200));
+    let offset = i64::from(query.page.max(1) - 1) * per_page;
+    type Row = (
+        i64,
+        String,
+        Option<String>,
+        String,
+        Option<String>,
+        String,
+        String,
+        Option<String>,
+        Option<i64>,
+    );
+    // language=SQL
+    let rows: Vec<Row> = sqlx::query_as(
+        "SELECT p.patient_id, p.name_ar, p.name_en, p.mobile, o.sent_at, p.converted_at,
+                p.conversion_date, p.conversion_doctor_name, p.revenue_since_halalas
+         FROM campaign_patients p
+         JOIN campaign_batches b ON b.id = p.batch_id
+         JOIN outbox o ON o.id = p.message_id
+         WHERE b.batch_day >= ?1 AND b.batch_day <= ?2
+           AND p.holdout = 0 AND p.converted_at IS NOT NULL
+           AND (?3 IS NULL OR p.name_ar LIKE ?3 OR p.name_en LIKE ?3 OR p.mobile LIKE ?4)
+         ORDER BY p.converted_at DESC, p.id DESC
+         LIMIT ?5 OFFSET ?6",
+    )
+    .bind(&from)
+    .bind(&to)
+    .bind(&name_like)
+    .bind(digits_like.or_else(|| name_like.clone()))
+    .bind(per_page)
+    .bind(offset)
+    .fetch_all(db)
+    .await?;
+    let returned = rows
+        .into_iter()
+        .map(
+            |(
+                patient_id,
+                name_ar,
+                name_en,
+                mobile,
+                sent_at,
+                returned_at,
+                date,
+                doctor,
+                revenue,
+            )| {
+                Returned {
+                    patient_id,
+                    name_ar,
+                    name_en,
+                    mobile_masked: Mobile::parse(&mobile, Region::default())
+                        .map(|m| m.masked())
+                        .unwrap_or_else(|_| "•••".to_owned()),
+                    contacted_at: sent_at.unwrap_or_default(),
+                    returned_at,
+                    appointment_date: date,
+                    doctor_name: doctor,
+                    revenue_halalas: revenue.unwrap_or(0),
+                }
+            },
+        )
+        .collect();
+    let cost = sent as f64 * message_cost;
+    Ok(Report {
+        messages: MessageCounts {
+            queued,
+            sent,
+            delivered,
+            failed,
+        },
+        lift: lift(&messaged, &holdout),
+        cost_per_return: (messaged.returned > 0).then(|| cost / messaged.returned as f64),
+        messaged,
+        holdout,
+        revenue_halalas,
+        by_doctor,
+        message_cost: cost,
+        returned_total,
+        returned,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_clear_lift_on_enough_patients_is_significant() {
+        let result = lift(&group(500, 100), &group(500, 50));
+        assert!((result.difference - 0.10).abs() < 1e-9);
+        assert!(result.low > 0.0 && result.high < 0.2);
+        assert_eq!(result.verdict, Verdict::Significant);
+    }
+
+    #[test]
+    fn overlapping_rates_are_not_significant() {
+        let result = lift(&group(100, 12), &group(100, 10));
+        assert!(result.low < 0.0 && result.high > 0.0);
+        assert_eq!(result.verdict, Verdict::NotSignificant);
+    }
+
+    #[test]
+    fn small_groups_are_too_small_to_mean_anything() {
+        assert_eq!(
+            lift(&group(20, 10), &group(5, 0)).verdict,
+            Verdict::TooSmall
+        );
+        assert_eq!(
+            lift(&group(500, 3), &group(500, 1)).verdict,
+            Verdict::TooSmall
+        );
+        assert_eq!(lift(&group(0, 0), &group(0, 0)).verdict, Verdict::TooSmall);
+    }
+}
