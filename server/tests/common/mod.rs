@@ -3,6 +3,8 @@
 
 #![allow(dead_code, reason = "each test crate uses a different subset")]
 
+pub mod bridge;
+
 use clap::Parser;
 use std::net::SocketAddr;
 use tokio_util::compat::TokioAsyncWriteCompatExt;
