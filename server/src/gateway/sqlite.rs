@@ -400,7 +400,7 @@ impl ClinicGateway for SqliteGateway {
         // the lapsed patients, through the `pt_id` indexes, and only one page leaves SQLite.
         // language=SQL
         let sql = concat!(
-            r"WITH lapsed AS (
+            r"WITH lapsed AS MATERIALIZED (
                   SELECT c.pt_id, c.last_visit FROM (
                       SELECT p.id AS pt_id,
                              (SELECT MAX(a.app_dt) FROM appointment a
