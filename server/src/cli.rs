@@ -38,6 +38,9 @@ pub enum Command {
     /// The outbox of patient messages.
     #[command(subcommand)]
     Outbox(OutboxCommand),
+    /// Admin users.
+    #[command(subcommand)]
+    Admin(AdminCommand),
     /// The original system's name for `reminders send`.
     #[command(name = "reminders:send", hide = true)]
     RemindersSendAlias(RunArgs),
@@ -105,6 +108,32 @@ pub struct ReportArgs {
     /// Page of returned patients (50 per page).
     #[arg(long, default_value_t = 1)]
     pub page: u32,
+}
+
+/// `nabd admin ...`
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a user; the password is read without echo (or from standard input when it is
+    /// not a terminal, for scripts).
+    CreateUser(CreateUserArgs),
+    /// Set a user's password (read the same way) and end their sessions.
+    SetPassword(SetPasswordArgs),
+}
+
+/// `nabd admin create-user` arguments.
+#[derive(Debug, Args)]
+pub struct CreateUserArgs {
+    /// 3 to 64 letters, digits, '.', '-' or '_'.
+    pub username: String,
+    /// `admin` does everything; `viewer` sees reports only.
+    #[arg(long, default_value = "admin")]
+    pub role: crate::auth::Role,
+}
+
+/// `nabd admin set-password` arguments.
+#[derive(Debug, Args)]
+pub struct SetPasswordArgs {
+    pub username: String,
 }
 
 /// `nabd outbox ...`

@@ -238,3 +238,64 @@ pub async fn campaign_report(config: &Config, args: &ReportArgs) -> anyhow::Resu
     }
     Ok(())
 }
+
+/// Reads a password: without echo from a terminal (asked twice), else one line of standard
+/// input.
+fn read_password() -> anyhow::Result<String> {
+    use std::io::{BufRead, IsTerminal};
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password (10 characters or more): ")?;
+        let second = rpassword::prompt_password("The same password again: ")?;
+        anyhow::ensure!(first == second, "the two passwords differ");
+        Ok(first)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    }
+}
+
+/// `nabd admin create-user`.
+pub async fn create_user(config: &Config, args: &crate::cli::CreateUserArgs) -> anyhow::Result<()> {
+    let db = store::open(&config.database_url).await?;
+    let password = read_password()?;
+    let now = config.clock()?.real_now();
+    let id = crate::auth::create_user(&db, &args.username, &password, args.role, now).await?;
+    crate::auth::audit(
+        &db,
+        None,
+        "user_created",
+        &format!("{} ({})", args.username.trim(), args.role.as_str()),
+        now,
+    )
+    .await?;
+    println!(
+        "user {} created (id {id}, role {})",
+        args.username.trim(),
+        args.role.as_str()
+    );
+    Ok(())
+}
+
+/// `nabd admin set-password`.
+pub async fn set_password(
+    config: &Config,
+    args: &crate::cli::SetPasswordArgs,
+) -> anyhow::Result<()> {
+    let db = store::open(&config.database_url).await?;
+    let password = read_password()?;
+    crate::auth::set_password(&db, &args.username, &password).await?;
+    crate::auth::audit(
+        &db,
+        None,
+        "password_set",
+        args.username.trim(),
+        config.clock()?.real_now(),
+    )
+    .await?;
+    println!(
+        "password of {} set; their sessions ended",
+        args.username.trim()
+    );
+    Ok(())
+}

@@ -146,6 +146,11 @@ pub struct Config {
     #[arg(long, env = "NABD_SITE_ROOT", global = true)]
     pub site_root: Option<PathBuf>,
 
+    /// Minutes an admin session may sit unused before it ends.
+    #[arg(long, env = "NABD_ADMIN_IDLE_MINUTES", global = true, default_value_t = 30,
+          value_parser = clap::value_parser!(u32).range(1..=10080))]
+    pub admin_idle_minutes: u32,
+
     /// WhatsApp, the job runtime, reminders, feedback and sending rules.
     #[command(flatten)]
     pub messaging: crate::messaging::config::MessagingConfig,

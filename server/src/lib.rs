@@ -2,6 +2,8 @@
 //! application and the command line. `main.rs` only parses the command line and calls in here.
 
 pub mod access;
+pub mod admin;
+pub mod auth;
 pub mod campaign;
 pub mod cli;
 pub mod clinic;

@@ -3,7 +3,8 @@
 use anyhow::Context;
 use clap::Parser;
 use nabd::cli::{
-    Cli, Command, DemoCommand, FeedbackCommand, MarketingCommand, OutboxCommand, RemindersCommand,
+    AdminCommand, Cli, Command, DemoCommand, FeedbackCommand, MarketingCommand, OutboxCommand,
+    RemindersCommand,
 };
 use nabd::commands;
 use nabd::web::{Application, shutdown_signal};
@@ -68,6 +69,12 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Marketing(MarketingCommand::Report(args)) => {
             commands::campaign_report(&cli.config, &args).await?;
+        }
+        Command::Admin(AdminCommand::CreateUser(args)) => {
+            commands::create_user(&cli.config, &args).await?;
+        }
+        Command::Admin(AdminCommand::SetPassword(args)) => {
+            commands::set_password(&cli.config, &args).await?;
         }
         Command::Outbox(OutboxCommand::List(args)) => {
             commands::list_outbox(&cli.config, &args).await?;

@@ -34,6 +34,8 @@ pub struct AppState {
     pub messaging: Messaging,
     /// The reactivation campaign.
     pub campaign: crate::campaign::Campaign,
+    /// Failed admin sign-ins per IP and per username.
+    pub sign_in_limiter: Arc<crate::auth::AttemptLimiter>,
 }
 
 impl FromRef<AppState> for LeptosOptions {

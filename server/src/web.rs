@@ -31,6 +31,7 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::ready))
         .route("/api/v1/dashboard", get(dashboard::api::get_dashboard))
         .merge(messaging::webhook::routes())
+        .merge(crate::admin::routes())
         .route("/", get(language::root))
         .route("/clinic-dashboard", get(language::unprefixed))
         .route("/marketing-report", get(language::unprefixed))
@@ -99,6 +100,7 @@ impl Application {
             dashboard_key,
             messaging,
             campaign,
+            sign_in_limiter: Arc::default(),
         };
         let router = router(state.clone());
         Ok(Self {
@@ -137,7 +139,12 @@ impl Application {
                 }
             })
         });
-        let serving = axum::serve(self.listener, self.router).with_graceful_shutdown({
+        let serving = axum::serve(
+            self.listener,
+            self.router
+                .into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown({
             let stop = stop.clone();
             async move {
                 tokio::select! {

@@ -1,0 +1,544 @@
+//! The admin HTTP surface: sign-in and sign-out, and the JSON endpoints behind the admin area
+//! (the campaign report, the do-not-contact list, the message log). Every endpoint here
+//! refuses an anonymous or under-privileged caller; every state-changing one also refuses a
+//! cross-site request (an `Origin` that is not this site's) and one without the session's
+//! CSRF token (`X-CSRF-Token`).
+
+use crate::auth::{self, Role, SessionUser, SignInError};
+use crate::campaign::report::{self, ReportQuery};
+use crate::cookies;
+use crate::exclusions::{self, Scope};
+use crate::messaging::Kind;
+use crate::messaging::outbox::{self, ListFilter};
+use crate::phone::Mobile;
+use crate::state::AppState;
+use crate::time::stamp;
+use axum::extract::{ConnectInfo, FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use chrono::{Duration as Span, NaiveDate};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use std::net::SocketAddr;
+
+/// The session cookie's name.
+pub const SESSION_COOKIE: &str = "nabd_session";
+
+/// Returns the admin routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/admin/sign-in", post(sign_in))
+        .route("/api/v1/admin/sign-out", post(sign_out))
+        .route("/api/v1/admin/me", get(me))
+        .route("/api/v1/marketing/report", get(campaign_report))
+        .route(
+            "/api/v1/admin/exclusions",
+            get(list_exclusions).post(add_exclusion),
+        )
+        .route(
+            "/api/v1/admin/exclusions/{id}/restore",
+            post(restore_exclusion),
+        )
+        .route("/api/v1/admin/messages", get(list_messages))
+        .route("/api/v1/admin/messages/{id}/resolve", post(resolve_message))
+}
+
+/// An admin API error: a stable code and a short English message (the pages translate the
+/// code). Database errors are logged and never shown.
+#[derive(Debug)]
+pub enum AdminError {
+    Unauthenticated,
+    Forbidden,
+    CrossSite,
+    BadCsrf,
+    Invalid(&'static str, String),
+    NotFound,
+    TooMany(i64),
+    Internal(String),
+}
+
+impl From<sqlx::Error> for AdminError {
+    fn from(error: sqlx::Error) -> Self {
+        Self::Internal(error.to_string())
+    }
+}
+
+impl IntoResponse for AdminError {
+    fn into_response(self) -> Response {
+        let (status, code, message) = match self {
+            Self::Unauthenticated => (
+                StatusCode::UNAUTHORIZED,
+                "unauthenticated",
+                "sign in first".to_owned(),
+            ),
+            Self::Forbidden => (
+                StatusCode::FORBIDDEN,
+                "forbidden",
+                "your role may not do this".to_owned(),
+            ),
+            Self::CrossSite => (
+                StatusCode::FORBIDDEN,
+                "cross_site",
+                "a request from another site was refused".to_owned(),
+            ),
+            Self::BadCsrf => (
+                StatusCode::FORBIDDEN,
+                "csrf",
+                "the form expired; reload the page".to_owned(),
+            ),
+            Self::Invalid(code, message) => (StatusCode::UNPROCESSABLE_ENTITY, code, message),
+            Self::NotFound => (
+                StatusCode::NOT_FOUND,
+                "not_found",
+                "no such item".to_owned(),
+            ),
+            Self::TooMany(minutes) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "too_many_attempts",
+                format!("too many attempts; try again in {minutes} minutes"),
+            ),
+            Self::Internal(cause) => {
+                tracing::error!(%cause, "admin request failed");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "internal",
+                    "something went wrong; it was logged".to_owned(),
+                )
+            }
+        };
+        (status, Json(json!({ "error": code, "message": message }))).into_response()
+    }
+}
+
+/// Refuses a request whose `Origin` (or, without one, `Referer`) names another site. Requests
+/// from non-browser clients carry neither and are judged by their CSRF token alone.
+fn same_origin(headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    let source = headers
+        .get(header::ORIGIN)
+        .or_else(|| headers.get(header::REFERER))
+        .and_then(|value| value.to_str().ok());
+    match source {
+        None => true,
+        Some(source) => source
+            .split_once("://")
+            .map(|(_, rest)| rest.split('/').next().unwrap_or_default())
+            .is_some_and(|authority| authority.eq_ignore_ascii_case(host)),
+    }
+}
+
+/// The signed-in user of a request. Extracting it refuses anonymous callers, and for
+/// state-changing methods, cross-site requests and requests without the CSRF token.
+pub struct Admin(pub SessionUser);
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = AdminError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, AdminError> {
+        let changes = !matches!(parts.method, Method::GET | Method::HEAD | Method::OPTIONS);
+        if changes && !same_origin(&parts.headers) {
+            return Err(AdminError::CrossSite);
+        }
+        let token =
+            cookies::get(&parts.headers, SESSION_COOKIE).ok_or(AdminError::Unauthenticated)?;
+        let idle = Span::minutes(i64::from(state.config.admin_idle_minutes));
+        let user = auth::session(&state.db, token, idle, state.clock.real_now())
+            .await?
+            .ok_or(AdminError::Unauthenticated)?;
+        if changes {
+            let sent = parts
+                .headers
+                .get("x-csrf-token")
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or_default();
+            if sent.is_empty() || sent != user.csrf {
+                return Err(AdminError::BadCsrf);
+            }
+        }
+        Ok(Self(user))
+    }
+}
+
+impl Admin {
+    /// Refuses a viewer.
+    fn require_admin(&self) -> Result<(), AdminError> {
+        match self.0.role {
+            Role::Admin => Ok(()),
+            Role::Viewer => Err(AdminError::Forbidden),
+        }
+    }
+}
+
+fn session_cookie(value: &str, max_age_secs: i64, secure: bool) -> HeaderValue {
+    let secure = if secure { "; Secure" } else { "" };
+    HeaderValue::from_str(&format!(
+        "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}"
+    ))
+    .unwrap_or_else(|_| HeaderValue::from_static("nabd_session=; Path=/; Max-Age=0"))
+}
+
+/// Whether the browser reached Nabd over HTTPS (directly or through a proxy that says so).
+fn over_https(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|proto| proto.eq_ignore_ascii_case("https"))
+        || headers
+            .get(header::ORIGIN)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|origin| origin.starts_with("https://"))
+}
+
+#[derive(Deserialize)]
+struct Credentials {
+    username: String,
+    password: String,
+}
+
+#[derive(Serialize)]
+struct Me {
+    username: String,
+    role: Role,
+    csrf: String,
+}
+
+impl From<&SessionUser> for Me {
+    fn from(user: &SessionUser) -> Self {
+        Self {
+            username: user.username.clone(),
+            role: user.role,
+            csrf: user.csrf.clone(),
+        }
+    }
+}
+
+/// The address the request came from, when the server knows it.
+pub struct ClientIp(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self(
+            parts
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(peer)| peer.ip()),
+        ))
+    }
+}
+
+async fn sign_in(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Json(credentials): Json<Credentials>,
+) -> Result<Response, AdminError> {
+    if !same_origin(&headers) {
+        return Err(AdminError::CrossSite);
+    }
+    let now = state.clock.real_now();
+    // The previous session of this browser, if any, ends: a sign-in always gets a new token.
+    if let Some(old) = cookies::get(&headers, SESSION_COOKIE) {
+        auth::sign_out(&state.db, old).await?;
+    }
+    let session = auth::sign_in(
+        &state.db,
+        &state.sign_in_limiter,
+        &credentials.username,
+        &credentials.password,
+        ip,
+        now,
+    )
+    .await
+    .map_err(|error| match error {
+        SignInError::Invalid => AdminError::Invalid(
+            "invalid_credentials",
+            "wrong username or password".to_owned(),
+        ),
+        SignInError::TooMany { minutes } => AdminError::TooMany(minutes),
+        SignInError::Database(error) => error.into(),
+    })?;
+    auth::audit(&state.db, Some(&session.user), "signed_in", "", now).await?;
+    let max_age = i64::from(state.config.admin_idle_minutes) * 60;
+    let mut response = Json(Me::from(&session.user)).into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        session_cookie(&session.token, max_age, over_https(&headers)),
+    );
+    Ok(response)
+}
+
+async fn sign_out(
+    State(state): State<AppState>,
+    admin: Admin,
+    headers: HeaderMap,
+) -> Result<Response, AdminError> {
+    if let Some(token) = cookies::get(&headers, SESSION_COOKIE) {
+        auth::sign_out(&state.db, token).await?;
+    }
+    auth::audit(
+        &state.db,
+        Some(&admin.0),
+        "signed_out",
+        "",
+        state.clock.real_now(),
+    )
+    .await?;
+    let mut response = StatusCode::NO_CONTENT.into_response();
+    response.headers_mut().insert(
+        header::SET_COOKIE,
+        session_cookie("", 0, over_https(&headers)),
+    );
+    Ok(response)
+}
+
+async fn me(admin: Admin) -> Json<Me> {
+    Json(Me::from(&admin.0))
+}
+
+#[derive(Deserialize)]
+struct ReportParams {
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    search: Option<String>,
+    page: Option<u32>,
+    per_page: Option<u32>,
+}
+
+async fn campaign_report(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Query(params): Query<ReportParams>,
+) -> Result<Json<report::Report>, AdminError> {
+    let query = ReportQuery {
+        from: params.from,
+        to: params.to,
+        search: params.search,
+        page: params.page.unwrap_or(1),
+        per_page: params.per_page.unwrap_or(50),
+    };
+    Ok(Json(
+        report::build(
+            &state.db,
+            &query,
+            state.config.campaign.campaign_message_cost,
+        )
+        .await?,
+    ))
+}
+
+#[derive(Deserialize)]
+struct ExclusionParams {
+    search: Option<String>,
+    page: Option<u32>,
+}
+
+#[derive(Serialize, sqlx::FromRow)]
+struct ExclusionRow {
+    id: i64,
+    mobile: String,
+    scope: String,
+    reason: Option<String>,
+    source: String,
+    added_at: String,
+}
+
+async fn list_exclusions(
+    State(state): State<AppState>,
+    admin: Admin,
+    Query(params): Query<ExclusionParams>,
+) -> Result<Json<serde_json::Value>, AdminError> {
+    admin.require_admin()?;
+    let search = params
+        .search
+        .as_deref()
+        .map(|s| s.chars().filter(char::is_ascii_digit).collect::<String>())
+        .filter(|digits| !digits.is_empty())
+        .map(|digits| format!("%{digits}%"));
+    let per_page = 50i64;
+    let offset = i64::from(params.page.unwrap_or(1).max(1) - 1) * per_page;
+    // language=SQL
+    let rows: Vec<ExclusionRow> = sqlx::query_as(
+        "SELECT id, mobile, scope, reason, source, added_at FROM do_not_contact
+         WHERE restored_at IS NULL AND (?1 IS NULL OR mobile LIKE ?1)
+         ORDER BY added_at DESC, id DESC LIMIT ?2 OFFSET ?3",
+    )
+    .bind(&search)
+    .bind(per_page)
+    .bind(offset)
+    .fetch_all(&state.db)
+    .await?;
+    // language=SQL
+    let total: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM do_not_contact WHERE restored_at IS NULL AND (?1 IS NULL OR mobile LIKE ?1)",
+    )
+    .bind(&search)
+    .fetch_one(&state.db)
+    .await?;
+    Ok(Json(json!({ "total": total, "items": rows })))
+}
+
+#[derive(Deserialize)]
+struct NewExclusion {
+    mobile: String,
+    reason: Option<String>,
+}
+
+async fn add_exclusion(
+    State(state): State<AppState>,
+    admin: Admin,
+    Json(body): Json<NewExclusion>,
+) -> Result<Response, AdminError> {
+    admin.require_admin()?;
+    let mobile =
+        Mobile::parse(&body.mobile, state.config.messaging.phone_region).map_err(|error| {
+            AdminError::Invalid(error.code(), format!("{:?}: {error}", body.mobile))
+        })?;
+    let reason = body
+        .reason
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty());
+    let now = state.clock.real_now();
+    let added = exclusions::exclude(&state.db, &mobile, Scope::All, reason, "admin", now).await?;
+    if added {
+        auth::audit(
+            &state.db,
+            Some(&admin.0),
+            "number_excluded",
+            mobile.e164(),
+            now,
+        )
+        .await?;
+    }
+    let status = if added {
+        StatusCode::CREATED
+    } else {
+        StatusCode::OK
+    };
+    Ok((
+        status,
+        Json(json!({ "mobile": mobile.e164(), "added": added })),
+    )
+        .into_response())
+}
+
+async fn restore_exclusion(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<i64>,
+) -> Result<StatusCode, AdminError> {
+    admin.require_admin()?;
+    let now = state.clock.real_now();
+    // language=SQL
+    let mobile: Option<String> = sqlx::query_scalar(
+        "UPDATE do_not_contact SET restored_at = ? WHERE id = ? AND restored_at IS NULL RETURNING mobile",
+    )
+    .bind(stamp(now))
+    .bind(id)
+    .fetch_optional(&state.db)
+    .await?;
+    let mobile = mobile.ok_or(AdminError::NotFound)?;
+    auth::audit(&state.db, Some(&admin.0), "number_restored", &mobile, now).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[derive(Deserialize)]
+struct MessageParams {
+    kind: Option<Kind>,
+    state: Option<String>,
+    to: Option<String>,
+    limit: Option<i64>,
+}
+
+async fn list_messages(
+    State(state): State<AppState>,
+    admin: Admin,
+    Query(params): Query<MessageParams>,
+) -> Result<Json<Vec<outbox::MessageRow>>, AdminError> {
+    admin.require_admin()?;
+    let to = match params
+        .to
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        Some(raw) => Some(
+            Mobile::parse(raw, state.config.messaging.phone_region)
+                .map_err(|error| AdminError::Invalid(error.code(), error.to_string()))?
+                .e164()
+                .to_owned(),
+        ),
+        None => None,
+    };
+    let filter = ListFilter {
+        kind: params.kind,
+        state: params.state,
+        to,
+        limit: params.limit.unwrap_or(100).clamp(1, 1000),
+    };
+    Ok(Json(outbox::list(&state.db, &filter).await?))
+}
+
+#[derive(Deserialize)]
+struct Resolution {
+    /// `sent` (the patient did get it) or `requeue` (send it again).
+    action: String,
+}
+
+async fn resolve_message(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<i64>,
+    Json(body): Json<Resolution>,
+) -> Result<StatusCode, AdminError> {
+    admin.require_admin()?;
+    let now = state.clock.real_now();
+    let (new_state, action) = match body.action.as_str() {
+        "sent" => ("sent", "uncertain_marked_sent"),
+        "requeue" => ("queued", "uncertain_requeued"),
+        _ => {
+            return Err(AdminError::Invalid(
+                "bad_action",
+                "the action is `sent` or `requeue`".to_owned(),
+            ));
+        }
+    };
+    // language=SQL
+    let done = sqlx::query(
+        "UPDATE outbox SET state = ?, not_before = ?, error = NULL, updated_at = ?
+         WHERE id = ? AND state = 'uncertain'",
+    )
+    .bind(new_state)
+    .bind(stamp(now))
+    .bind(stamp(now))
+    .bind(id)
+    .execute(&state.db)
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(AdminError::NotFound);
+    }
+    auth::audit(
+        &state.db,
+        Some(&admin.0),
+        action,
+        &format!("message {id}"),
+        now,
+    )
+    .await?;
+    if new_state == "queued" {
+        state
+            .messaging
+            .outbox
+            .deliver(id)
+            .await
+            .map_err(|error| AdminError::Internal(error.to_string()))?;
+    }
+    Ok(StatusCode::NO_CONTENT)
+}

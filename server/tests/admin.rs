@@ -1,0 +1,509 @@
+//! The admin surface over real HTTP: every admin endpoint refuses anonymous callers, sign-in
+//! and its limit, sessions (cookie flags, surviving a restart, sign-out), CSRF and cross-site
+//! refusals, roles, the do-not-contact list (normalised, audited) and the report endpoint.
+
+mod common;
+
+use clap::Parser;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use sqlx::SqlitePool;
+
+struct App {
+    base: String,
+    client: reqwest::Client,
+    db_url: String,
+    _dir: tempfile::TempDir,
+}
+
+async fn start_at(dir: tempfile::TempDir) -> App {
+    let db_url = format!("sqlite://{}/nabd.db", dir.path().display());
+    let cli = nabd::cli::Cli::try_parse_from([
+        "nabd",
+        "--addr",
+        "127.0.0.1:0",
+        "--database-url",
+        &db_url,
+        "--jobs-enabled",
+        "false",
+    ])
+    .expect("arguments");
+    let app = nabd::web::Application::build(cli.config)
+        .await
+        .expect("builds");
+    let addr = app.local_addr().expect("bound");
+    tokio::spawn(app.run_until(std::future::pending()));
+    App {
+        base: format!("http://{addr}"),
+        client: reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client"),
+        db_url,
+        _dir: dir,
+    }
+}
+
+async fn start() -> App {
+    let app = start_at(tempfile::tempdir().expect("temp dir")).await;
+    let db = SqlitePool::connect(&app.db_url).await.expect("db");
+    let now = chrono::Utc::now();
+    nabd::auth::create_user(
+        &db,
+        "manager",
+        "correct horse battery",
+        nabd::auth::Role::Admin,
+        now,
+    )
+    .await
+    .expect("admin");
+    nabd::auth::create_user(
+        &db,
+        "owner",
+        "staple paper clip",
+        nabd::auth::Role::Viewer,
+        now,
+    )
+    .await
+    .expect("viewer");
+    db.close().await;
+    app
+}
+
+/// A signed-in browser: its session cookie and CSRF token.
+struct Session {
+    cookie: String,
+    csrf: String,
+}
+
+impl App {
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    async fn sign_in(&self, username: &str, password: &str) -> reqwest::Response {
+        self.client
+            .post(self.url("/api/v1/admin/sign-in"))
+            .header("origin", &self.base)
+            .json(&json!({ "username": username, "password": password }))
+            .send()
+            .await
+            .expect("answers")
+    }
+
+    async fn session(&self, username: &str, password: &str) -> Session {
+        let response = self.sign_in(username, password).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        let cookie = response
+            .headers()
+            .get("set-cookie")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(';').next())
+            .expect("a session cookie")
+            .to_owned();
+        let body: Value = response.json().await.expect("json");
+        Session {
+            cookie,
+            csrf: body["csrf"].as_str().expect("csrf").to_owned(),
+        }
+    }
+
+    async fn get(&self, path: &str, session: Option<&Session>) -> reqwest::Response {
+        let mut request = self.client.get(self.url(path));
+        if let Some(session) = session {
+            request = request.header("cookie", &session.cookie);
+        }
+        request.send().await.expect("answers")
+    }
+
+    async fn post(&self, path: &str, session: Option<&Session>, body: Value) -> reqwest::Response {
+        let mut request = self
+            .client
+            .post(self.url(path))
+            .header("origin", &self.base)
+            .json(&body);
+        if let Some(session) = session {
+            request = request
+                .header("cookie", &session.cookie)
+                .header("x-csrf-token", &session.csrf);
+        }
+        request.send().await.expect("answers")
+    }
+}
+
+#[tokio::test]
+async fn every_admin_endpoint_refuses_an_anonymous_caller() {
+    let app = start().await;
+    for path in [
+        "/api/v1/admin/me",
+        "/api/v1/marketing/report",
+        "/api/v1/admin/exclusions",
+        "/api/v1/admin/messages",
+    ] {
+        let response = app.get(path, None).await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "GET {path}");
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(body["error"], "unauthenticated", "GET {path}");
+    }
+    for path in [
+        "/api/v1/admin/sign-out",
+        "/api/v1/admin/exclusions",
+        "/api/v1/admin/exclusions/1/restore",
+        "/api/v1/admin/messages/1/resolve",
+    ] {
+        let response = app
+            .post(
+                path,
+                None,
+                json!({ "mobile": "0501234567", "action": "sent" }),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "POST {path}");
+    }
+}
+
+#[tokio::test]
+async fn sign_in_sets_a_protected_session_cookie_and_a_wrong_password_is_refused() {
+    let app = start().await;
+    let wrong = app.sign_in("manager", "wrong password!").await;
+    assert_eq!(wrong.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let body: Value = wrong.json().await.expect("json");
+    assert_eq!(body["error"], "invalid_credentials");
+    let unknown = app.sign_in("nobody", "wrong password!").await;
+    let unknown: Value = unknown.json().await.expect("json");
+    assert_eq!(unknown, body, "no hint whether the username exists");
+
+    let response = app.sign_in("manager", "correct horse battery").await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .expect("cookie")
+        .to_owned();
+    assert!(cookie.starts_with("nabd_session="), "{cookie}");
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    assert!(
+        !cookie.contains("Secure"),
+        "plain HTTP on loopback: {cookie}"
+    );
+
+    let session = app.session("manager", "correct horse battery").await;
+    let me: Value = app
+        .get("/api/v1/admin/me", Some(&session))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(me["username"], "manager");
+    assert_eq!(me["role"], "admin");
+}
+
+#[tokio::test]
+async fn the_sign_in_limit_stops_guessing_with_a_clear_message() {
+    let app = start().await;
+    for _ in 0..5 {
+        assert_eq!(
+            app.sign_in("manager", "guess guess guess").await.status(),
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+    }
+    let blocked = app.sign_in("manager", "correct horse battery").await;
+    assert_eq!(blocked.status(), StatusCode::TOO_MANY_REQUESTS);
+    let body: Value = blocked.json().await.expect("json");
+    assert_eq!(body["error"], "too_many_attempts");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("15 minutes")
+    );
+}
+
+#[tokio::test]
+async fn a_change_without_the_csrf_token_or_from_another_site_is_refused() {
+    let app = start().await;
+    let session = app.session("manager", "correct horse battery").await;
+    let no_token = app
+        .client
+        .post(app.url("/api/v1/admin/exclusions"))
+        .header("origin", &app.base)
+        .header("cookie", &session.cookie)
+        .json(&json!({ "mobile": "0501234567" }))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(no_token.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        no_token.json::<Value>().await.expect("json")["error"],
+        "csrf"
+    );
+
+    let cross_site = app
+        .client
+        .post(app.url("/api/v1/admin/exclusions"))
+        .header("origin", "https://evil.example")
+        .header("cookie", &session.cookie)
+        .header("x-csrf-token", &session.csrf)
+        .json(&json!({ "mobile": "0501234567" }))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        cross_site.json::<Value>().await.expect("json")["error"],
+        "cross_site"
+    );
+
+    let cross_site_sign_in = app
+        .client
+        .post(app.url("/api/v1/admin/sign-in"))
+        .header("origin", "https://evil.example")
+        .json(&json!({ "username": "manager", "password": "correct horse battery" }))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(cross_site_sign_in.status(), StatusCode::FORBIDDEN);
+
+    let pool = SqlitePool::connect(&app.db_url).await.expect("db");
+    let excluded: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM do_not_contact")
+        .fetch_one(&pool)
+        .await
+        .expect("count");
+    assert_eq!(excluded, 0, "nothing was changed");
+}
+
+#[tokio::test]
+async fn an_admin_excludes_and_restores_a_number_and_both_are_audited() {
+    let app = start().await;
+    let session = app.session("manager", "correct horse battery").await;
+    let bad = app
+        .post(
+            "/api/v1/admin/exclusions",
+            Some(&session),
+            json!({ "mobile": "05-12" }),
+        )
+        .await;
+    assert_eq!(bad.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(bad.json::<Value>().await.expect("json")["error"], "invalid");
+
+    let added = app
+        .post(
+            "/api/v1/admin/exclusions",
+            Some(&session),
+            json!({ "mobile": "050 123 4567", "reason": "asked at the desk" }),
+        )
+        .await;
+    assert_eq!(added.status(), StatusCode::CREATED);
+    assert_eq!(
+        added.json::<Value>().await.expect("json")["mobile"],
+        "+966501234567"
+    );
+    let again = app
+        .post(
+            "/api/v1/admin/exclusions",
+            Some(&session),
+            json!({ "mobile": "966501234567" }),
+        )
+        .await;
+    assert_eq!(
+        again.status(),
+        StatusCode::OK,
+        "already excluded: nothing new"
+    );
+
+    let list: Value = app
+        .get("/api/v1/admin/exclusions?search=1234", Some(&session))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(list["total"], 1);
+    assert_eq!(list["items"][0]["reason"], "asked at the desk");
+    let id = list["items"][0]["id"].as_i64().expect("id");
+
+    let restored = app
+        .post(
+            &format!("/api/v1/admin/exclusions/{id}/restore"),
+            Some(&session),
+            json!({}),
+        )
+        .await;
+    assert_eq!(restored.status(), StatusCode::NO_CONTENT);
+    let list: Value = app
+        .get("/api/v1/admin/exclusions", Some(&session))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(list["total"], 0);
+
+    let pool = SqlitePool::connect(&app.db_url).await.expect("db");
+    let audit: Vec<(String, String, String)> =
+        sqlx::query_as("SELECT username, action, detail FROM audit_log ORDER BY id")
+            .fetch_all(&pool)
+            .await
+            .expect("audit");
+    let actions: Vec<_> = audit
+        .iter()
+        .map(|(u, a, d)| (u.as_str(), a.as_str(), d.as_str()))
+        .collect();
+    assert_eq!(
+        actions,
+        [
+            ("manager", "signed_in", ""),
+            ("manager", "number_excluded", "+966501234567"),
+            ("manager", "number_restored", "+966501234567"),
+        ]
+    );
+}
+
+#[tokio::test]
+async fn a_viewer_reads_the_report_but_cannot_change_or_list_numbers() {
+    let app = start().await;
+    let viewer = app.session("owner", "staple paper clip").await;
+    let report = app.get("/api/v1/marketing/report", Some(&viewer)).await;
+    assert_eq!(report.status(), StatusCode::OK);
+    let report: Value = report.json().await.expect("json");
+    assert_eq!(report["messaged"]["patients"], 0);
+    assert_eq!(report["lift"]["verdict"], "too_small");
+    assert_eq!(
+        app.get("/api/v1/admin/exclusions", Some(&viewer))
+            .await
+            .status(),
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        app.post(
+            "/api/v1/admin/exclusions",
+            Some(&viewer),
+            json!({ "mobile": "0501234567" })
+        )
+        .await
+        .status(),
+        StatusCode::FORBIDDEN
+    );
+}
+
+#[tokio::test]
+async fn a_session_survives_a_restart_and_ends_at_sign_out() {
+    let app = start().await;
+    let session = app.session("manager", "correct horse battery").await;
+    // A second server on the same database: the session is in the database, not in memory.
+    let dir = tempfile::tempdir().expect("dir");
+    let cli = nabd::cli::Cli::try_parse_from([
+        "nabd",
+        "--addr",
+        "127.0.0.1:0",
+        "--database-url",
+        &app.db_url,
+        "--jobs-enabled",
+        "false",
+    ])
+    .expect("arguments");
+    let second = nabd::web::Application::build(cli.config)
+        .await
+        .expect("builds");
+    let addr = second.local_addr().expect("bound");
+    tokio::spawn(second.run_until(std::future::pending()));
+    let restarted = App {
+        base: format!("http://{addr}"),
+        client: app.client.clone(),
+        db_url: app.db_url.clone(),
+        _dir: dir,
+    };
+    assert_eq!(
+        restarted
+            .get("/api/v1/admin/me", Some(&session))
+            .await
+            .status(),
+        StatusCode::OK
+    );
+    let out = restarted
+        .post("/api/v1/admin/sign-out", Some(&session), json!({}))
+        .await;
+    assert_eq!(out.status(), StatusCode::NO_CONTENT);
+    let cleared = out
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(cleared.contains("Max-Age=0"), "{cleared}");
+    assert_eq!(
+        app.get("/api/v1/admin/me", Some(&session)).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+}
+
+#[tokio::test]
+async fn users_are_created_and_their_passwords_set_from_the_command_line() {
+    use std::io::Write;
+    let app = start().await;
+    let run = |args: &[&str], input: &str| {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_nabd"))
+            .args(args)
+            .env("NABD_DATABASE_URL", &app.db_url)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .expect("nabd runs");
+        child
+            .stdin
+            .take()
+            .expect("stdin")
+            .write_all(input.as_bytes())
+            .expect("password written");
+        child.wait_with_output().expect("finishes")
+    };
+    let created = run(
+        &["admin", "create-user", "reception", "--role", "viewer"],
+        "front desk 2026\n",
+    );
+    assert!(
+        created.status.success(),
+        "{}",
+        String::from_utf8_lossy(&created.stderr)
+    );
+    assert!(String::from_utf8_lossy(&created.stdout).contains("user reception created"));
+    let me: Value = app
+        .get(
+            "/api/v1/admin/me",
+            Some(&app.session("reception", "front desk 2026").await),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(me["role"], "viewer");
+
+    let weak = run(&["admin", "create-user", "intern"], "short\n");
+    assert!(!weak.status.success());
+    assert!(String::from_utf8_lossy(&weak.stderr).contains("at least 10 characters"));
+    let twice = run(&["admin", "create-user", "reception"], "another long one\n");
+    assert!(String::from_utf8_lossy(&twice.stderr).contains("already exists"));
+
+    let reset = run(
+        &["admin", "set-password", "reception"],
+        "a brand new secret\n",
+    );
+    assert!(
+        reset.status.success(),
+        "{}",
+        String::from_utf8_lossy(&reset.stderr)
+    );
+    assert_eq!(
+        app.sign_in("reception", "front desk 2026").await.status(),
+        StatusCode::UNPROCESSABLE_ENTITY
+    );
+    assert_eq!(
+        app.sign_in("reception", "a brand new secret")
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
