@@ -11,6 +11,7 @@ pub mod dashboard;
 pub mod format;
 pub mod layout;
 pub mod locale;
+pub mod marketing;
 pub mod pages;
 
 use crate::i18n::{I18nContextProvider, Locale};

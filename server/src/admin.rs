@@ -132,6 +132,24 @@ fn same_origin(headers: &HeaderMap) -> bool {
     }
 }
 
+/// Refuses every state-changing request (server functions included) that a browser sent from
+/// another site. Requests without `Origin` or `Referer` (other programs, WhatsApp's webhook)
+/// pass; they hold no session cookie to abuse, and admin endpoints also require the CSRF token.
+pub async fn refuse_cross_site(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let changes = !matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if changes && !same_origin(request.headers()) {
+        tracing::warn!(path = %request.uri().path(), "cross-site request refused");
+        return AdminError::CrossSite.into_response();
+    }
+    next.run(request).await
+}
+
 /// The signed-in user of a request. Extracting it refuses anonymous callers, and for
 /// state-changing methods, cross-site requests and requests without the CSRF token.
 pub struct Admin(pub SessionUser);
@@ -328,6 +346,7 @@ async fn campaign_report(
             &state.db,
             &query,
             state.config.campaign.campaign_message_cost,
+            &state.config.currency,
         )
         .await?,
     ))

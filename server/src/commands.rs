@@ -175,8 +175,13 @@ pub async fn campaign_report(config: &Config, args: &ReportArgs) -> anyhow::Resu
         page: args.page,
         per_page: 50,
     };
-    let report =
-        campaign::report::build(&db, &query, config.campaign.campaign_message_cost).await?;
+    let report = campaign::report::build(
+        &db,
+        &query,
+        config.campaign.campaign_message_cost,
+        &config.currency,
+    )
+    .await?;
     if args.json {
         println!("{}", serde_json::to_string(&report)?);
         return Ok(());

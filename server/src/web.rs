@@ -25,7 +25,13 @@ pub fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let leptos = state.leptos.clone();
     let source = Dashboard(Arc::new(dashboard::Source(state.clone())));
-    let context = move || provide_context(source.clone());
+    let reports = app::marketing::source::Marketing(Arc::new(crate::campaign::report::Reports(
+        state.clone(),
+    )));
+    let context = move || {
+        provide_context(source.clone());
+        provide_context(reports.clone());
+    };
     Router::new()
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
@@ -43,6 +49,7 @@ pub fn router(state: AppState) -> Router {
             state.dashboard_key.clone(),
             access::guard,
         ))
+        .layer(axum::middleware::from_fn(crate::admin::refuse_cross_site))
         .layer(CompressionLayer::new())
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -507,3 +507,72 @@ async fn users_are_created_and_their_passwords_set_from_the_command_line() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn the_report_server_function_answers_a_session_and_refuses_anyone_else() {
+    let app = start().await;
+    let form = [("query[page]", "1"), ("query[per_page]", "50")];
+    let anonymous = app
+        .client
+        .post(app.url("/api/marketing-report"))
+        .header("origin", &app.base)
+        .form(&form)
+        .send()
+        .await
+        .expect("answers");
+    let body = anonymous.text().await.expect("body");
+    assert!(body.contains("Unauthenticated"), "{body}");
+
+    let session = app.session("owner", "staple paper clip").await;
+    let report: Value = app
+        .client
+        .post(app.url("/api/marketing-report"))
+        .header("origin", &app.base)
+        .header("cookie", &session.cookie)
+        .form(&form)
+        .send()
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(report["currency"], "SAR");
+    assert_eq!(report["messages"]["sent"], 0);
+
+    let bad_date = app
+        .client
+        .post(app.url("/api/marketing-report"))
+        .header("origin", &app.base)
+        .header("cookie", &session.cookie)
+        .form(&[
+            ("query[page]", "1"),
+            ("query[per_page]", "50"),
+            ("query[from]", "5 Jan"),
+        ])
+        .send()
+        .await
+        .expect("answers")
+        .text()
+        .await
+        .expect("body");
+    assert!(bad_date.contains("BadDate"), "{bad_date}");
+
+    let cross_site = app
+        .client
+        .post(app.url("/api/marketing-report"))
+        .header("origin", "https://evil.example")
+        .header("cookie", &session.cookie)
+        .form(&form)
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(cross_site.status(), StatusCode::FORBIDDEN);
+    let dashboard_from_elsewhere = app
+        .client
+        .post(app.url("/api/dashboard"))
+        .header("origin", "https://evil.example")
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(dashboard_from_elsewhere.status(), StatusCode::FORBIDDEN);
+}

@@ -4,7 +4,6 @@
 
 use crate::phone::{Mobile, Region};
 use chrono::NaiveDate;
-use serde::Serialize;
 use sqlx::SqlitePool;
 
 /// Which batches, and which page of returned patients.
@@ -21,85 +20,7 @@ pub struct ReportQuery {
     pub per_page: u32,
 }
 
-/// Outbox counts of the campaign's messages.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct MessageCounts {
-    pub queued: i64,
-    pub sent: i64,
-    pub delivered: i64,
-    pub failed: i64,
-}
-
-/// One group's outcome.
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Group {
-    pub patients: i64,
-    pub returned: i64,
-    /// returned / patients; 0 when there are none.
-    pub rate: f64,
-}
-
-/// Whether the messaged group's rate really differs from the holdout's.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Verdict {
-    /// Too few patients or returns in a group for the interval to mean anything.
-    TooSmall,
-    /// The 95 % interval includes no difference.
-    NotSignificant,
-    /// The 95 % interval lies wholly above (or below) zero.
-    Significant,
-}
-
-/// The lift: messaged rate minus holdout rate, with a 95 % confidence interval.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Lift {
-    pub difference: f64,
-    pub low: f64,
-    pub high: f64,
-    pub verdict: Verdict,
-}
-
-/// Revenue from returned (messaged) patients of one doctor.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
-pub struct DoctorReturn {
-    pub doctor_id: Option<i64>,
-    pub doctor_name: Option<String>,
-    pub returned: i64,
-    pub revenue_halalas: i64,
-}
-
-/// One returned patient, as the report lists them.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct Returned {
-    pub patient_id: i64,
-    pub name_ar: String,
-    pub name_en: Option<String>,
-    pub mobile_masked: String,
-    pub contacted_at: String,
-    pub returned_at: String,
-    pub appointment_date: String,
-    pub doctor_name: Option<String>,
-    pub revenue_halalas: i64,
-}
-
-/// The whole report.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Report {
-    pub messages: MessageCounts,
-    pub messaged: Group,
-    pub holdout: Group,
-    pub lift: Lift,
-    /// Revenue since returning of the messaged group's returned patients.
-    pub revenue_halalas: i64,
-    pub by_doctor: Vec<DoctorReturn>,
-    /// Messages sent times the configured price.
-    pub message_cost: f64,
-    /// message_cost / returned messaged patients; `None` before the first return.
-    pub cost_per_return: Option<f64>,
-    pub returned_total: i64,
-    pub returned: Vec<Returned>,
-}
+pub use app::marketing::{DoctorReturn, Group, Lift, MessageCounts, Report, Returned, Verdict};
 
 /// Computes the lift of `messaged` over `holdout` with a normal-approximation (Wald) 95 %
 /// interval. Each group needs at least 30 patients and 5 returns and 5 non-returns for it to
@@ -148,6 +69,7 @@ pub async fn build(
     db: &SqlitePool,
     query: &ReportQuery,
     message_cost: f64,
+    currency: &str,
 ) -> Result<Report, sqlx::Error> {
     let from = query.from.map(|d| d.to_string()).unwrap_or_default();
     let to = query
@@ -191,7 +113,7 @@ pub async fn build(
     };
     let (messaged, holdout) = (find(false), find(true));
     // language=SQL
-    let by_doctor: Vec<DoctorReturn> = sqlx::query_as(
+    let by_doctor: Vec<(Option<i64>, Option<String>, i64, i64)> = sqlx::query_as(
         "SELECT p.conversion_doctor_id AS doctor_id, MAX(p.conversion_doctor_name) AS doctor_name,
                 COUNT(*) AS returned, COALESCE(SUM(p.revenue_since_halalas), 0) AS revenue_halalas
          FROM campaign_patients p JOIN campaign_batches b ON b.id = p.batch_id
@@ -204,6 +126,17 @@ pub async fn build(
     .bind(&to)
     .fetch_all(db)
     .await?;
+    let by_doctor: Vec<DoctorReturn> = by_doctor
+        .into_iter()
+        .map(
+            |(doctor_id, doctor_name, returned, revenue_halalas)| DoctorReturn {
+                doctor_id,
+                doctor_name,
+                returned,
+                revenue_halalas,
+            },
+        )
+        .collect();
     let revenue_halalas = by_doctor.iter().map(|d| d.revenue_halalas).sum();
     let search = query
         .search
@@ -323,7 +256,63 @@ pub async fn build(
         message_cost: cost,
         returned_total,
         returned,
+        currency: currency.to_owned(),
     })
+}
+
+/// The report behind the admin pages' server function: a live session (admin or viewer) first.
+pub struct Reports(pub crate::state::AppState);
+
+impl app::marketing::source::MarketingSource for Reports {
+    fn report(
+        &self,
+        session: Option<String>,
+        query: app::marketing::ReportQuery,
+    ) -> app::marketing::source::ReportFuture<'_> {
+        use app::marketing::MarketingError;
+        Box::pin(async move {
+            let state = &self.0;
+            let internal = |error: sqlx::Error| {
+                tracing::error!(%error, "campaign report failed");
+                MarketingError::Unexpected("the report could not be read".to_owned())
+            };
+            let idle = chrono::Duration::minutes(i64::from(state.config.admin_idle_minutes));
+            let Some(token) = session else {
+                return Err(MarketingError::Unauthenticated);
+            };
+            crate::auth::session(&state.db, &token, idle, state.clock.real_now())
+                .await
+                .map_err(internal)?
+                .ok_or(MarketingError::Unauthenticated)?;
+            let date = |text: &Option<String>| -> Result<Option<NaiveDate>, MarketingError> {
+                match text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+                    None => Ok(None),
+                    Some(text) => NaiveDate::parse_from_str(text, "%Y-%m-%d")
+                        .map(Some)
+                        .map_err(|_| MarketingError::BadDate),
+                }
+            };
+            let filter = ReportQuery {
+                from: date(&query.from)?,
+                to: date(&query.to)?,
+                search: query.search,
+                page: query.page.max(1),
+                per_page: if query.per_page == 0 {
+                    50
+                } else {
+                    query.per_page
+                },
+            };
+            build(
+                &state.db,
+                &filter,
+                state.config.campaign.campaign_message_cost,
+                &state.config.currency,
+            )
+            .await
+            .map_err(internal)
+        })
+    }
 }
 
 #[cfg(test)]
