@@ -135,4 +135,11 @@ impl ClinicGateway for Clinic {
     ) -> Result<Vec<(i64, i64)>, GatewayError> {
         dispatch!(self, gateway => gateway.revenue_since(patient_ids, from))
     }
+
+    async fn patients_with_mobile_ending(
+        &self,
+        tail: &str,
+    ) -> Result<Vec<crate::gateway::PatientContact>, GatewayError> {
+        dispatch!(self, gateway => gateway.patients_with_mobile_ending(tail))
+    }
 }

@@ -412,6 +412,20 @@ async fn check_small_clinic<G: ClinicGateway>(gateway: &G) {
         .find(|day| day.date == "2026-01-04")
         .expect("in window");
     assert_eq!((unknown_patient.new, unknown_patient.returning), (0, 1));
+
+    // Mobiles as the desk typed them: spaces and "+" are read through; a malformed or missing
+    // mobile matches nothing.
+    let region = nabd::phone::Region::default();
+    let spaced = nabd::phone::Mobile::parse("0557654321", region).expect("valid");
+    let found = nabd::gateway::patients_by_mobile(gateway, &spaced, region)
+        .await
+        .expect("look-up");
+    assert_eq!(found.iter().map(|p| p.patient_id).collect::<Vec<_>>(), [11]);
+    let local = nabd::phone::Mobile::parse("966551234567", region).expect("valid");
+    let found = nabd::gateway::patients_by_mobile(gateway, &local, region)
+        .await
+        .expect("look-up");
+    assert_eq!(found.iter().map(|p| p.patient_id).collect::<Vec<_>>(), [10]);
 }
 
 /// Patients around the 365-day line, with future bookings, shared visits and revenue, for the
@@ -567,6 +581,22 @@ async fn check_lapsed_clinic<G: ClinicGateway>(gateway: &G) {
         .await
         .expect("revenue");
     assert_eq!(revenue, [(20, 40_000)]);
+
+    // Look-up by mobile, whatever form the desk typed: 0501000001 is +966501000001.
+    let region = nabd::phone::Region::default();
+    let mobile = nabd::phone::Mobile::parse("+966 50 100 0001", region).expect("valid");
+    let found = nabd::gateway::patients_by_mobile(gateway, &mobile, region)
+        .await
+        .expect("look-up");
+    assert_eq!(found.iter().map(|p| p.patient_id).collect::<Vec<_>>(), [20]);
+    assert_eq!(found[0].name_ar, "قديم");
+    let nobody = nabd::phone::Mobile::parse("0559999999", region).expect("valid");
+    assert!(
+        nabd::gateway::patients_by_mobile(gateway, &nobody, region)
+            .await
+            .expect("look-up")
+            .is_empty()
+    );
     assert!(
         gateway
             .revenue_since(&[], date(2024, 11, 1))

@@ -130,6 +130,16 @@ pub struct Booking {
     pub booked_at: Option<NaiveDateTime>,
 }
 
+/// A patient as a look-up by mobile finds them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PatientContact {
+    pub patient_id: i64,
+    pub name_ar: String,
+    pub name_en: Option<String>,
+    /// The mobile as the PMS holds it.
+    pub mobile: String,
+}
+
 /// A half-open range of clinic-local days, `[from, to)`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Days {
@@ -260,6 +270,15 @@ pub trait ClinicGateway: Send + Sync {
         cancelled: &[i64],
     ) -> impl Future<Output = Result<Vec<Booking>, GatewayError>> + Send;
 
+    /// Returns the patients whose mobile, in whatever local form the desk typed it, ends with
+    /// `tail` once spaces, dashes, dots, brackets and `+` are removed (the caller passes the
+    /// national number's last digits and keeps only those that normalise to the number it
+    /// wants). By patient id.
+    fn patients_with_mobile_ending(
+        &self,
+        tail: &str,
+    ) -> impl Future<Output = Result<Vec<PatientContact>, GatewayError>> + Send;
+
     /// Returns the revenue of each of `patient_ids` dated on or after `from`, in halalas
     /// (patients without any are absent).
     fn revenue_since(
@@ -267,6 +286,24 @@ pub trait ClinicGateway: Send + Sync {
         patient_ids: &[i64],
         from: NaiveDate,
     ) -> impl Future<Output = Result<Vec<(i64, i64)>, GatewayError>> + Send;
+}
+
+/// Finds the patients whose mobile is `mobile` (E.164), whatever local form the PMS holds it
+/// in: the gateway narrows by the last nine digits, then each candidate is normalised here.
+pub async fn patients_by_mobile<G: ClinicGateway>(
+    gateway: &G,
+    mobile: &crate::phone::Mobile,
+    region: crate::phone::Region,
+) -> Result<Vec<PatientContact>, GatewayError> {
+    let digits = mobile.digits();
+    let tail = &digits[digits.len().saturating_sub(9)..];
+    let candidates = gateway.patients_with_mobile_ending(tail).await?;
+    Ok(candidates
+        .into_iter()
+        .filter(|patient| {
+            crate::phone::Mobile::parse(&patient.mobile, region).is_ok_and(|m| &m == mobile)
+        })
+        .collect())
 }
 
 /// Picks each patient's latest visit (by date, start time, then id) from their visits.

@@ -11,7 +11,8 @@
 
 use super::{
     BookedAppointment, Booking, ClinicGateway, DailyAppointments, DailyRevenue, Days, Doctor,
-    DoctorRevenue, GatewayError, LapsedPatient, LapsedQuery, LastVisit, PatientRevenue,
+    DoctorRevenue, GatewayError, LapsedPatient, LapsedQuery, LastVisit, PatientContact,
+    PatientRevenue,
 };
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use std::sync::Mutex;
@@ -578,6 +579,29 @@ impl ClinicGateway for MssqlGateway {
         }
         bookings.sort_by_key(|b| (b.booked_at, b.appointment_id));
         Ok(bookings)
+    }
+
+    async fn patients_with_mobile_ending(
+        &self,
+        tail: &str,
+    ) -> Result<Vec<PatientContact>, GatewayError> {
+        // language=TSQL
+        let sql = r"SELECT CAST(id AS BIGINT), name_a, name_e, mobile FROM patient
+                    WHERE REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(mobile,
+                              ' ', ''), '-', ''), '+', ''), '.', ''), '(', ''), ')', '')
+                          LIKE '%' + @P1
+                    ORDER BY id";
+        let rows = self.rows(sql, &[Param::Text(tail.to_owned())]).await?;
+        rows.iter()
+            .map(|row| {
+                Ok(PatientContact {
+                    patient_id: get_i64(row, 0)?,
+                    name_ar: get_text(row, 1)?.unwrap_or_default(),
+                    name_en: get_text(row, 2)?.filter(|n| !n.trim().is_empty()),
+                    mobile: get_text(row, 3)?.unwrap_or_default(),
+                })
+            })
+            .collect()
     }
 
     async fn revenue_since(

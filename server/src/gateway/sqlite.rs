@@ -6,7 +6,8 @@
 
 use super::{
     BookedAppointment, Booking, ClinicGateway, DailyAppointments, DailyRevenue, Days, Doctor,
-    DoctorRevenue, GatewayError, LapsedPatient, LapsedQuery, LastVisit, PatientRevenue,
+    DoctorRevenue, GatewayError, LapsedPatient, LapsedQuery, LastVisit, PatientContact,
+    PatientRevenue,
 };
 use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePool, SqlitePoolOptions};
@@ -556,6 +557,33 @@ impl ClinicGateway for SqliteGateway {
         }
         bookings.sort_by_key(|b| (b.booked_at, b.appointment_id));
         Ok(bookings)
+    }
+
+    async fn patients_with_mobile_ending(
+        &self,
+        tail: &str,
+    ) -> Result<Vec<PatientContact>, GatewayError> {
+        // A scan of the patient table (a PMS keeps no index on a normalised mobile); only the
+        // few candidates come back.
+        // language=SQL
+        let sql = r"SELECT id, name_a, name_e, mobile FROM patient
+                    WHERE REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(REPLACE(mobile,
+                              ' ', ''), '-', ''), '+', ''), '.', ''), '(', ''), ')', '')
+                          LIKE '%' || ?1
+                    ORDER BY id";
+        type Row = (i64, Option<String>, Option<String>, Option<String>);
+        let rows: Vec<Row> = self
+            .run(sqlx::query_as(sql).bind(tail).fetch_all(&self.pool))
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(patient_id, name_ar, name_en, mobile)| PatientContact {
+                patient_id,
+                name_ar: name_ar.unwrap_or_default(),
+                name_en: name_en.filter(|n| !n.trim().is_empty()),
+                mobile: mobile.unwrap_or_default(),
+            })
+            .collect())
     }
 
     async fn revenue_since(
