@@ -35,6 +35,10 @@ server_log="$work/server.log"
 e2e_now="2026-01-05T12:00"
 "$target_dir/debug/nabd" demo seed --out "$work/clinic.db" --patients 800 --seed 11 \
   --today "${e2e_now%T*}" --now "$e2e_now"
+# The admin user the browser tests sign in as (the password on standard input, as a script
+# would give it).
+printf 'e2e password 2026\n' | NABD_DATABASE_URL="sqlite://$work/nabd.db" \
+  "$target_dir/debug/nabd" admin create-user e2e-admin >/dev/null
 NABD_ADDR="127.0.0.1:$port" \
 NABD_DATABASE_URL="sqlite://$work/nabd.db" \
 NABD_CLINIC_URL="sqlite://$work/clinic.db" \

@@ -6,6 +6,7 @@
 
 include!(concat!(env!("OUT_DIR"), "/i18n/mod.rs"));
 
+pub mod admin;
 pub mod charts;
 pub mod dashboard;
 pub mod format;
@@ -16,7 +17,7 @@ pub mod pages;
 
 use crate::i18n::{I18nContextProvider, Locale};
 use crate::layout::LocaleLayout;
-use crate::pages::{DashboardPage, HomePage, MarketingReportPage, NotFound};
+use crate::pages::{DashboardPage, HomePage, MarketingReportPage, NotFound, SignInPage};
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, provide_meta_context};
 use leptos_router::{
@@ -71,6 +72,10 @@ macro_rules! localized_routes {
                             ssr=SsrMode::Async
                         />
                         <Route path=StaticSegment("marketing-report") view=MarketingReportPage />
+                        <Route
+                            path=(StaticSegment("admin"), StaticSegment("sign-in"))
+                            view=SignInPage
+                        />
                     </ParentRoute>
                 )+
             </Routes>

@@ -192,12 +192,11 @@ impl Admin {
     }
 }
 
-fn session_cookie(value: &str, max_age_secs: i64, secure: bool) -> HeaderValue {
+fn session_cookie(value: &str, max_age_secs: i64, secure: bool) -> String {
     let secure = if secure { "; Secure" } else { "" };
-    HeaderValue::from_str(&format!(
+    format!(
         "{SESSION_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}{secure}"
-    ))
-    .unwrap_or_else(|_| HeaderValue::from_static("nabd_session=; Path=/; Max-Age=0"))
+    )
 }
 
 /// Whether the browser reached Nabd over HTTPS (directly or through a proxy that says so).
@@ -251,25 +250,27 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     }
 }
 
-async fn sign_in(
-    State(state): State<AppState>,
-    ClientIp(ip): ClientIp,
-    headers: HeaderMap,
-    Json(credentials): Json<Credentials>,
-) -> Result<Response, AdminError> {
-    if !same_origin(&headers) {
+/// Checks the credentials, ends the browser's previous session, opens a new one (audited)
+/// and returns it with its `Set-Cookie` value.
+async fn start_session(
+    state: &AppState,
+    headers: &HeaderMap,
+    ip: Option<std::net::IpAddr>,
+    username: &str,
+    password: &str,
+) -> Result<(SessionUser, String), AdminError> {
+    if !same_origin(headers) {
         return Err(AdminError::CrossSite);
     }
     let now = state.clock.real_now();
-    // The previous session of this browser, if any, ends: a sign-in always gets a new token.
-    if let Some(old) = cookies::get(&headers, SESSION_COOKIE) {
+    if let Some(old) = cookies::get(headers, SESSION_COOKIE) {
         auth::sign_out(&state.db, old).await?;
     }
     let session = auth::sign_in(
         &state.db,
         &state.sign_in_limiter,
-        &credentials.username,
-        &credentials.password,
+        username,
+        password,
         ip,
         now,
     )
@@ -284,35 +285,99 @@ async fn sign_in(
     })?;
     auth::audit(&state.db, Some(&session.user), "signed_in", "", now).await?;
     let max_age = i64::from(state.config.admin_idle_minutes) * 60;
-    let mut response = Json(Me::from(&session.user)).into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        session_cookie(&session.token, max_age, over_https(&headers)),
-    );
+    let cookie = session_cookie(&session.token, max_age, over_https(headers));
+    Ok((session.user, cookie))
+}
+
+/// Ends the request's session (audited) and returns the `Set-Cookie` value that clears it.
+async fn end_session(state: &AppState, headers: &HeaderMap) -> Result<String, AdminError> {
+    let now = state.clock.real_now();
+    if let Some(token) = cookies::get(headers, SESSION_COOKIE) {
+        let idle = Span::minutes(i64::from(state.config.admin_idle_minutes));
+        if let Some(user) = auth::session(&state.db, token, idle, now).await? {
+            auth::audit(&state.db, Some(&user), "signed_out", "", now).await?;
+        }
+        auth::sign_out(&state.db, token).await?;
+    }
+    Ok(session_cookie("", 0, over_https(headers)))
+}
+
+async fn sign_in(
+    State(state): State<AppState>,
+    ClientIp(ip): ClientIp,
+    headers: HeaderMap,
+    Json(credentials): Json<Credentials>,
+) -> Result<Response, AdminError> {
+    let (user, cookie) = start_session(
+        &state,
+        &headers,
+        ip,
+        &credentials.username,
+        &credentials.password,
+    )
+    .await?;
+    let mut response = Json(Me::from(&user)).into_response();
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
     Ok(response)
+}
+
+/// Sign-in and sign-out for the admin pages' server functions.
+pub struct Sessions(pub AppState);
+
+fn for_page(error: AdminError) -> app::admin::AdminError {
+    match error {
+        AdminError::Invalid(..) => app::admin::AdminError::InvalidCredentials,
+        AdminError::TooMany(minutes) => app::admin::AdminError::TooMany(minutes),
+        AdminError::CrossSite => {
+            app::admin::AdminError::Unexpected("a request from another site was refused".to_owned())
+        }
+        other => {
+            let _ = other.into_response();
+            app::admin::AdminError::Unexpected("something went wrong; it was logged".to_owned())
+        }
+    }
+}
+
+impl app::admin::source::AdminSource for Sessions {
+    fn sign_in<'a>(
+        &'a self,
+        request: &'a Parts,
+        username: String,
+        password: String,
+    ) -> app::admin::source::CookieFuture<'a> {
+        Box::pin(async move {
+            let ip = request
+                .extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(peer)| peer.ip());
+            start_session(&self.0, &request.headers, ip, &username, &password)
+                .await
+                .map(|(_, cookie)| cookie)
+                .map_err(for_page)
+        })
+    }
+
+    fn sign_out<'a>(&'a self, request: &'a Parts) -> app::admin::source::CookieFuture<'a> {
+        Box::pin(async move {
+            end_session(&self.0, &request.headers)
+                .await
+                .map_err(for_page)
+        })
+    }
 }
 
 async fn sign_out(
     State(state): State<AppState>,
-    admin: Admin,
+    _admin: Admin,
     headers: HeaderMap,
 ) -> Result<Response, AdminError> {
-    if let Some(token) = cookies::get(&headers, SESSION_COOKIE) {
-        auth::sign_out(&state.db, token).await?;
-    }
-    auth::audit(
-        &state.db,
-        Some(&admin.0),
-        "signed_out",
-        "",
-        state.clock.real_now(),
-    )
-    .await?;
+    let cookie = end_session(&state, &headers).await?;
     let mut response = StatusCode::NO_CONTENT.into_response();
-    response.headers_mut().insert(
-        header::SET_COOKIE,
-        session_cookie("", 0, over_https(&headers)),
-    );
+    if let Ok(value) = HeaderValue::from_str(&cookie) {
+        response.headers_mut().insert(header::SET_COOKIE, value);
+    }
     Ok(response)
 }
 

@@ -28,9 +28,11 @@ pub fn router(state: AppState) -> Router {
     let reports = app::marketing::source::Marketing(Arc::new(crate::campaign::report::Reports(
         state.clone(),
     )));
+    let sessions = app::admin::source::Admin(Arc::new(crate::admin::Sessions(state.clone())));
     let context = move || {
         provide_context(source.clone());
         provide_context(reports.clone());
+        provide_context(sessions.clone());
     };
     Router::new()
         .route("/healthz", get(health::live))

@@ -4,8 +4,10 @@ mod dashboard;
 mod home;
 mod marketing_report;
 mod not_found;
+mod sign_in;
 
 pub use dashboard::{DashboardPage, clock_in_offset, doctor_name};
 pub use home::HomePage;
 pub use marketing_report::MarketingReportPage;
 pub use not_found::NotFound;
+pub use sign_in::SignInPage;

@@ -1,0 +1,51 @@
+import { expect, test } from "@playwright/test";
+import { watchConsole } from "./helpers";
+
+// .ci/test.sh creates the admin user "e2e-admin" before it starts the server.
+const USER = "e2e-admin";
+const PASSWORD = "e2e password 2026";
+
+for (const lang of ["en", "ar"] as const) {
+  test(`sign in, see the report, search it and sign out (${lang})`, async ({ page }) => {
+    const errors = watchConsole(page);
+    await page.goto(`/${lang}/marketing-report`);
+    await expect(page.locator("html")).toHaveAttribute("dir", lang === "ar" ? "rtl" : "ltr");
+    // Anonymous: the report is refused, with a way to sign in.
+    const notice = page.getByRole("alert");
+    await expect(notice).toContainText(lang === "en" ? "Sign in to see this page." : "سجّل الدخول لعرض هذه الصفحة.");
+
+    await page.goto(`/${lang}/admin/sign-in`);
+    await expect(page.locator(".frame")).toHaveAttribute("data-hydrated", "true");
+    const username = page.getByLabel(lang === "en" ? "Username" : "اسم المستخدم");
+    const password = page.getByLabel(lang === "en" ? "Password" : "كلمة المرور");
+    await username.fill(USER);
+    await password.fill("not the password");
+    await page.getByRole("button", { name: lang === "en" ? "Sign in" : "دخول" }).click();
+    await expect(page.getByRole("alert")).toHaveText(
+      lang === "en" ? "Wrong username or password." : "اسم المستخدم أو كلمة المرور غير صحيحة.",
+    );
+    await expect(page).toHaveURL(new RegExp(`/${lang}/admin/sign-in`));
+
+    await password.fill(PASSWORD);
+    await page.getByRole("button", { name: lang === "en" ? "Sign in" : "دخول" }).click();
+    await expect(page).toHaveURL(new RegExp(`/${lang}/marketing-report`));
+    await expect(page.getByRole("heading", { level: 1 })).toHaveText(lang === "en" ? "Campaign report" : "تقرير الحملة");
+    await expect(page.locator(".report-card").first()).toBeVisible();
+    await expect(page.locator(".total")).toContainText(lang === "en" ? "0 returned patients" : "٠");
+
+    // The search lives in the URL.
+    await page.getByLabel(lang === "en" ? "Search returned patients" : "البحث في المرضى العائدين").fill("Sara");
+    await page.getByRole("button", { name: lang === "en" ? "Show" : "عرض" }).click();
+    await expect(page).toHaveURL(/search=Sara/);
+    await expect(page.locator(".none")).toBeVisible();
+
+    await page.getByRole("button", { name: lang === "en" ? "Sign out" : "تسجيل الخروج" }).click();
+    await expect(page).toHaveURL(new RegExp(`/${lang}/admin/sign-in`));
+    await page.goto(`/${lang}/marketing-report`);
+    await expect(page.getByRole("alert")).toBeVisible();
+    // The refused password is the one failed request, answered 422 as it should be.
+    expect(errors).toEqual([
+      "Failed to load resource: the server responded with a status of 422 (Unprocessable Entity)",
+    ]);
+  });
+}
