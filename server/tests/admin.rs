@@ -576,3 +576,59 @@ async fn the_report_server_function_answers_a_session_and_refuses_anyone_else() 
         .expect("answers");
     assert_eq!(dashboard_from_elsewhere.status(), StatusCode::FORBIDDEN);
 }
+
+#[tokio::test]
+async fn a_patient_name_with_markup_is_shown_as_text_on_the_report_page() {
+    let app = start().await;
+    let pool = SqlitePool::connect(&app.db_url).await.expect("db");
+    // A returned patient whose name in the PMS carries a script tag.
+    sqlx::raw_sql(
+        "INSERT INTO campaign_batches (id, batch_day, selected_at, holdout_share, seed, considered)
+         VALUES (1, '2026-01-05', '2026-01-05T02:00:00.000Z', 0.1, 7, 1);
+         INSERT INTO outbox (id, kind, recipient, body, language, idempotency_key, not_before,
+                             clinic_day, state, sent_at, created_at, updated_at)
+         VALUES (1, 'campaign', '+966501234567', 'hi', 'en', 'campaign:1',
+                 '2026-01-05T07:00:00.000Z', '2026-01-05', 'sent', '2026-01-05T07:00:01.000Z',
+                 '2026-01-05T07:00:00.000Z', '2026-01-05T07:00:01.000Z');
+         INSERT INTO campaign_patients (id, batch_id, patient_id, name_ar, name_en, mobile,
+                 last_visit, lifetime_halalas, holdout, state, message_id, converted_at,
+                 conversion_date, conversion_doctor_name, revenue_since_halalas)
+         VALUES (1, 1, 42, '<script>alert(1)</script>', '<img src=x onerror=alert(2)>',
+                 '+966501234567', '2024-06-01', 1000, 0, 'queued', 1, '2026-01-06 10:00:00',
+                 '2026-01-08', '<b>Dr</b>', 5000);",
+    )
+    .execute(&pool)
+    .await
+    .expect("fixture");
+    let session = app.session("owner", "staple paper clip").await;
+    for lang in ["en", "ar"] {
+        let html = app
+            .get(&format!("/{lang}/marketing-report"), Some(&session))
+            .await
+            .text()
+            .await
+            .expect("page");
+        assert!(
+            !html.contains("<script>alert(1)"),
+            "{lang}: the script tag is escaped"
+        );
+        assert!(
+            !html.contains("<img src=x"),
+            "{lang}: the img tag is escaped"
+        );
+        assert!(!html.contains("<b>Dr</b>"), "{lang}");
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;/script&gt;")
+                || html.contains("&lt;img src=x onerror=alert(2)&gt;"),
+            "{lang}: the name is shown as text"
+        );
+        assert!(
+            html.contains("+966••••••567"),
+            "{lang}: the mobile is masked"
+        );
+        assert!(
+            !html.contains("+966501234567"),
+            "{lang}: the full mobile never reaches the page"
+        );
+    }
+}
