@@ -9,6 +9,7 @@ include!(concat!(env!("OUT_DIR"), "/i18n/mod.rs"));
 pub mod admin;
 pub mod charts;
 pub mod dashboard;
+pub mod exclusions;
 pub mod format;
 pub mod layout;
 pub mod locale;
@@ -17,7 +18,9 @@ pub mod pages;
 
 use crate::i18n::{I18nContextProvider, Locale};
 use crate::layout::LocaleLayout;
-use crate::pages::{DashboardPage, HomePage, MarketingReportPage, NotFound, SignInPage};
+use crate::pages::{
+    DashboardPage, ExclusionsPage, HomePage, MarketingReportPage, NotFound, SignInPage,
+};
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, provide_meta_context};
 use leptos_router::{
@@ -75,6 +78,10 @@ macro_rules! localized_routes {
                         <Route
                             path=(StaticSegment("admin"), StaticSegment("sign-in"))
                             view=SignInPage
+                        />
+                        <Route
+                            path=(StaticSegment("admin"), StaticSegment("exclusions"))
+                            view=ExclusionsPage
                         />
                     </ParentRoute>
                 )+

@@ -49,3 +49,39 @@ for (const lang of ["en", "ar"] as const) {
     ]);
   });
 }
+
+async function signIn(page: import("@playwright/test").Page, lang: "en" | "ar") {
+  await page.goto(`/${lang}/admin/sign-in`);
+  await expect(page.locator(".frame")).toHaveAttribute("data-hydrated", "true");
+  await page.getByLabel(lang === "en" ? "Username" : "اسم المستخدم").fill(USER);
+  await page.getByLabel(lang === "en" ? "Password" : "كلمة المرور").fill(PASSWORD);
+  await page.getByRole("button", { name: lang === "en" ? "Sign in" : "دخول" }).click();
+  await expect(page).toHaveURL(new RegExp(`/${lang}/marketing-report`));
+}
+
+for (const lang of ["en", "ar"] as const) {
+  test(`add and restore an excluded number (${lang})`, async ({ page }) => {
+    const errors = watchConsole(page);
+    await signIn(page, lang);
+    await page.getByRole("link", { name: lang === "en" ? "Do-not-contact list" : "قائمة عدم التواصل" }).click();
+    await expect(page).toHaveURL(new RegExp(`/${lang}/admin/exclusions`));
+    await expect(page.locator(".frame")).toHaveAttribute("data-hydrated", "true");
+
+    const mobile = page.getByLabel(lang === "en" ? "Mobile" : "رقم الجوال", { exact: true });
+    await mobile.fill("0501");
+    await expect(page.locator(".form-hint")).toHaveText(
+      lang === "en" ? "A mobile has at least 9 digits." : "رقم الجوال تسعة أرقام على الأقل.",
+    );
+    await mobile.fill("050 123 4567");
+    await expect(page.locator(".form-hint")).toHaveCount(0);
+    await page.getByLabel(lang === "en" ? "Reason (optional)" : "السبب (اختياري)").fill("asked at the desk");
+    await page.getByRole("button", { name: lang === "en" ? "Add to the list" : "أضف إلى القائمة" }).click();
+    await expect(page.locator(".form-ok")).toContainText("+966501234567");
+    const row = page.locator(".exclusion-list tbody tr", { hasText: "+966501234567" });
+    await expect(row).toContainText("asked at the desk");
+
+    await row.getByRole("button", { name: lang === "en" ? "Restore" : "استعادة" }).click();
+    await expect(page.locator(".exclusion-list tbody tr", { hasText: "+966501234567" })).toHaveCount(0);
+    expect(errors).toEqual([]);
+  });
+}

@@ -423,32 +423,30 @@ struct ExclusionParams {
     page: Option<u32>,
 }
 
-#[derive(Serialize, sqlx::FromRow)]
-struct ExclusionRow {
-    id: i64,
-    mobile: String,
-    scope: String,
-    reason: Option<String>,
-    source: String,
-    added_at: String,
+/// The signed-in user of a request's headers, if their session is alive.
+async fn session_user(state: &AppState, headers: &HeaderMap) -> Result<SessionUser, AdminError> {
+    let token = cookies::get(headers, SESSION_COOKIE).ok_or(AdminError::Unauthenticated)?;
+    let idle = Span::minutes(i64::from(state.config.admin_idle_minutes));
+    auth::session(&state.db, token, idle, state.clock.real_now())
+        .await?
+        .ok_or(AdminError::Unauthenticated)
 }
 
-async fn list_exclusions(
-    State(state): State<AppState>,
-    admin: Admin,
-    Query(params): Query<ExclusionParams>,
-) -> Result<Json<serde_json::Value>, AdminError> {
-    admin.require_admin()?;
-    let search = params
-        .search
-        .as_deref()
+/// One page (50) of the active exclusions, newest first; `search` keeps numbers containing
+/// its digits.
+async fn exclusions_page(
+    state: &AppState,
+    search: Option<&str>,
+    page: u32,
+) -> Result<app::exclusions::ExclusionPage, AdminError> {
+    let search = search
         .map(|s| s.chars().filter(char::is_ascii_digit).collect::<String>())
         .filter(|digits| !digits.is_empty())
         .map(|digits| format!("%{digits}%"));
     let per_page = 50i64;
-    let offset = i64::from(params.page.unwrap_or(1).max(1) - 1) * per_page;
+    let offset = i64::from(page.max(1) - 1) * per_page;
     // language=SQL
-    let rows: Vec<ExclusionRow> = sqlx::query_as(
+    let rows: Vec<(i64, String, String, Option<String>, String, String)> = sqlx::query_as(
         "SELECT id, mobile, scope, reason, source, added_at FROM do_not_contact
          WHERE restored_at IS NULL AND (?1 IS NULL OR mobile LIKE ?1)
          ORDER BY added_at DESC, id DESC LIMIT ?2 OFFSET ?3",
@@ -465,7 +463,65 @@ async fn list_exclusions(
     .bind(&search)
     .fetch_one(&state.db)
     .await?;
-    Ok(Json(json!({ "total": total, "items": rows })))
+    let items = rows
+        .into_iter()
+        .map(
+            |(id, mobile, scope, reason, source, added_at)| app::exclusions::Exclusion {
+                id,
+                mobile,
+                scope,
+                reason,
+                source,
+                added_at,
+            },
+        )
+        .collect();
+    Ok(app::exclusions::ExclusionPage { total, items })
+}
+
+/// Excludes a number (normalised; audited). Returns it in E.164 and whether it is new.
+async fn add_number(
+    state: &AppState,
+    user: &SessionUser,
+    raw: &str,
+    reason: Option<&str>,
+) -> Result<(String, bool), AdminError> {
+    let mobile = Mobile::parse(raw, state.config.messaging.phone_region)
+        .map_err(|error| AdminError::Invalid(error.code(), format!("{raw:?}: {error}")))?;
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    let now = state.clock.real_now();
+    let added = exclusions::exclude(&state.db, &mobile, Scope::All, reason, "admin", now).await?;
+    if added {
+        auth::audit(&state.db, Some(user), "number_excluded", mobile.e164(), now).await?;
+    }
+    Ok((mobile.e164().to_owned(), added))
+}
+
+/// Restores an exclusion (audited).
+async fn restore_number(state: &AppState, user: &SessionUser, id: i64) -> Result<(), AdminError> {
+    let now = state.clock.real_now();
+    // language=SQL
+    let mobile: Option<String> = sqlx::query_scalar(
+        "UPDATE do_not_contact SET restored_at = ? WHERE id = ? AND restored_at IS NULL RETURNING mobile",
+    )
+    .bind(stamp(now))
+    .bind(id)
+    .fetch_optional(&state.db)
+    .await?;
+    let mobile = mobile.ok_or(AdminError::NotFound)?;
+    auth::audit(&state.db, Some(user), "number_restored", &mobile, now).await?;
+    Ok(())
+}
+
+async fn list_exclusions(
+    State(state): State<AppState>,
+    admin: Admin,
+    Query(params): Query<ExclusionParams>,
+) -> Result<Json<app::exclusions::ExclusionPage>, AdminError> {
+    admin.require_admin()?;
+    Ok(Json(
+        exclusions_page(&state, params.search.as_deref(), params.page.unwrap_or(1)).await?,
+    ))
 }
 
 #[derive(Deserialize)]
@@ -480,37 +536,14 @@ async fn add_exclusion(
     Json(body): Json<NewExclusion>,
 ) -> Result<Response, AdminError> {
     admin.require_admin()?;
-    let mobile =
-        Mobile::parse(&body.mobile, state.config.messaging.phone_region).map_err(|error| {
-            AdminError::Invalid(error.code(), format!("{:?}: {error}", body.mobile))
-        })?;
-    let reason = body
-        .reason
-        .as_deref()
-        .map(str::trim)
-        .filter(|r| !r.is_empty());
-    let now = state.clock.real_now();
-    let added = exclusions::exclude(&state.db, &mobile, Scope::All, reason, "admin", now).await?;
-    if added {
-        auth::audit(
-            &state.db,
-            Some(&admin.0),
-            "number_excluded",
-            mobile.e164(),
-            now,
-        )
-        .await?;
-    }
+    let (mobile, added) =
+        add_number(&state, &admin.0, &body.mobile, body.reason.as_deref()).await?;
     let status = if added {
         StatusCode::CREATED
     } else {
         StatusCode::OK
     };
-    Ok((
-        status,
-        Json(json!({ "mobile": mobile.e164(), "added": added })),
-    )
-        .into_response())
+    Ok((status, Json(json!({ "mobile": mobile, "added": added }))).into_response())
 }
 
 async fn restore_exclusion(
@@ -519,18 +552,71 @@ async fn restore_exclusion(
     Path(id): Path<i64>,
 ) -> Result<StatusCode, AdminError> {
     admin.require_admin()?;
-    let now = state.clock.real_now();
-    // language=SQL
-    let mobile: Option<String> = sqlx::query_scalar(
-        "UPDATE do_not_contact SET restored_at = ? WHERE id = ? AND restored_at IS NULL RETURNING mobile",
-    )
-    .bind(stamp(now))
-    .bind(id)
-    .fetch_optional(&state.db)
-    .await?;
-    let mobile = mobile.ok_or(AdminError::NotFound)?;
-    auth::audit(&state.db, Some(&admin.0), "number_restored", &mobile, now).await?;
+    restore_number(&state, &admin.0, id).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The do-not-contact list for the admin page's server functions.
+pub struct ExclusionList(pub AppState);
+
+fn for_list(error: AdminError) -> app::exclusions::ExclusionError {
+    use app::exclusions::ExclusionError;
+    match error {
+        AdminError::Unauthenticated => ExclusionError::Unauthenticated,
+        AdminError::Forbidden => ExclusionError::Forbidden,
+        AdminError::Invalid(code, _) => ExclusionError::InvalidMobile(code.to_owned()),
+        AdminError::NotFound => ExclusionError::NotFound,
+        other => {
+            let _ = other.into_response();
+            ExclusionError::Unexpected("something went wrong; it was logged".to_owned())
+        }
+    }
+}
+
+impl ExclusionList {
+    async fn admin(&self, request: &Parts) -> Result<SessionUser, AdminError> {
+        let user = session_user(&self.0, &request.headers).await?;
+        Admin(user.clone()).require_admin()?;
+        Ok(user)
+    }
+}
+
+impl app::exclusions::source::ExclusionSource for ExclusionList {
+    fn list<'a>(
+        &'a self,
+        request: &'a Parts,
+        search: Option<String>,
+        page: u32,
+    ) -> app::exclusions::source::Fut<'a, app::exclusions::ExclusionPage> {
+        Box::pin(async move {
+            self.admin(request).await.map_err(for_list)?;
+            exclusions_page(&self.0, search.as_deref(), page)
+                .await
+                .map_err(for_list)
+        })
+    }
+
+    fn add<'a>(
+        &'a self,
+        request: &'a Parts,
+        mobile: String,
+        reason: Option<String>,
+    ) -> app::exclusions::source::Fut<'a, String> {
+        Box::pin(async move {
+            let user = self.admin(request).await.map_err(for_list)?;
+            add_number(&self.0, &user, &mobile, reason.as_deref())
+                .await
+                .map(|(mobile, _)| mobile)
+                .map_err(for_list)
+        })
+    }
+
+    fn restore<'a>(&'a self, request: &'a Parts, id: i64) -> app::exclusions::source::Fut<'a, ()> {
+        Box::pin(async move {
+            let user = self.admin(request).await.map_err(for_list)?;
+            restore_number(&self.0, &user, id).await.map_err(for_list)
+        })
+    }
 }
 
 #[derive(Deserialize)]

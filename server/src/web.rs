@@ -29,7 +29,10 @@ pub fn router(state: AppState) -> Router {
         state.clone(),
     )));
     let sessions = app::admin::source::Admin(Arc::new(crate::admin::Sessions(state.clone())));
+    let exclusions =
+        app::exclusions::source::Exclusions(Arc::new(crate::admin::ExclusionList(state.clone())));
     let context = move || {
+        provide_context(exclusions.clone());
         provide_context(source.clone());
         provide_context(reports.clone());
         provide_context(sessions.clone());

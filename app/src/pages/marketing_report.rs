@@ -34,6 +34,7 @@ pub fn MarketingReportPage() -> impl IntoView {
 
     view! {
         <section class="marketing-report" aria-labelledby="report-title">
+            <crate::pages::AdminNav />
             <div class="report-head">
                 <h1 id="report-title">{t!(i18n, marketing_report.title)}</h1>
                 <ActionForm action=sign_out attr:class="sign-out">

@@ -1,12 +1,14 @@
 //! The pages, one module each. Each feature's page grows in its own module.
 
 mod dashboard;
+mod exclusions;
 mod home;
 mod marketing_report;
 mod not_found;
 mod sign_in;
 
 pub use dashboard::{DashboardPage, clock_in_offset, doctor_name};
+pub use exclusions::{AdminNav, ExclusionsPage};
 pub use home::HomePage;
 pub use marketing_report::MarketingReportPage;
 pub use not_found::NotFound;
