@@ -34,6 +34,7 @@ pub fn routes() -> Router<AppState> {
         .route("/api/v1/admin/sign-out", post(sign_out))
         .route("/api/v1/admin/me", get(me))
         .route("/api/v1/marketing/report", get(campaign_report))
+        .route("/api/v1/marketing/returned.csv", get(returned_csv))
         .route(
             "/api/v1/admin/exclusions",
             get(list_exclusions).post(add_exclusion),
@@ -417,6 +418,82 @@ async fn campaign_report(
     ))
 }
 
+/// One CSV cell: quoted when it holds a separator, a quote or a line break, and defused when a
+/// spreadsheet would read it as a formula.
+fn csv_cell(value: &str) -> String {
+    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value
+    }
+}
+
+/// The returned patients of the report's filter, every page, as CSV (UTF-8 with a byte-order
+/// mark, so spreadsheets read Arabic names right).
+async fn returned_csv(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Query(params): Query<ReportParams>,
+) -> Result<Response, AdminError> {
+    let mut rows = Vec::new();
+    let mut page = 1;
+    loop {
+        let query = ReportQuery {
+            from: params.from,
+            to: params.to,
+            search: params.search.clone(),
+            page,
+            per_page: 200,
+        };
+        let report = report::build(
+            &state.db,
+            &query,
+            state.config.campaign.campaign_message_cost,
+            &state.config.currency,
+        )
+        .await?;
+        let done = report.returned.len() < 200;
+        rows.extend(report.returned);
+        if done {
+            break;
+        }
+        page += 1;
+    }
+    let mut csv = String::from(
+        "\u{feff}name_ar,name_en,mobile,contacted_at,returned_at,appointment_date,doctor,revenue\r\n",
+    );
+    for row in rows {
+        let cells = [
+            csv_cell(&row.name_ar),
+            csv_cell(row.name_en.as_deref().unwrap_or_default()),
+            csv_cell(&row.mobile_masked),
+            csv_cell(&row.contacted_at),
+            csv_cell(&row.returned_at),
+            csv_cell(&row.appointment_date),
+            csv_cell(row.doctor_name.as_deref().unwrap_or_default()),
+            format!("{:.2}", row.revenue_halalas as f64 / 100.0),
+        ];
+        csv.push_str(&cells.join(","));
+        csv.push_str("\r\n");
+    }
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"returned-patients.csv\"",
+            ),
+        ],
+        csv,
+    )
+        .into_response())
+}
+
 #[derive(Deserialize)]
 struct ExclusionParams {
     search: Option<String>,
@@ -711,4 +788,18 @@ async fn resolve_message(
             .map_err(|error| AdminError::Internal(error.to_string()))?;
     }
     Ok(StatusCode::NO_CONTENT)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_cells_are_quoted_and_formulas_defused() {
+        assert_eq!(csv_cell("سارة"), "سارة");
+        assert_eq!(csv_cell("Ali, Jr."), "\"Ali, Jr.\"");
+        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_cell("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+        assert_eq!(csv_cell("+966••••••567"), "'+966••••••567");
+    }
 }

@@ -180,6 +180,19 @@ fn ReportView(report: Report, page: u32) -> impl IntoView {
         }
         format!("?{}", params.join("&"))
     };
+    let csv_link = {
+        let query = leptos_router::hooks::use_query_map().get_untracked();
+        let params: Vec<String> = ["from", "to", "search"]
+            .iter()
+            .filter_map(|key| {
+                query
+                    .get(key)
+                    .filter(|v| !v.is_empty())
+                    .map(|value| format!("{key}={}", urlencode(&value)))
+            })
+            .collect();
+        format!("/api/v1/marketing/returned.csv?{}", params.join("&"))
+    };
     let rows = report.returned.clone();
     let by_doctor = report.by_doctor.clone();
     view! {
@@ -214,6 +227,7 @@ fn ReportView(report: Report, page: u32) -> impl IntoView {
         </ul>
         <h2>{t!(i18n, marketing_report.list_title)}</h2>
         <p class="total">{t!(i18n, marketing_report.total, count = format::count(locale, total))}</p>
+        <p><a href=csv_link download rel="external">{t!(i18n, marketing_report.csv)}</a></p>
         {if rows.is_empty() {
             view! { <p class="none">{t!(i18n, marketing_report.none)}</p> }.into_any()
         } else {
