@@ -14,12 +14,14 @@ pub mod format;
 pub mod layout;
 pub mod locale;
 pub mod marketing;
+pub mod messages;
 pub mod pages;
 
 use crate::i18n::{I18nContextProvider, Locale};
 use crate::layout::LocaleLayout;
 use crate::pages::{
-    DashboardPage, ExclusionsPage, HomePage, MarketingReportPage, NotFound, SignInPage,
+    DashboardPage, ExclusionsPage, HomePage, MarketingReportPage, MessagesPage, NotFound,
+    SignInPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, provide_meta_context};
@@ -82,6 +84,10 @@ macro_rules! localized_routes {
                         <Route
                             path=(StaticSegment("admin"), StaticSegment("exclusions"))
                             view=ExclusionsPage
+                        />
+                        <Route
+                            path=(StaticSegment("admin"), StaticSegment("messages"))
+                            view=MessagesPage
                         />
                     </ParentRoute>
                 )+

@@ -85,3 +85,18 @@ for (const lang of ["en", "ar"] as const) {
     expect(errors).toEqual([]);
   });
 }
+
+for (const lang of ["en", "ar"] as const) {
+  test(`the message log filters through the URL (${lang})`, async ({ page }) => {
+    const errors = watchConsole(page);
+    await signIn(page, lang);
+    await page.getByRole("link", { name: lang === "en" ? "Message log" : "سجل الرسائل" }).click();
+    await expect(page.getByRole("heading", { level: 1 })).toHaveText(lang === "en" ? "Message log" : "سجل الرسائل");
+    await expect(page.locator(".frame")).toHaveAttribute("data-hydrated", "true");
+    await page.getByLabel(lang === "en" ? "State" : "الحالة").selectOption("uncertain");
+    await page.getByRole("button", { name: lang === "en" ? "Filter" : "تصفية" }).click();
+    await expect(page).toHaveURL(/state=uncertain/);
+    await expect(page.locator(".none")).toHaveText(lang === "en" ? "No messages." : "لا توجد رسائل.");
+    expect(errors).toEqual([]);
+  });
+}

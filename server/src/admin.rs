@@ -739,15 +739,16 @@ struct Resolution {
     action: String,
 }
 
-async fn resolve_message(
-    State(state): State<AppState>,
-    admin: Admin,
-    Path(id): Path<i64>,
-    Json(body): Json<Resolution>,
-) -> Result<StatusCode, AdminError> {
-    admin.require_admin()?;
+/// Resolves an `uncertain` message: `sent` (the patient got it) or `requeue` (send again now).
+/// Audited.
+async fn resolve(
+    state: &AppState,
+    user: &SessionUser,
+    id: i64,
+    action: &str,
+) -> Result<(), AdminError> {
     let now = state.clock.real_now();
-    let (new_state, action) = match body.action.as_str() {
+    let (new_state, audit_action) = match action {
         "sent" => ("sent", "uncertain_marked_sent"),
         "requeue" => ("queued", "uncertain_requeued"),
         _ => {
@@ -773,8 +774,8 @@ async fn resolve_message(
     }
     auth::audit(
         &state.db,
-        Some(&admin.0),
-        action,
+        Some(user),
+        audit_action,
         &format!("message {id}"),
         now,
     )
@@ -787,7 +788,126 @@ async fn resolve_message(
             .await
             .map_err(|error| AdminError::Internal(error.to_string()))?;
     }
+    Ok(())
+}
+
+async fn resolve_message(
+    State(state): State<AppState>,
+    admin: Admin,
+    Path(id): Path<i64>,
+    Json(body): Json<Resolution>,
+) -> Result<StatusCode, AdminError> {
+    admin.require_admin()?;
+    resolve(&state, &admin.0, id, &body.action).await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// The message log for the admin page's server functions.
+pub struct MessageLog(pub AppState);
+
+fn for_log(error: AdminError) -> app::messages::LogError {
+    use app::messages::LogError;
+    match error {
+        AdminError::Unauthenticated => LogError::Unauthenticated,
+        AdminError::Forbidden => LogError::Forbidden,
+        AdminError::Invalid(..) => LogError::BadFilter,
+        AdminError::NotFound => LogError::NotUncertain,
+        other => {
+            let _ = other.into_response();
+            LogError::Unexpected("something went wrong; it was logged".to_owned())
+        }
+    }
+}
+
+impl app::messages::source::MessageLogSource for MessageLog {
+    fn list<'a>(
+        &'a self,
+        request: &'a Parts,
+        filter: app::messages::LogFilter,
+    ) -> app::messages::source::Fut<'a, Vec<app::messages::LogEntry>> {
+        Box::pin(async move {
+            let state = &self.0;
+            let user = session_user(state, &request.headers)
+                .await
+                .map_err(for_log)?;
+            Admin(user).require_admin().map_err(for_log)?;
+            let text = |value: Option<String>| {
+                value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
+            };
+            let kind = match text(filter.kind) {
+                Some(kind) => Some(
+                    kind.parse::<Kind>()
+                        .map_err(|_| app::messages::LogError::BadFilter)?,
+                ),
+                None => None,
+            };
+            let wanted_state = text(filter.state);
+            if wanted_state.as_deref().is_some_and(|s| {
+                ![
+                    "queued",
+                    "sending",
+                    "sent",
+                    "failed",
+                    "uncertain",
+                    "skipped",
+                    "cancelled",
+                ]
+                .contains(&s)
+            }) {
+                return Err(app::messages::LogError::BadFilter);
+            }
+            let to = match text(filter.to) {
+                Some(raw) => Some(
+                    Mobile::parse(&raw, state.config.messaging.phone_region)
+                        .map_err(|_| app::messages::LogError::BadFilter)?
+                        .e164()
+                        .to_owned(),
+                ),
+                None => None,
+            };
+            let rows = outbox::list(
+                &state.db,
+                &ListFilter {
+                    kind,
+                    state: wanted_state,
+                    to,
+                    limit: 200,
+                },
+            )
+            .await
+            .map_err(|error| for_log(error.into()))?;
+            Ok(rows
+                .into_iter()
+                .map(|row| app::messages::LogEntry {
+                    id: row.id,
+                    kind: row.kind,
+                    to: row.to,
+                    body: row.body,
+                    state: row.state,
+                    attempts: row.attempts,
+                    scheduled_at: row.scheduled_at,
+                    sent_at: row.sent_at,
+                    error: row.error,
+                    delivery_status: row.delivery_status,
+                })
+                .collect())
+        })
+    }
+
+    fn resolve<'a>(
+        &'a self,
+        request: &'a Parts,
+        id: i64,
+        action: String,
+    ) -> app::messages::source::Fut<'a, ()> {
+        Box::pin(async move {
+            let user = session_user(&self.0, &request.headers)
+                .await
+                .map_err(for_log)?;
+            Admin(user.clone()).require_admin().map_err(for_log)?;
+            resolve(&self.0, &user, id, &action).await.map_err(for_log)
+        })
+    }
 }
 
 #[cfg(test)]

@@ -31,7 +31,10 @@ pub fn router(state: AppState) -> Router {
     let sessions = app::admin::source::Admin(Arc::new(crate::admin::Sessions(state.clone())));
     let exclusions =
         app::exclusions::source::Exclusions(Arc::new(crate::admin::ExclusionList(state.clone())));
+    let messages =
+        app::messages::source::MessageLog(Arc::new(crate::admin::MessageLog(state.clone())));
     let context = move || {
+        provide_context(messages.clone());
         provide_context(exclusions.clone());
         provide_context(source.clone());
         provide_context(reports.clone());

@@ -189,6 +189,7 @@ pub fn AdminNav() -> impl IntoView {
         <nav class="admin-nav" aria-label="admin">
             <a href=move || format!("/{}/marketing-report", lang())>{t!(i18n, exclusions.nav_report)}</a>
             <a href=move || format!("/{}/admin/exclusions", lang())>{t!(i18n, exclusions.nav_exclusions)}</a>
+            <a href=move || format!("/{}/admin/messages", lang())>{t!(i18n, messages.nav)}</a>
         </nav>
     }
 }

@@ -4,6 +4,7 @@ mod dashboard;
 mod exclusions;
 mod home;
 mod marketing_report;
+mod messages;
 mod not_found;
 mod sign_in;
 
@@ -11,5 +12,6 @@ pub use dashboard::{DashboardPage, clock_in_offset, doctor_name};
 pub use exclusions::{AdminNav, ExclusionsPage};
 pub use home::HomePage;
 pub use marketing_report::MarketingReportPage;
+pub use messages::MessagesPage;
 pub use not_found::NotFound;
 pub use sign_in::SignInPage;
