@@ -144,9 +144,13 @@ pub mod source {
 
     /// Builds the campaign report for the holder of a session cookie.
     pub trait MarketingSource: Send + Sync {
-        /// Returns the report; `Unauthenticated` unless `session` is a live admin or viewer
-        /// session.
-        fn report(&self, session: Option<String>, query: ReportQuery) -> ReportFuture<'_>;
+        /// Returns the report; `Unauthenticated` unless the request carries a live admin or
+        /// viewer session.
+        fn report<'a>(
+            &'a self,
+            request: &'a http::request::Parts,
+            query: ReportQuery,
+        ) -> ReportFuture<'a>;
     }
 
     /// The source in Leptos's context for server functions.
@@ -162,16 +166,8 @@ pub async fn load_campaign_report(query: ReportQuery) -> Result<Report, Marketin
             "the report source is not configured".to_owned(),
         ));
     };
-    let headers: http::HeaderMap = leptos_axum::extract()
-        .await
-        .map_err(|error| MarketingError::Unexpected(error.to_string()))?;
-    let session = headers
-        .get_all(http::header::COOKIE)
-        .iter()
-        .filter_map(|value| value.to_str().ok())
-        .flat_map(|value| value.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == "nabd_session")
-        .map(|(_, value)| value.to_owned());
-    source.0.report(session, query).await
+    let Some(request) = leptos::prelude::use_context::<http::request::Parts>() else {
+        return Err(MarketingError::Unexpected("no request".to_owned()));
+    };
+    source.0.report(&request, query).await
 }

@@ -163,12 +163,7 @@ impl FromRequestParts<AppState> for Admin {
         if changes && !same_origin(&parts.headers) {
             return Err(AdminError::CrossSite);
         }
-        let token =
-            cookies::get(&parts.headers, SESSION_COOKIE).ok_or(AdminError::Unauthenticated)?;
-        let idle = Span::minutes(i64::from(state.config.admin_idle_minutes));
-        let user = auth::session(&state.db, token, idle, state.clock.real_now())
-            .await?
-            .ok_or(AdminError::Unauthenticated)?;
+        let user = session_user(state, &parts.headers).await?;
         if changes {
             let sent = parts
                 .headers
@@ -501,7 +496,10 @@ struct ExclusionParams {
 }
 
 /// The signed-in user of a request's headers, if their session is alive.
-async fn session_user(state: &AppState, headers: &HeaderMap) -> Result<SessionUser, AdminError> {
+pub(crate) async fn session_user(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<SessionUser, AdminError> {
     let token = cookies::get(headers, SESSION_COOKIE).ok_or(AdminError::Unauthenticated)?;
     let idle = Span::minutes(i64::from(state.config.admin_idle_minutes));
     auth::session(&state.db, token, idle, state.clock.real_now())

@@ -250,8 +250,12 @@ pub struct NewSession {
 }
 
 /// A hash nobody's password matches, verified when the username is unknown so that both
-/// answers take as long.
-const DECOY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Zb3jjD7Qm3wFv0m8JJk3H0m5HhDqvR4tT0m1yTt9yFQ";
+/// answers take as long. Made once, with the same parameters as real hashes.
+static DECOY_HASH: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    hash_password("decoy: no user has this password").unwrap_or_else(|_| FALLBACK_DECOY.to_owned())
+});
+
+const FALLBACK_DECOY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Zb3jjD7Qm3wFv0m8JJk3H0m5HhDqvR4tT0m1yTt9yFQ";
 
 /// Checks the credentials and opens a new session (a fresh token: any session the browser
 /// had is replaced by the caller). Failures count against the IP and the username.
@@ -276,7 +280,7 @@ pub async fn sign_in(
     let matches = match &user {
         Some((_, _, hash, _)) => verify_password(hash, password),
         None => {
-            let _ = verify_password(DECOY_HASH, password);
+            let _ = verify_password(&DECOY_HASH, password);
             false
         }
     };

@@ -208,9 +208,8 @@ pub async fn run(
     let outbox = messaging.outbox.clone();
     let delivery_queue = SqliteStorage::<Deliver>::new(&store)
         .poll_with_strategy(Strategy::new().interval(Duration::from_millis(500)));
-    let cron = |name: &'static str, expression: &str| {
+    let cron = |expression: &str| {
         (
-            name,
             CronScheduler::new(schedule(expression)).with_timezone(tz),
             CronJob {
                 messaging: messaging.clone(),
@@ -218,9 +217,9 @@ pub async fn run(
             },
         )
     };
-    let (_, reminders_cron, reminders_job) = cron("reminders", &config.schedule_reminders);
-    let (_, feedback_cron, feedback_job) = cron("feedback", &config.schedule_feedback);
-    let (_, sweep_cron, sweep_job) = cron("outbox-sweep", &config.schedule_outbox_sweep);
+    let (reminders_cron, reminders_job) = cron(&config.schedule_reminders);
+    let (feedback_cron, feedback_job) = cron(&config.schedule_feedback);
+    let (sweep_cron, sweep_job) = cron(&config.schedule_outbox_sweep);
     let marketing = |expression: &str| {
         (
             CronScheduler::new(schedule(expression)).with_timezone(tz),

@@ -7,7 +7,7 @@
 //! own template; the outbox key `reminder:<appointment id>` makes it one per appointment.
 
 use crate::gateway::{BookedAppointment, ClinicGateway, StatusCodes};
-use crate::messaging::outbox::{NewMessage, stagger};
+use crate::messaging::outbox::NewMessage;
 use crate::messaging::template::{REMINDER_PLACEHOLDERS, clock_time, long_date, params_in_order};
 use crate::messaging::{Kind, Messaging, RunError, RunReport};
 use crate::phone::{Mobile, MobileError, Region};
@@ -165,20 +165,6 @@ pub async fn run(messaging: &Messaging, dry_run: bool) -> Result<RunReport, RunE
 }
 
 use chrono::TimeZone;
-
-/// Gives each message of a run its staggered send time (the first at once).
-pub(crate) fn spread(messages: &mut [NewMessage], messaging: &Messaging) {
-    let start = messaging.outbox.clock().real_now();
-    let times = stagger(
-        start,
-        messages.len(),
-        &messaging.outbox.config().stagger_seconds,
-        &mut rand::rng(),
-    );
-    for (message, at) in messages.iter_mut().zip(times) {
-        message.not_before = at;
-    }
-}
 
 #[cfg(test)]
 mod tests {

@@ -232,11 +232,9 @@ pub async fn select(campaign: &Campaign) -> Result<SelectReport, RunError> {
     };
     let mut chosen = Vec::with_capacity(want);
     let mut skipped = Skipped::default();
-    let mut considered = 0u32;
     while chosen.len() < want {
         let page = campaign.messaging.clinic.lapsed_patients(&query).await?;
         let exhausted = page.len() < page_size;
-        let before = chosen.len() as u32 + skipped_total(&skipped);
         choose(
             page,
             &rules_out,
@@ -245,12 +243,13 @@ pub async fn select(campaign: &Campaign) -> Result<SelectReport, RunError> {
             &mut chosen,
             &mut skipped,
         );
-        considered += chosen.len() as u32 + skipped_total(&skipped) - before;
         if exhausted {
             break;
         }
         query.offset += page_size as i64;
     }
+    // Every patient looked at was either chosen or left out for a reason.
+    let considered = chosen.len() as u32 + skipped_total(&skipped);
     let ids: Vec<i64> = chosen.iter().map(|c| c.patient.patient_id).collect();
     let last_visits = campaign
         .messaging
@@ -337,19 +336,18 @@ async fn existing_batch(
     today: NaiveDate,
 ) -> Result<Option<SelectReport>, RunError> {
     // language=SQL
-    let row: Option<(i64, i64, i64, String, i64, i64)> = sqlx::query_as(
+    let row: Option<(i64, i64, i64, String, i64)> = sqlx::query_as(
         "SELECT b.seed, b.considered,
                 (SELECT COUNT(*) FROM campaign_patients p WHERE p.batch_id = b.id),
                 b.skipped,
-                (SELECT COUNT(*) FROM campaign_patients p WHERE p.batch_id = b.id AND p.holdout = 1),
-                b.id
+                (SELECT COUNT(*) FROM campaign_patients p WHERE p.batch_id = b.id AND p.holdout = 1)
          FROM campaign_batches b WHERE b.batch_day = ?",
     )
     .bind(today.to_string())
     .fetch_optional(campaign.messaging.outbox.db())
     .await?;
-    Ok(row.map(
-        |(seed, considered, staged, skipped, held, _)| SelectReport {
+    Ok(
+        row.map(|(seed, considered, staged, skipped, held)| SelectReport {
             batch_day: today.to_string(),
             new: false,
             staged: u32::try_from(staged).unwrap_or(0),
@@ -357,8 +355,8 @@ async fn existing_batch(
             considered: u32::try_from(considered).unwrap_or(0),
             seed: u64::try_from(seed).unwrap_or(0),
             skipped: serde_json::from_str(&skipped).unwrap_or_default(),
-        },
-    ))
+        }),
+    )
 }
 
 /// What a queue run did.

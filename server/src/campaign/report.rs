@@ -264,11 +264,11 @@ pub async fn build(
 pub struct Reports(pub crate::state::AppState);
 
 impl app::marketing::source::MarketingSource for Reports {
-    fn report(
-        &self,
-        session: Option<String>,
+    fn report<'a>(
+        &'a self,
+        request: &'a http::request::Parts,
         query: app::marketing::ReportQuery,
-    ) -> app::marketing::source::ReportFuture<'_> {
+    ) -> app::marketing::source::ReportFuture<'a> {
         use app::marketing::MarketingError;
         Box::pin(async move {
             let state = &self.0;
@@ -276,14 +276,15 @@ impl app::marketing::source::MarketingSource for Reports {
                 tracing::error!(%error, "campaign report failed");
                 MarketingError::Unexpected("the report could not be read".to_owned())
             };
-            let idle = chrono::Duration::minutes(i64::from(state.config.admin_idle_minutes));
-            let Some(token) = session else {
-                return Err(MarketingError::Unauthenticated);
-            };
-            crate::auth::session(&state.db, &token, idle, state.clock.real_now())
+            crate::admin::session_user(state, &request.headers)
                 .await
-                .map_err(internal)?
-                .ok_or(MarketingError::Unauthenticated)?;
+                .map_err(|error| match error {
+                    crate::admin::AdminError::Unauthenticated => MarketingError::Unauthenticated,
+                    other => {
+                        let _ = axum::response::IntoResponse::into_response(other);
+                        MarketingError::Unexpected("the report could not be read".to_owned())
+                    }
+                })?;
             let date = |text: &Option<String>| -> Result<Option<NaiveDate>, MarketingError> {
                 match text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
                     None => Ok(None),

@@ -228,7 +228,15 @@ impl Messaging {
                 fresh.push(message);
             }
         }
-        crate::reminders::spread(&mut fresh, self);
+        let times = outbox::stagger(
+            self.outbox.clock().real_now(),
+            fresh.len(),
+            &self.outbox.config().stagger_seconds,
+            &mut rand::rng(),
+        );
+        for (message, at) in fresh.iter_mut().zip(times) {
+            message.not_before = at;
+        }
         if !dry_run {
             let queued = self.outbox.enqueue(&fresh).await?;
             report.already_queued += queued.iter().filter(|q| !q.new).count();
