@@ -7,6 +7,7 @@
 include!(concat!(env!("OUT_DIR"), "/i18n/mod.rs"));
 
 pub mod admin;
+pub mod broadcast;
 pub mod charts;
 pub mod dashboard;
 pub mod exclusions;
@@ -20,13 +21,13 @@ pub mod pages;
 use crate::i18n::{I18nContextProvider, Locale};
 use crate::layout::LocaleLayout;
 use crate::pages::{
-    DashboardPage, ExclusionsPage, HomePage, MarketingReportPage, MessagesPage, NotFound,
-    SignInPage,
+    BroadcastPage, BroadcastsPage, DashboardPage, ExclusionsPage, HomePage, MarketingReportPage,
+    MessagesPage, NotFound, SignInPage,
 };
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, provide_meta_context};
 use leptos_router::{
-    SsrMode, StaticSegment,
+    ParamSegment, SsrMode, StaticSegment,
     components::{ParentRoute, Route, Router, Routes},
 };
 
@@ -88,6 +89,18 @@ macro_rules! localized_routes {
                         <Route
                             path=(StaticSegment("admin"), StaticSegment("messages"))
                             view=MessagesPage
+                        />
+                        <Route
+                            path=(StaticSegment("admin"), StaticSegment("broadcasts"))
+                            view=BroadcastsPage
+                        />
+                        <Route
+                            path=(
+                                StaticSegment("admin"),
+                                StaticSegment("broadcasts"),
+                                ParamSegment("id"),
+                            )
+                            view=BroadcastPage
                         />
                     </ParentRoute>
                 )+

@@ -180,7 +180,7 @@ impl FromRequestParts<AppState> for Admin {
 
 impl Admin {
     /// Refuses a viewer.
-    fn require_admin(&self) -> Result<(), AdminError> {
+    pub(crate) fn require_admin(&self) -> Result<(), AdminError> {
         match self.0.role {
             Role::Admin => Ok(()),
             Role::Viewer => Err(AdminError::Forbidden),

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod admin;
 pub mod auth;
+pub mod broadcast;
 pub mod campaign;
 pub mod cli;
 pub mod clinic;
@@ -20,6 +21,7 @@ pub mod health;
 pub mod jobs;
 pub mod language;
 pub mod messaging;
+pub mod number_list;
 pub mod phone;
 pub mod reminders;
 pub mod state;

@@ -33,7 +33,11 @@ pub fn router(state: AppState) -> Router {
         app::exclusions::source::Exclusions(Arc::new(crate::admin::ExclusionList(state.clone())));
     let messages =
         app::messages::source::MessageLog(Arc::new(crate::admin::MessageLog(state.clone())));
+    let broadcasts = app::broadcast::source::Broadcasts(Arc::new(crate::broadcast::BroadcastDesk(
+        state.clone(),
+    )));
     let context = move || {
+        provide_context(broadcasts.clone());
         provide_context(messages.clone());
         provide_context(exclusions.clone());
         provide_context(source.clone());
@@ -46,6 +50,7 @@ pub fn router(state: AppState) -> Router {
         .route("/api/v1/dashboard", get(dashboard::api::get_dashboard))
         .merge(messaging::webhook::routes())
         .merge(crate::admin::routes())
+        .merge(crate::broadcast::routes())
         .route("/", get(language::root))
         .route("/clinic-dashboard", get(language::unprefixed))
         .route("/marketing-report", get(language::unprefixed))

@@ -2,11 +2,13 @@
 //! type, normalised by the server), search, page through and restore. Forms post to server
 //! functions, so the page also works without JavaScript.
 
+use crate::broadcast::ImportExclusions;
 use crate::exclusions::{
     AddExclusion, ExclusionError, ExclusionPage, RestoreExclusion, list_exclusions,
 };
 use crate::format;
 use crate::i18n::{t, t_string, use_i18n};
+use crate::pages::{LeftOut, NumberListInput};
 use leptos::prelude::*;
 use leptos_i18n::Locale as _;
 use leptos_router::components::Form;
@@ -27,6 +29,7 @@ pub fn ExclusionsPage() -> impl IntoView {
     });
     let add = ServerAction::<AddExclusion>::new();
     let restore = ServerAction::<RestoreExclusion>::new();
+    let import = ServerAction::<ImportExclusions>::new();
     let list = Resource::new(
         move || {
             (
@@ -34,9 +37,10 @@ pub fn ExclusionsPage() -> impl IntoView {
                 page.get(),
                 add.version().get(),
                 restore.version().get(),
+                import.version().get(),
             )
         },
-        |(search, page, _, _)| list_exclusions(search, page),
+        |(search, page, _, _, _)| list_exclusions(search, page),
     );
     let typed = RwSignal::new(String::new());
     let too_short = move || {
@@ -91,6 +95,53 @@ pub fn ExclusionsPage() -> impl IntoView {
                 </button>
                 {outcome}
             </ActionForm>
+            <details class="import">
+                <summary>{t!(i18n, exclusions.import_title)}</summary>
+                <p>{t!(i18n, exclusions.import_intro)}</p>
+                <ActionForm action=import attr:class="admin-form">
+                    <NumberListInput />
+                    <label>
+                        <span>{t!(i18n, exclusions.reason)}</span>
+                        <input type="text" name="reason" />
+                    </label>
+                    <button type="submit" disabled=move || import.pending().get()>
+                        {move || if import.pending().get() {
+                            t_string!(i18n, exclusions.importing)
+                        } else {
+                            t_string!(i18n, exclusions.import)
+                        }}
+                    </button>
+                    {move || import.value().get().map(|result| match result {
+                        Ok(outcome) => {
+                            let locale = i18n.get_locale_untracked();
+                            view! {
+                                <p class="form-ok" role="status">
+                                    {t_string!(
+                                        i18n,
+                                        exclusions.imported,
+                                        added = format::count(locale, outcome.added),
+                                        already = format::count(locale, outcome.already),
+                                        invalid = format::count(locale, outcome.invalid_count)
+                                    )
+                                    .to_string()}
+                                </p>
+                                <LeftOut
+                                    title=t_string!(i18n, broadcast.invalid_title).to_owned()
+                                    rows=outcome.invalid
+                                    total=outcome.invalid_count
+                                    kind="invalid"
+                                    locale=locale
+                                />
+                            }
+                            .into_any()
+                        }
+                        Err(error) => view! {
+                            <p class="form-error" role="alert">{crate::pages::broadcast_problem(&error)}</p>
+                        }
+                        .into_any(),
+                    })}
+                </ActionForm>
+            </details>
             <Form method="GET" action="" attr:class="report-filter">
                 <label>
                     <span>{t!(i18n, exclusions.search)}</span>
@@ -189,6 +240,7 @@ pub fn AdminNav() -> impl IntoView {
         <nav class="admin-nav" aria-label="admin">
             <a href=move || format!("/{}/marketing-report", lang())>{t!(i18n, exclusions.nav_report)}</a>
             <a href=move || format!("/{}/admin/exclusions", lang())>{t!(i18n, exclusions.nav_exclusions)}</a>
+            <a href=move || format!("/{}/admin/broadcasts", lang())>{t!(i18n, broadcast.nav)}</a>
             <a href=move || format!("/{}/admin/messages", lang())>{t!(i18n, messages.nav)}</a>
         </nav>
     }

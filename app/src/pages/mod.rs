@@ -1,5 +1,6 @@
 //! The pages, one module each. Each feature's page grows in its own module.
 
+mod broadcast;
 mod dashboard;
 mod exclusions;
 mod home;
@@ -8,6 +9,9 @@ mod messages;
 mod not_found;
 mod sign_in;
 
+pub use broadcast::{
+    BroadcastPage, BroadcastsPage, LeftOut, NumberListInput, problem as broadcast_problem,
+};
 pub use dashboard::{DashboardPage, clock_in_offset, doctor_name};
 pub use exclusions::{AdminNav, ExclusionsPage};
 pub use home::HomePage;

@@ -223,6 +223,12 @@ pub struct MessagingConfig {
           value_parser = parse_range)]
     pub stagger_seconds: RangeInclusive<u32>,
 
+    /// Seconds between consecutive messages of a manual broadcast, drawn at random in this
+    /// range.
+    #[arg(long, env = "NABD_BROADCAST_STAGGER_SECONDS", global = true, default_value = "20-60",
+          value_parser = parse_range)]
+    pub broadcast_stagger_seconds: RangeInclusive<u32>,
+
     /// Clinic-local hours when reminders may be sent, e.g. `08:00-22:00`.
     #[arg(long, env = "NABD_SENDING_HOURS_REMINDERS", global = true, default_value = "08:00-22:00",
           value_parser = parse_hours)]
