@@ -39,12 +39,14 @@ e2e_now="2026-01-05T12:00"
 # would give it).
 printf 'e2e password 2026\n' | NABD_DATABASE_URL="sqlite://$work/nabd.db" \
   "$target_dir/debug/nabd" admin create-user e2e-admin >/dev/null
+# Broadcasts go out a second or two apart, so the browser sees them all sent.
 NABD_ADDR="127.0.0.1:$port" \
 NABD_DATABASE_URL="sqlite://$work/nabd.db" \
 NABD_CLINIC_URL="sqlite://$work/clinic.db" \
 NABD_NOW="$e2e_now" \
 NABD_DASHBOARD_TTL_SECS=0 \
 NABD_DASHBOARD_REFRESH_SECS=2 \
+NABD_BROADCAST_STAGGER_SECONDS=0-2 \
 NABD_SITE_ROOT="target/site" \
   "$target_dir/debug/nabd" serve >"$server_log" 2>&1 &
 server_pid=$!

@@ -77,7 +77,13 @@ macro_rules! localized_routes {
                             view=DashboardPage
                             ssr=SsrMode::Async
                         />
-                        <Route path=StaticSegment("marketing-report") view=MarketingReportPage />
+                        // The admin pages too: without JavaScript, out-of-order streaming would leave the
+                        // "loading" fallback in place of the data.
+                        <Route
+                            path=StaticSegment("marketing-report")
+                            view=MarketingReportPage
+                            ssr=SsrMode::Async
+                        />
                         <Route
                             path=(StaticSegment("admin"), StaticSegment("sign-in"))
                             view=SignInPage
@@ -85,14 +91,17 @@ macro_rules! localized_routes {
                         <Route
                             path=(StaticSegment("admin"), StaticSegment("exclusions"))
                             view=ExclusionsPage
+                            ssr=SsrMode::Async
                         />
                         <Route
                             path=(StaticSegment("admin"), StaticSegment("messages"))
                             view=MessagesPage
+                            ssr=SsrMode::Async
                         />
                         <Route
                             path=(StaticSegment("admin"), StaticSegment("broadcasts"))
                             view=BroadcastsPage
+                            ssr=SsrMode::Async
                         />
                         <Route
                             path=(
@@ -101,6 +110,7 @@ macro_rules! localized_routes {
                                 ParamSegment("id"),
                             )
                             view=BroadcastPage
+                            ssr=SsrMode::Async
                         />
                     </ParentRoute>
                 )+

@@ -205,6 +205,14 @@ pub async fn run(
     // Nothing of this process can be mid-send yet: whatever was left `sending` died with the
     // previous process.
     messaging.outbox.mark_uncertain(true).await?;
+    // Likewise the previous process's delivery worker: apalis refuses to register a worker name
+    // seen alive within its heartbeat interval (30 s), and the refused worker never comes back,
+    // so a quick restart would stop every delivery. Marked dead, its registration is taken over
+    // and the jobs it held are queued again. One `nabd serve` per job store, as for the outbox.
+    // language=SQL
+    sqlx::query("UPDATE Workers SET last_seen = 0 WHERE id = 'deliver'")
+        .execute(&store)
+        .await?;
     let outbox = messaging.outbox.clone();
     let delivery_queue = SqliteStorage::<Deliver>::new(&store)
         .poll_with_strategy(Strategy::new().interval(Duration::from_millis(500)));

@@ -941,7 +941,10 @@ async fn a_broadcast_is_reviewed_sent_staggered_and_cancelled_with_an_audit_trai
         .text()
         .await
         .expect("page");
-    assert!(html.contains("Send to 2 numbers"), "the confirm button");
+    assert!(
+        html.contains("Send to every valid number (2)"),
+        "the confirm button"
+    );
     assert!(html.contains("A landline, not a mobile"), "the reason");
     assert!(html.contains("Same number as line 1"), "the duplicate");
     let html = app
@@ -951,7 +954,7 @@ async fn a_broadcast_is_reviewed_sent_staggered_and_cancelled_with_an_audit_trai
         .await
         .expect("page");
     assert!(
-        html.contains("أرسل إلى ٢ رقمًا"),
+        html.contains("أرسل إلى كل الأرقام الصالحة (٢)"),
         "the confirm button in Arabic"
     );
     assert!(html.contains("عرض خاص على تنظيف الأسنان"), "the message");

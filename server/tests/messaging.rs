@@ -273,6 +273,11 @@ async fn a_server_killed_mid_batch_sends_each_message_once_or_marks_it_uncertain
     )
     .await;
     tokio::time::sleep(Duration::from_secs(6)).await;
+    let log = std::fs::read_to_string(&restarted.log).unwrap_or_default();
+    assert!(
+        !log.contains("Failed to poll backend"),
+        "the restarted delivery worker took over the dead one's registration:\n{log}"
+    );
 
     let received = setup.received();
     let mut counts: HashMap<&(String, String), usize> = HashMap::new();

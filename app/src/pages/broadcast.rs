@@ -87,7 +87,7 @@ pub fn NumberListInput() -> impl IntoView {
                 on:input=move |event| pasted.set(event_target_value(&event))
             ></textarea>
         </label>
-        <p class="form-hint" aria-live="polite">
+        <p class="form-note" aria-live="polite">
             {move || t_string!(i18n, broadcast.pasted, count = format::count(i18n.get_locale(), count() as i64)).to_string()}
         </p>
         {move || interactive.get().then(|| view! {
@@ -100,7 +100,7 @@ pub fn NumberListInput() -> impl IntoView {
                 />
             </label>
             {move || (!file_name.get().is_empty()).then(|| view! {
-                <p class="form-hint" role="status">
+                <p class="form-note" role="status">
                     {t_string!(i18n, broadcast.file_read, name = file_name.get(), count = format::count(i18n.get_locale(), csv.get().lines().filter(|l| !l.trim().is_empty()).count() as i64)).to_string()}
                 </p>
             })}
@@ -209,7 +209,7 @@ pub fn BroadcastsPage() -> impl IntoView {
 }
 
 fn hint_class(over: bool) -> &'static str {
-    if over { "form-hint over" } else { "form-hint" }
+    if over { "form-note over" } else { "form-note" }
 }
 
 /// The state in the page's language.

@@ -101,7 +101,7 @@ pub fn ExclusionsPage() -> impl IntoView {
                 <ActionForm action=import attr:class="admin-form">
                     <NumberListInput />
                     <label>
-                        <span>{t!(i18n, exclusions.reason)}</span>
+                        <span>{t!(i18n, exclusions.import_reason)}</span>
                         <input type="text" name="reason" />
                     </label>
                     <button type="submit" disabled=move || import.pending().get()>
