@@ -40,18 +40,21 @@ if ! wasm-bindgen --version 2>/dev/null | grep -q " $WASM_BINDGEN_VERSION"; then
   cargo install wasm-bindgen-cli --version "$WASM_BINDGEN_VERSION" --force
 fi
 
-# npm tools: ECharts (served from our own origin), binaryen's wasm-opt, Playwright (no browser
-# download: the tests drive Debian's Chromium).
+# npm tools: ECharts (bundled with esbuild and served from our own origin), binaryen's
+# wasm-opt, Playwright (no browser download: the tests drive Debian's Chromium).
 if [ ! -f end2end/node_modules/.package-lock.json ] ||
    [ end2end/package-lock.json -nt end2end/node_modules/.package-lock.json ]; then
-  say "installing npm tools (echarts, binaryen, playwright)"
+  say "installing npm tools (echarts, esbuild, binaryen, playwright)"
   (cd end2end && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit --no-fund)
 fi
 
 mkdir -p public/assets/vendor
-if ! cmp -s end2end/node_modules/echarts/dist/echarts.min.js public/assets/vendor/echarts.min.js; then
-  say "copying ECharts into the served assets"
-  cp end2end/node_modules/echarts/dist/echarts.min.js public/assets/vendor/echarts.min.js
+bundle=public/assets/vendor/echarts.min.js
+if [ ! -f "$bundle" ] || [ end2end/echarts-nabd.js -nt "$bundle" ] ||
+   [ end2end/package-lock.json -nt "$bundle" ]; then
+  say "bundling the ECharts parts the dashboard uses into $bundle"
+  (cd end2end && npx esbuild echarts-nabd.js --bundle --minify --format=iife --target=es2019 \
+    --log-level=warning --outfile="../$bundle")
 fi
 
 if [ "$purpose" = "test" ] && [ ! -x /usr/bin/chromium ]; then

@@ -1,12 +1,15 @@
 //! The dashboard's three charts as plain `charming::Chart` values, built from the figures in
-//! the page's language. Pure functions (tested as JSON); the browser draws them with ECharts
-//! after hydration. In Arabic the layout mirrors: the category axis runs right to left, the
-//! value axis sits on the right, the legend on the left. The page's heading above each chart
-//! is its title (ECharts draws none), so it is translated, selectable and read once.
+//! the page's language. Pure functions (tested as JSON), run on the server only: the page's
+//! server function sends each chart as ECharts option JSON beside the figures, and the browser
+//! hands it to ECharts after hydration, so charming and its serialisation never reach the
+//! WASM bundle. In Arabic the layout mirrors: the category axis runs right to left, the value
+//! axis sits on the right, the legend on the left (the browser adds Arabic digits to the value
+//! axis and the tooltip, which ECharts formats itself). The page's heading above each chart is
+//! its title (ECharts draws none), so it is translated, selectable and read once.
 
-use crate::dashboard::DashboardFigures;
+use crate::dashboard::{ChartOptions, DashboardFigures};
 use crate::format;
-use crate::i18n::Locale;
+use crate::i18n::{Locale, td_string};
 use crate::pages::doctor_name;
 use charming::Chart;
 use charming::component::{Axis, Grid, Legend};
@@ -117,6 +120,29 @@ pub fn patient_mix(
         )
 }
 
+/// The three charts as ECharts option JSON, labelled in `locale`.
+pub fn options(figures: &DashboardFigures, locale: Locale) -> ChartOptions {
+    let json = |chart: Chart| serde_json::to_string(&chart).unwrap_or_else(|_| "{}".to_owned());
+    ChartOptions {
+        monthly_revenue: json(monthly_revenue(
+            figures,
+            locale,
+            td_string!(locale, dashboard.charts.monthly_revenue.revenue),
+        )),
+        top_doctors: json(top_doctors(
+            figures,
+            locale,
+            td_string!(locale, dashboard.charts.top_doctors.revenue),
+        )),
+        patient_mix: json(patient_mix(
+            figures,
+            locale,
+            td_string!(locale, dashboard.charts.patient_mix.new_patients),
+            td_string!(locale, dashboard.charts.patient_mix.returning_patients),
+        )),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -155,6 +181,7 @@ mod tests {
             doctor_avg_revenue_per_patient_30d: None,
             refresh_secs: 60,
             stale: false,
+            charts: None,
         }
     }
 
@@ -193,6 +220,21 @@ mod tests {
         assert_eq!(series[0]["data"].as_array().map(Vec::len), Some(30));
         assert_eq!(series[0]["stack"], series[1]["stack"]);
         assert_eq!(chart["xAxis"]["data"][0], "1 Dec");
+    }
+
+    #[test]
+    fn the_options_the_page_receives_are_labelled_in_its_language() {
+        let options = options(&figures(), Locale::ar);
+        let mix: serde_json::Value =
+            serde_json::from_str(&options.patient_mix).expect("ECharts option JSON");
+        assert_eq!(mix["series"][0]["name"], "جدد");
+        assert_eq!(mix["xAxis"]["inverse"], true);
+        let months: serde_json::Value =
+            serde_json::from_str(&options.monthly_revenue).expect("JSON");
+        assert_eq!(
+            months["series"][0]["data"].as_array().map(Vec::len),
+            Some(12)
+        );
     }
 
     #[test]

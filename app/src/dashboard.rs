@@ -40,6 +40,18 @@ pub struct DashboardFigures {
     /// (computed at `as_of`).
     #[serde(default)]
     pub stale: bool,
+    /// The charts as ECharts option JSON in the page's language: only for the page's server
+    /// function (the API leaves them out).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub charts: Option<ChartOptions>,
+}
+
+/// The dashboard's charts, each as the ECharts option JSON the browser draws.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChartOptions {
+    pub monthly_revenue: String,
+    pub top_doctors: String,
+    pub patient_mix: String,
 }
 
 /// Revenue of one calendar month.
@@ -129,13 +141,19 @@ pub mod source {
 }
 
 /// Returns the dashboard figures (aggregates only) for now, optionally with one doctor's
-/// average revenue per patient.
+/// average revenue per patient, and the charts drawn from them labelled in `lang`.
 #[leptos::server(prefix = "/api", endpoint = "dashboard")]
-pub async fn load_dashboard(doctor: Option<i64>) -> Result<DashboardFigures, DashboardError> {
+pub async fn load_dashboard(
+    doctor: Option<i64>,
+    lang: String,
+) -> Result<DashboardFigures, DashboardError> {
     let Some(source) = leptos::prelude::use_context::<source::Dashboard>() else {
         return Err(DashboardError::Unexpected(
             "the dashboard source is not configured".to_owned(),
         ));
     };
-    source.0.figures(doctor).await
+    let mut figures = source.0.figures(doctor).await?;
+    let locale = crate::locale::parse(&lang).unwrap_or(crate::i18n::Locale::en);
+    figures.charts = Some(crate::charts::options(&figures, locale));
+    Ok(figures)
 }

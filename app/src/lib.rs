@@ -8,6 +8,7 @@ include!(concat!(env!("OUT_DIR"), "/i18n/mod.rs"));
 
 pub mod admin;
 pub mod broadcast;
+#[cfg(feature = "ssr")]
 pub mod charts;
 pub mod dashboard;
 pub mod exclusions;

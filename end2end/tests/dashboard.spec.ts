@@ -42,14 +42,21 @@ for (const lang of ["en", "ar"]) {
         const echarts = (window as unknown as { echarts: any }).echarts;
         const chart = echarts.getInstanceByDom(document.getElementById(chartId));
         const option = chart.getOption();
+        const axisLabel = option.yAxis[0].axisLabel?.formatter;
+        const tooltip = option.tooltip[0]?.valueFormatter;
         return {
           points: option.series[0].data.length,
           inverse: option.xAxis[0].inverse,
           firstLabel: option.xAxis[0].data[0],
+          axisNumber: typeof axisLabel === "function" ? axisLabel(12500) : null,
+          tooltipNumber: typeof tooltip === "function" ? tooltip(1234.5) : null,
         };
       }, id);
       expect(drawn.points).toBe(points);
       expect(drawn.inverse).toBe(lang === "ar");
+      // ECharts writes its own numbers (the value axis, the tooltip) in the page's digits.
+      expect(drawn.axisNumber).toBe(lang === "ar" ? "١٢٬٥٠٠" : null);
+      expect(drawn.tooltipNumber).toBe(lang === "ar" ? "١٬٢٣٤٫٥٠" : null);
     }
     // The definition shows on keyboard focus.
     const card = page.locator('[data-kpi="revenue_today"]');

@@ -28,6 +28,8 @@ pub struct AppState {
     pub statuses: Arc<StatusCodes>,
     /// The dashboard figures, computed at most once per TTL per doctor filter.
     pub dashboard_cache: Arc<FiguresCache>,
+    /// Settled days' revenue already read from the clinic.
+    pub revenue_history: Arc<crate::dashboard::history::RevenueHistory>,
     /// The dashboard's access key, when it is not public.
     pub dashboard_key: Option<Secret>,
     /// The outbox, the WhatsApp provider and the reminder and feedback services.

@@ -117,6 +117,7 @@ impl Application {
             clock,
             statuses,
             dashboard_cache: Arc::new(FiguresCache::new(config_ttl)),
+            revenue_history: Arc::new(dashboard::history::RevenueHistory::new()),
             dashboard_key,
             messaging,
             campaign,

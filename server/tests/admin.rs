@@ -116,6 +116,11 @@ impl App {
         request.send().await.expect("answers")
     }
 
+    /// A page's HTML.
+    async fn html(&self, path: &str, session: Option<&Session>) -> String {
+        self.get(path, session).await.text().await.expect("page")
+    }
+
     async fn post(&self, path: &str, session: Option<&Session>, body: Value) -> reqwest::Response {
         let mut request = self
             .client
@@ -603,11 +608,8 @@ async fn a_patient_name_with_markup_is_shown_as_text_on_the_report_page() {
     let session = app.session("owner", "staple paper clip").await;
     for lang in ["en", "ar"] {
         let html = app
-            .get(&format!("/{lang}/marketing-report"), Some(&session))
-            .await
-            .text()
-            .await
-            .expect("page");
+            .html(&format!("/{lang}/marketing-report"), Some(&session))
+            .await;
         assert!(
             !html.contains("<script>alert(1)"),
             "{lang}: the script tag is escaped"
@@ -936,11 +938,8 @@ async fn a_broadcast_is_reviewed_sent_staggered_and_cancelled_with_an_audit_trai
 
     // The review page shows it in both languages.
     let html = app
-        .get(&format!("/en/admin/broadcasts/{id}"), Some(&admin))
-        .await
-        .text()
-        .await
-        .expect("page");
+        .html(&format!("/en/admin/broadcasts/{id}"), Some(&admin))
+        .await;
     assert!(
         html.contains("Send to every valid number (2)"),
         "the confirm button"
@@ -948,11 +947,8 @@ async fn a_broadcast_is_reviewed_sent_staggered_and_cancelled_with_an_audit_trai
     assert!(html.contains("A landline, not a mobile"), "the reason");
     assert!(html.contains("Same number as line 1"), "the duplicate");
     let html = app
-        .get(&format!("/ar/admin/broadcasts/{id}"), Some(&admin))
-        .await
-        .text()
-        .await
-        .expect("page");
+        .html(&format!("/ar/admin/broadcasts/{id}"), Some(&admin))
+        .await;
     assert!(
         html.contains("أرسل إلى كل الأرقام الصالحة (٢)"),
         "the confirm button in Arabic"

@@ -124,7 +124,7 @@ async fn the_demo_clinic_has_work_for_every_feature_today() {
 
     let gateway = SqliteGateway::from_pool(pool, Duration::from_secs(10));
     let periods = Periods::for_today(NaiveDate::from_ymd_opt(2026, 1, 5).expect("date"));
-    let rows = fetch(&gateway, &periods, &[3], None)
+    let rows = fetch(&gateway, &periods, &[3], None, None)
         .await
         .expect("figures");
     let now = chrono::TimeZone::with_ymd_and_hms(&chrono_tz::Asia::Riyadh, 2026, 1, 5, 12, 0, 0)
@@ -159,4 +159,65 @@ async fn the_same_seed_gives_the_same_clinic_and_another_seed_another() {
     );
     assert_eq!(a, b);
     assert_ne!(a, c);
+}
+
+#[tokio::test]
+async fn settled_days_are_read_from_the_clinic_once_and_open_days_every_time() {
+    use nabd::dashboard::history::RevenueHistory;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("clinic.db");
+    seed(&options(&path, 3)).await.expect("seeds");
+    let pool = SqlitePool::connect(&format!("sqlite://{}", path.display()))
+        .await
+        .expect("open");
+    let gateway = SqliteGateway::from_pool(pool.clone(), Duration::from_secs(10));
+    let periods = Periods::for_today(NaiveDate::from_ymd_opt(2026, 1, 5).expect("date"));
+    let history = RevenueHistory::new();
+    let direct = fetch(&gateway, &periods, &[3], None, None)
+        .await
+        .expect("rows");
+    let remembered = fetch(&gateway, &periods, &[3], None, Some(&history))
+        .await
+        .expect("rows");
+    assert_eq!(
+        remembered.revenue_12_months, direct.revenue_12_months,
+        "the first read through the history is the clinic's"
+    );
+
+    // Money is added on a settled day (two months ago) and on an open one (today).
+    for day in ["2025-11-03 10:00:00", "2026-01-05 09:00:00"] {
+        sqlx::query(
+            "INSERT INTO invoice_h (inv_dt, cash, span, pt_id, doc_id) VALUES (?, 1000, 0, 1, 1)",
+        )
+        .bind(day)
+        .execute(&pool)
+        .await
+        .expect("a new invoice");
+    }
+    let day = |rows: &nabd::dashboard::Rows, date: &str| {
+        rows.revenue_12_months
+            .iter()
+            .find(|row| row.date.to_string() == date)
+            .map_or(0, |row| row.halalas)
+    };
+    let again = fetch(&gateway, &periods, &[3], None, Some(&history))
+        .await
+        .expect("rows");
+    assert_eq!(
+        day(&again, "2026-01-05"),
+        day(&direct, "2026-01-05") + 100_000,
+        "today is read from the clinic every time"
+    );
+    assert_eq!(
+        day(&again, "2025-11-03"),
+        day(&direct, "2025-11-03"),
+        "a settled day is remembered, not read again"
+    );
+    let fresh = fetch(&gateway, &periods, &[3], None, None)
+        .await
+        .expect("rows");
+    assert_eq!(
+        day(&fresh, "2025-11-03"),
+        day(&direct, "2025-11-03") + 100_000
+    );
 }

@@ -197,7 +197,9 @@ async fn check_empty_clinic<G: ClinicGateway>(gateway: &G) {
             .expect("revenue"),
         PatientRevenue::default()
     );
-    let rows = fetch(gateway, &periods, &[3], None).await.expect("rows");
+    let rows = fetch(gateway, &periods, &[3], None, None)
+        .await
+        .expect("rows");
     let figures = compute(&rows, &periods, now(), "SAR");
     assert_eq!(figures.revenue_today, 0.0);
     assert_eq!(figures.appointments_today, 0);
@@ -349,7 +351,9 @@ async fn check_small_clinic<G: ClinicGateway>(gateway: &G) {
         "to_tm is read"
     );
 
-    let rows = fetch(gateway, &periods, &[3], Some(2)).await.expect("rows");
+    let rows = fetch(gateway, &periods, &[3], Some(2), None)
+        .await
+        .expect("rows");
     let figures = compute(&rows, &periods, now(), "SAR");
     assert_eq!(figures.revenue_today, 299.99);
     assert_eq!(

@@ -3,10 +3,13 @@
 //! (the route waits for the figures), then hydrated; the filter lives in the URL
 //! (`?doctor=<id>`), so a link can be shared and the page works without JavaScript.
 
-use crate::dashboard::{DashboardError, DashboardFigures, DoctorOption, load_dashboard};
+use crate::dashboard::{
+    ChartOptions, DashboardError, DashboardFigures, DoctorOption, load_dashboard,
+};
 use crate::format;
 use crate::i18n::{Locale, t, t_string, use_i18n};
 use leptos::prelude::*;
+use leptos_i18n::Locale as _;
 use leptos_router::components::Form;
 use leptos_router::hooks::{use_location, use_navigate, use_query_map};
 
@@ -23,7 +26,10 @@ pub fn DashboardPage() -> impl IntoView {
     });
     // Wall-TV mode: larger type, no controls.
     let tv = Memo::new(move |_| query.read().get("tv").is_some_and(|value| value == "1"));
-    let figures = Resource::new(move || doctor.get(), load_dashboard);
+    let figures = Resource::new(
+        move || (doctor.get(), i18n.get_locale().as_str().to_owned()),
+        |(doctor, lang)| load_dashboard(doctor, lang),
+    );
     // When this page last received figures, on the clinic's clock (set in the browser only).
     let updated = RwSignal::new(None::<String>);
     let refreshes = RwSignal::new(0_u32);
@@ -290,33 +296,119 @@ fn Board(
 }
 
 /// Where ECharts draws one chart, in the browser, once the page is hydrated. The server sends
-/// an empty, sized box; the table beside it carries the same numbers for everyone.
+/// an empty, sized box and the chart's ECharts option JSON; the table beside it carries the
+/// same numbers for everyone.
 #[component]
-fn ChartCanvas(
-    id: String,
-    #[prop(into)] chart: Signal<charming::Chart>,
-    points: usize,
-) -> impl IntoView {
+fn ChartCanvas(id: String, #[prop(into)] option: Signal<String>, points: usize) -> impl IntoView {
     #[cfg(feature = "hydrate")]
     let element_id = id.clone();
     #[cfg(feature = "hydrate")]
-    Effect::new(move |_| {
-        let id = &element_id;
-        let chart = chart.get();
-        match charming::WasmRenderer::new_opt(None, Some(320)).render(id, &chart) {
-            Ok(echarts) => {
-                // Follow the box's width: a phone turned sideways, a window resized.
-                let resize = window_event_listener(leptos::ev::resize, move |_| {
-                    echarts.resize(js_sys::Object::new().into());
-                });
-                on_cleanup(move || resize.remove());
+    {
+        let arabic = matches!(use_i18n().get_locale_untracked(), Locale::ar);
+        let drawn_in = element_id.clone();
+        Effect::new(move |_| {
+            if let Err(error) = echarts::draw(&drawn_in, &option.get(), arabic) {
+                leptos::logging::warn!("chart {drawn_in} could not be drawn: {error:?}");
             }
-            Err(error) => leptos::logging::warn!("chart {id} could not be drawn: {error:?}"),
-        }
-    });
+        });
+        // Follow the box's width: a phone turned sideways, a window resized.
+        let resize = window_event_listener(leptos::ev::resize, move |_| {
+            echarts::resize(&element_id);
+        });
+        on_cleanup(move || resize.remove());
+    }
     #[cfg(not(feature = "hydrate"))]
-    let _ = chart;
+    let _ = option;
     view! { <div id=id class="chart-canvas" aria-hidden="true" data-points=points></div> }
+}
+
+/// The page's bridge to ECharts (`window.echarts`, the deferred script in the shell).
+#[cfg(feature = "hydrate")]
+mod echarts {
+    use crate::format;
+    use crate::i18n::Locale;
+    use wasm_bindgen::JsCast;
+    use wasm_bindgen::prelude::*;
+
+    #[wasm_bindgen]
+    extern "C" {
+        type Instance;
+
+        #[wasm_bindgen(js_namespace = echarts, js_name = getInstanceByDom)]
+        fn instance_of(element: &web_sys::Element) -> Option<Instance>;
+        #[wasm_bindgen(js_namespace = echarts, catch)]
+        fn init(
+            element: &web_sys::Element,
+            theme: &JsValue,
+            options: &JsValue,
+        ) -> Result<Instance, JsValue>;
+        #[wasm_bindgen(method, js_name = setOption)]
+        fn set_option(this: &Instance, option: &JsValue, replace: bool);
+        #[wasm_bindgen(method)]
+        fn resize(this: &Instance);
+    }
+
+    thread_local! {
+        /// Writes ECharts' own numbers (the value axis, the tooltip) with Arabic digits and
+        /// separators, as the tables beside the charts do.
+        static ARABIC_NUMBER: Closure<dyn Fn(JsValue) -> JsValue> =
+            Closure::new(|value: JsValue| {
+                let value = value.as_f64().unwrap_or_default();
+                let decimals = if value.fract() == 0.0 { 0 } else { 2 };
+                JsValue::from_str(&format::number(Locale::ar, value, decimals))
+            });
+    }
+
+    fn set(target: &JsValue, path: &[&str], value: &JsValue) -> Result<(), JsValue> {
+        let mut object = target.clone();
+        for key in &path[..path.len() - 1] {
+            let key = JsValue::from_str(key);
+            let mut next = js_sys::Reflect::get(&object, &key)?;
+            if !next.is_object() {
+                next = js_sys::Object::new().into();
+                js_sys::Reflect::set(&object, &key, &next)?;
+            }
+            object = next;
+        }
+        js_sys::Reflect::set(&object, &JsValue::from_str(path[path.len() - 1]), value)?;
+        Ok(())
+    }
+
+    /// Draws (or redraws) the chart in the element `id` from its option JSON.
+    pub fn draw(id: &str, json: &str, arabic: bool) -> Result<(), JsValue> {
+        let element = web_sys::window()
+            .and_then(|window| window.document())
+            .and_then(|document| document.get_element_by_id(id))
+            .ok_or_else(|| JsValue::from_str("no such element"))?;
+        let option = js_sys::JSON::parse(json)?;
+        if arabic {
+            ARABIC_NUMBER.with(|formatter| -> Result<(), JsValue> {
+                let formatter: &JsValue = formatter.as_ref().unchecked_ref();
+                set(&option, &["yAxis", "axisLabel", "formatter"], formatter)?;
+                set(&option, &["tooltip", "valueFormatter"], formatter)
+            })?;
+        }
+        let chart = match instance_of(&element) {
+            Some(chart) => chart,
+            None => {
+                let options = js_sys::Object::new();
+                js_sys::Reflect::set(&options, &"height".into(), &JsValue::from_f64(320.0))?;
+                init(&element, &JsValue::NULL, &options)?
+            }
+        };
+        chart.set_option(&option, true);
+        Ok(())
+    }
+
+    /// Fits the chart in the element `id` to the element's width.
+    pub fn resize(id: &str) {
+        let element = web_sys::window()
+            .and_then(|window| window.document())
+            .and_then(|document| document.get_element_by_id(id));
+        if let Some(chart) = element.as_ref().and_then(instance_of) {
+            chart.resize();
+        }
+    }
 }
 
 /// One cell of a chart's table: its text and, for money, the raw value.
@@ -339,7 +431,7 @@ struct Row {
 fn ChartSection(
     key: &'static str,
     #[prop(into)] title: Signal<String>,
-    #[prop(into)] chart: Signal<charming::Chart>,
+    #[prop(into)] option: Signal<String>,
     points: usize,
     #[prop(into)] headers: Signal<Vec<String>>,
     #[prop(into)] rows: Signal<Vec<Row>>,
@@ -350,7 +442,7 @@ fn ChartSection(
     view! {
         <section class="chart" data-chart=key aria-labelledby=labelled_by>
             <h2 id=title_id>{title}</h2>
-            <ChartCanvas id=canvas_id chart points />
+            <ChartCanvas id=canvas_id option points />
             <div class="table-scroll" tabindex="0">
                 <table>
                     <caption class="visually-hidden">{title}</caption>
@@ -411,21 +503,18 @@ fn DataTables(figures: StoredValue<DashboardFigures>) -> impl IntoView {
         value: None,
     };
     let points = |pick: fn(&DashboardFigures) -> usize| figures.with_value(pick);
+    let chart = move |pick: fn(&ChartOptions) -> String| {
+        Signal::derive(move || {
+            figures.with_value(|f| f.charts.as_ref().map(pick).unwrap_or_default())
+        })
+    };
 
     view! {
         <div class="charts">
             <ChartSection
                 key="monthly_revenue"
                 title=move || t_string!(i18n, dashboard.charts.monthly_revenue.title).to_string()
-                chart=move || {
-                    figures.with_value(|f| {
-                        crate::charts::monthly_revenue(
-                            f,
-                            lang(),
-                            t_string!(i18n, dashboard.charts.monthly_revenue.revenue),
-                        )
-                    })
-                }
+                option=chart(|charts| charts.monthly_revenue.clone())
                 points=points(|f| f.monthly_revenue.len())
                 headers=move || {
                     vec![
@@ -448,15 +537,7 @@ fn DataTables(figures: StoredValue<DashboardFigures>) -> impl IntoView {
             <ChartSection
                 key="top_doctors"
                 title=move || t_string!(i18n, dashboard.charts.top_doctors.title).to_string()
-                chart=move || {
-                    figures.with_value(|f| {
-                        crate::charts::top_doctors(
-                            f,
-                            lang(),
-                            t_string!(i18n, dashboard.charts.top_doctors.revenue),
-                        )
-                    })
-                }
+                option=chart(|charts| charts.top_doctors.clone())
                 points=points(|f| f.top_doctors.len())
                 headers=move || {
                     vec![
@@ -479,16 +560,7 @@ fn DataTables(figures: StoredValue<DashboardFigures>) -> impl IntoView {
             <ChartSection
                 key="patient_mix"
                 title=move || t_string!(i18n, dashboard.charts.patient_mix.title).to_string()
-                chart=move || {
-                    figures.with_value(|f| {
-                        crate::charts::patient_mix(
-                            f,
-                            lang(),
-                            t_string!(i18n, dashboard.charts.patient_mix.new_patients),
-                            t_string!(i18n, dashboard.charts.patient_mix.returning_patients),
-                        )
-                    })
-                }
+                option=chart(|charts| charts.patient_mix.clone())
                 points=points(|f| f.patient_mix.len())
                 headers=move || {
                     vec![

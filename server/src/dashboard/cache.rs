@@ -150,6 +150,7 @@ mod tests {
             doctor_avg_revenue_per_patient_30d: None,
             refresh_secs: 60,
             stale: false,
+            charts: None,
         }
     }
 

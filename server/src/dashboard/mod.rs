@@ -3,6 +3,7 @@
 
 pub mod api;
 pub mod cache;
+pub mod history;
 
 use crate::gateway::{
     ClinicGateway, DailyAppointments, DailyRevenue, Days, Doctor, DoctorRevenue, GatewayError,
@@ -64,12 +65,14 @@ pub struct Rows {
     pub doctor_patient_revenue_30_days: Option<PatientRevenue>,
 }
 
-/// Fetches every row the dashboard needs, the queries running concurrently.
+/// Fetches every row the dashboard needs, the queries running concurrently; with a
+/// `history`, settled days' revenue it remembers is not read again.
 pub async fn fetch<G: ClinicGateway>(
     gateway: &G,
     periods: &Periods,
     cancelled: &[i64],
     doctor_id: Option<i64>,
+    history: Option<&history::RevenueHistory>,
 ) -> Result<Rows, GatewayError> {
     let doctor_revenue = async {
         match doctor_id {
@@ -81,8 +84,13 @@ pub async fn fetch<G: ClinicGateway>(
         }
     };
     // The year of daily revenue is the largest read: its two halves go concurrently.
-    let (older, newer) = periods.last_12_months.halves();
     let revenue = async {
+        if let Some(history) = history {
+            return history
+                .revenue_by_day(gateway, periods.last_12_months, periods.today.from)
+                .await;
+        }
+        let (older, newer) = periods.last_12_months.halves();
         let (mut older, newer) =
             tokio::try_join!(gateway.revenue_by_day(older), gateway.revenue_by_day(newer))?;
         older.extend(newer);
@@ -143,6 +151,7 @@ async fn compute_now(
         &periods,
         &state.statuses.cancelled,
         doctor_id,
+        Some(&state.revenue_history),
     )
     .await?;
     if let Some(id) = doctor_id
@@ -300,6 +309,7 @@ pub fn compute(
             .map(|revenue| per(revenue.halalas, revenue.patients)),
         refresh_secs: 60,
         stale: false,
+        charts: None,
     }
 }
 
