@@ -134,6 +134,42 @@ impl std::fmt::Display for BroadcastError {
 
 impl std::error::Error for BroadcastError {}
 
+impl BroadcastError {
+    /// The stable code programs read (`no_numbers`, `not_draft`...).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Self::Unauthenticated => "unauthenticated",
+            Self::Forbidden => "forbidden",
+            Self::EmptyMessage => "empty_message",
+            Self::MessageTooLong(_) => "message_too_long",
+            Self::NoNumbers => "no_numbers",
+            Self::NotText => "not_text",
+            Self::MalformedCsv(_) => "malformed_csv",
+            Self::TooMany(_) => "too_many",
+            Self::NotFound => "not_found",
+            Self::NotDraft => "not_draft",
+            Self::Unexpected(_) => "internal",
+        }
+    }
+
+    /// The HTTP status the refusal is answered with.
+    pub fn status(&self) -> http::StatusCode {
+        match self {
+            Self::Unauthenticated => http::StatusCode::UNAUTHORIZED,
+            Self::Forbidden => http::StatusCode::FORBIDDEN,
+            Self::NotFound => http::StatusCode::NOT_FOUND,
+            Self::NotDraft => http::StatusCode::CONFLICT,
+            Self::Unexpected(_) => http::StatusCode::INTERNAL_SERVER_ERROR,
+            Self::EmptyMessage
+            | Self::MessageTooLong(_)
+            | Self::NoNumbers
+            | Self::NotText
+            | Self::MalformedCsv(_)
+            | Self::TooMany(_) => http::StatusCode::UNPROCESSABLE_ENTITY,
+        }
+    }
+}
+
 impl leptos::server_fn::error::FromServerFnError for BroadcastError {
     type Encoder = leptos::server_fn::codec::JsonEncoding;
 
@@ -203,15 +239,7 @@ fn with_status<T>(result: Result<T, BroadcastError>) -> Result<T, BroadcastError
         && called
         && let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
     {
-        let status = match error {
-            BroadcastError::Unauthenticated => http::StatusCode::UNAUTHORIZED,
-            BroadcastError::Forbidden => http::StatusCode::FORBIDDEN,
-            BroadcastError::NotFound => http::StatusCode::NOT_FOUND,
-            BroadcastError::NotDraft => http::StatusCode::CONFLICT,
-            BroadcastError::Unexpected(_) => http::StatusCode::INTERNAL_SERVER_ERROR,
-            _ => http::StatusCode::UNPROCESSABLE_ENTITY,
-        };
-        response.set_status(status);
+        response.set_status(error.status());
     }
     result
 }

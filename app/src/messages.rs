@@ -18,6 +18,17 @@ pub struct LogEntry {
     pub delivery_status: Option<String>,
 }
 
+/// Every state an outbox message can be in, in its life's order.
+pub const STATES: [&str; 7] = [
+    "queued",
+    "sending",
+    "sent",
+    "failed",
+    "uncertain",
+    "skipped",
+    "cancelled",
+];
+
 /// What the log shows.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LogFilter {

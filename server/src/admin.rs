@@ -840,18 +840,10 @@ impl app::messages::source::MessageLogSource for MessageLog {
                 None => None,
             };
             let wanted_state = text(filter.state);
-            if wanted_state.as_deref().is_some_and(|s| {
-                ![
-                    "queued",
-                    "sending",
-                    "sent",
-                    "failed",
-                    "uncertain",
-                    "skipped",
-                    "cancelled",
-                ]
-                .contains(&s)
-            }) {
+            if wanted_state
+                .as_deref()
+                .is_some_and(|s| !app::messages::STATES.contains(&s))
+            {
                 return Err(app::messages::LogError::BadFilter);
             }
             let to = match text(filter.to) {

@@ -26,7 +26,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde::Deserialize;
 use serde_json::json;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 /// How many left-out lines of each kind a review shows.
 const SHOWN: i64 = 100;
@@ -100,36 +100,11 @@ impl IntoResponse for Failure {
     fn into_response(self) -> Response {
         match self {
             Self::Refused(error) => error.into_response(),
-            Self::Page(error) => {
-                let (status, code) = match &error {
-                    BroadcastError::NotFound => (StatusCode::NOT_FOUND, "not_found"),
-                    BroadcastError::NotDraft => (StatusCode::CONFLICT, "not_draft"),
-                    BroadcastError::EmptyMessage => {
-                        (StatusCode::UNPROCESSABLE_ENTITY, "empty_message")
-                    }
-                    BroadcastError::MessageTooLong(_) => {
-                        (StatusCode::UNPROCESSABLE_ENTITY, "message_too_long")
-                    }
-                    BroadcastError::NoNumbers => (StatusCode::UNPROCESSABLE_ENTITY, "no_numbers"),
-                    BroadcastError::NotText => (StatusCode::UNPROCESSABLE_ENTITY, "not_text"),
-                    BroadcastError::MalformedCsv(_) => {
-                        (StatusCode::UNPROCESSABLE_ENTITY, "malformed_csv")
-                    }
-                    BroadcastError::TooMany(_) => (StatusCode::UNPROCESSABLE_ENTITY, "too_many"),
-                    BroadcastError::Unauthenticated => {
-                        (StatusCode::UNAUTHORIZED, "unauthenticated")
-                    }
-                    BroadcastError::Forbidden => (StatusCode::FORBIDDEN, "forbidden"),
-                    BroadcastError::Unexpected(_) => {
-                        (StatusCode::INTERNAL_SERVER_ERROR, "internal")
-                    }
-                };
-                (
-                    status,
-                    Json(json!({ "error": code, "message": error.to_string() })),
-                )
-                    .into_response()
-            }
+            Self::Page(error) => (
+                error.status(),
+                Json(json!({ "error": error.code(), "message": error.to_string() })),
+            )
+                .into_response(),
         }
     }
 }
@@ -235,15 +210,27 @@ fn batch(id: i64) -> String {
     format!("broadcast:{id}")
 }
 
-async fn progress(state: &AppState, id: i64) -> Result<Progress, sqlx::Error> {
+/// The progress of each of the broadcasts `ids`, read from the outbox in one query.
+async fn progress_of(state: &AppState, ids: &[i64]) -> Result<HashMap<i64, Progress>, sqlx::Error> {
+    let batches = serde_json::to_string(&ids.iter().map(|id| batch(*id)).collect::<Vec<_>>())
+        .unwrap_or_else(|_| "[]".to_owned());
     // language=SQL
-    let rows: Vec<(String, i64)> =
-        sqlx::query_as("SELECT state, COUNT(*) FROM outbox WHERE batch = ? GROUP BY state")
-            .bind(batch(id))
-            .fetch_all(&state.db)
-            .await?;
-    let mut progress = Progress::default();
-    for (state, count) in rows {
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT batch, state, COUNT(*) FROM outbox
+         WHERE batch IN (SELECT value FROM json_each(?)) GROUP BY batch, state",
+    )
+    .bind(batches)
+    .fetch_all(&state.db)
+    .await?;
+    let mut all: HashMap<i64, Progress> = ids.iter().map(|id| (*id, Progress::default())).collect();
+    for (batch, state, count) in rows {
+        let Some(progress) = batch
+            .strip_prefix("broadcast:")
+            .and_then(|id| id.parse().ok())
+            .and_then(|id: i64| all.get_mut(&id))
+        else {
+            continue;
+        };
         match state.as_str() {
             "queued" | "sending" => progress.queued += count,
             "sent" => progress.sent += count,
@@ -252,7 +239,14 @@ async fn progress(state: &AppState, id: i64) -> Result<Progress, sqlx::Error> {
             _ => progress.cancelled += count,
         }
     }
-    Ok(progress)
+    Ok(all)
+}
+
+async fn progress(state: &AppState, id: i64) -> Result<Progress, sqlx::Error> {
+    Ok(progress_of(state, &[id])
+        .await?
+        .remove(&id)
+        .unwrap_or_default())
 }
 
 /// The state people see: a sending broadcast with nothing left to send is done.
@@ -342,61 +336,44 @@ pub async fn view(state: &AppState, id: i64) -> Result<BroadcastView, Failure> {
     })
 }
 
+#[derive(sqlx::FromRow)]
+struct SummaryRow {
+    id: i64,
+    body: String,
+    state: String,
+    created_by: String,
+    created_at: String,
+    valid: i64,
+}
+
 /// The 50 newest broadcasts.
 pub async fn recent(state: &AppState) -> Result<Vec<BroadcastSummary>, Failure> {
     // language=SQL
-    let rows: Vec<(BroadcastRow, i64)> = sqlx::query_as::<
-        _,
-        (
-            i64,
-            String,
-            String,
-            String,
-            String,
-            String,
-            Option<String>,
-            i64,
-        ),
-    >(
-        "SELECT b.id, b.body, b.language, b.state, b.created_by, b.created_at, b.sent_at,
+    let rows: Vec<SummaryRow> = sqlx::query_as(
+        "SELECT b.id, b.body, b.state, b.created_by, b.created_at,
                 (SELECT COUNT(*) FROM broadcast_entries e
-                 WHERE e.broadcast_id = b.id AND e.verdict = 'valid')
+                 WHERE e.broadcast_id = b.id AND e.verdict = 'valid') AS valid
          FROM broadcasts b ORDER BY b.id DESC LIMIT 50",
     )
     .fetch_all(&state.db)
-    .await?
-    .into_iter()
-    .map(
-        |(id, body, language, state, created_by, created_at, sent_at, valid)| {
-            (
-                BroadcastRow {
-                    id,
-                    body,
-                    language,
-                    state,
-                    created_by,
-                    created_at,
-                    sent_at,
-                },
-                valid,
-            )
-        },
-    )
-    .collect();
-    let mut list = Vec::with_capacity(rows.len());
-    for (row, valid) in rows {
-        let progress = progress(state, row.id).await?;
-        list.push(BroadcastSummary {
-            id: row.id,
-            state: shown_state(&row.state, &progress),
-            body: row.body,
-            created_by: row.created_by,
-            created_at: local(state, &row.created_at),
-            valid,
-            progress,
-        });
-    }
-    Ok(list)
+    .await?;
+    let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
+    let mut progress = progress_of(state, &ids).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| {
+            let progress = progress.remove(&row.id).unwrap_or_default();
+            BroadcastSummary {
+                id: row.id,
+                state: shown_state(&row.state, &progress),
+                body: row.body,
+                created_by: row.created_by,
+                created_at: local(state, &row.created_at),
+                valid: row.valid,
+                progress,
+            }
+        })
+        .collect())
 }
 
 /// Queues a draft's messages through the outbox, staggered; audited.

@@ -106,8 +106,12 @@ fn checked(entries: Vec<Entry>) -> Result<Vec<Entry>, ListError> {
 
 /// Splits pasted text into entries.
 pub fn from_text(text: &str) -> Result<Vec<Entry>, ListError> {
+    checked(split_text(text)?)
+}
+
+fn split_text(text: &str) -> Result<Vec<Entry>, ListError> {
     refuse_binary(text)?;
-    let entries = text
+    Ok(text
         .lines()
         .enumerate()
         .flat_map(|(index, line)| {
@@ -119,12 +123,15 @@ pub fn from_text(text: &str) -> Result<Vec<Entry>, ListError> {
                     input: cell.trim_matches('"').trim().to_owned(),
                 })
         })
-        .collect();
-    checked(entries)
+        .collect())
 }
 
 /// Reads a CSV file's phone column.
 pub fn from_csv(text: &str) -> Result<Vec<Entry>, ListError> {
+    checked(csv_column(text)?)
+}
+
+fn csv_column(text: &str) -> Result<Vec<Entry>, ListError> {
     refuse_binary(text)?;
     let text = text.trim_start_matches('\u{feff}');
     // Excel in Arabic locales saves with semicolons.
@@ -185,26 +192,22 @@ pub fn from_csv(text: &str) -> Result<Vec<Entry>, ListError> {
             (best, skip)
         }
     };
-    let entries = rows
+    Ok(rows
         .into_iter()
         .skip(skip)
         .filter_map(|(line, cells)| {
             let cell = cells.get(column)?.clone();
             (!cell.is_empty()).then_some(Entry { line, input: cell })
         })
-        .collect();
-    checked(entries)
+        .collect())
 }
 
-/// Reads pasted text and an uploaded CSV together (either may be empty).
+/// Reads pasted text and an uploaded CSV together (either may be empty); the list as a whole
+/// must hold numbers.
 pub fn read(text: &str, csv: Option<&str>) -> Result<Vec<Entry>, ListError> {
-    let pasted = if text.trim().is_empty() {
-        Vec::new()
-    } else {
-        from_text(text)?
-    };
+    let pasted = split_text(text)?;
     let uploaded = match csv.filter(|csv| !csv.trim().is_empty()) {
-        Some(csv) => from_csv(csv)?,
+        Some(csv) => csv_column(csv)?,
         None => Vec::new(),
     };
     let mut entries = pasted;
@@ -306,6 +309,16 @@ mod tests {
         ));
         let long = "0501234567\n".repeat(MAX_NUMBERS + 1);
         assert_eq!(from_text(&long), Err(ListError::TooMany));
+    }
+
+    #[test]
+    fn pasted_text_and_a_file_are_judged_as_one_list() {
+        let entries = read("see the file", Some("mobile\n0501234567\n")).expect("a list");
+        assert_eq!(
+            inputs(&entries),
+            vec![(1, "see the file"), (3, "0501234567")]
+        );
+        assert_eq!(read("", Some("name\nSara\n")), Err(ListError::NoNumbers));
     }
 
     #[test]

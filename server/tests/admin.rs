@@ -702,73 +702,59 @@ async fn the_message_log_filters_and_an_admin_resolves_an_uncertain_message() {
     .await
     .expect("fixture");
     let session = app.session("manager", "correct horse battery").await;
-    let call = |endpoint: &str, form: Vec<(&str, &str)>, session: Option<&Session>| {
-        let mut request = app
-            .client
-            .post(app.url(endpoint))
-            .header("origin", &app.base)
-            .form(&form);
-        if let Some(session) = session {
-            request = request.header("cookie", &session.cookie);
-        }
-        request.send()
-    };
-    let anonymous = call("/api/admin/messages", vec![], None)
-        .await
-        .expect("answers");
+    let anonymous = call_server_fn(&app, "/api/admin/messages", &[], None).await;
     let anonymous = anonymous.text().await.expect("body");
     assert!(anonymous.contains("Unauthenticated"), "{anonymous}");
 
-    let all: Value = call("/api/admin/messages", vec![], Some(&session))
+    let all: Value = call_server_fn(&app, "/api/admin/messages", &[], Some(&session))
         .await
-        .expect("answers")
         .json()
         .await
         .expect("json");
     assert_eq!(all.as_array().map(Vec::len), Some(2));
-    let uncertain: Value = call(
+    let uncertain: Value = call_server_fn(
+        &app,
         "/api/admin/messages",
-        vec![("state", "uncertain"), ("to", "0501234567")],
+        &[("state", "uncertain"), ("to", "0501234567")],
         Some(&session),
     )
     .await
-    .expect("answers")
     .json()
     .await
     .expect("json");
     assert_eq!(uncertain[0]["id"], 1);
     assert_eq!(uncertain.as_array().map(Vec::len), Some(1));
-    let bad: String = call(
+    let bad: String = call_server_fn(
+        &app,
         "/api/admin/messages",
-        vec![("kind", "spam")],
+        &[("kind", "spam")],
         Some(&session),
     )
     .await
-    .expect("answers")
     .text()
     .await
     .expect("body");
     assert!(bad.contains("BadFilter"), "{bad}");
 
-    call(
+    call_server_fn(
+        &app,
         "/api/admin/messages/resolve",
-        vec![("id", "1"), ("action", "sent")],
+        &[("id", "1"), ("action", "sent")],
         Some(&session),
     )
-    .await
-    .expect("answers");
+    .await;
     let state: String = sqlx::query_scalar("SELECT state FROM outbox WHERE id = 1")
         .fetch_one(&pool)
         .await
         .expect("state");
     assert_eq!(state, "sent");
-    let again = call(
+    let again = call_server_fn(
+        &app,
         "/api/admin/messages/resolve",
-        vec![("id", "1"), ("action", "requeue")],
+        &[("id", "1"), ("action", "requeue")],
         Some(&session),
     )
     .await
-    .expect("answers")
     .text()
     .await
     .expect("body");

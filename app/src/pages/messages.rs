@@ -3,7 +3,7 @@
 //! `uncertain` one (it was sent, or send it again).
 
 use crate::i18n::{Locale, t, t_string, use_i18n};
-use crate::messages::{LogEntry, LogError, LogFilter, ResolveMessage, list_messages};
+use crate::messages::{LogEntry, LogError, LogFilter, ResolveMessage, STATES, list_messages};
 use crate::{format, pages::AdminNav};
 use leptos::prelude::*;
 use leptos_i18n::Locale as _;
@@ -11,15 +11,6 @@ use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
 const KINDS: [&str; 5] = ["reminder", "feedback", "campaign", "broadcast", "manual"];
-const STATES: [&str; 7] = [
-    "queued",
-    "sending",
-    "sent",
-    "failed",
-    "uncertain",
-    "skipped",
-    "cancelled",
-];
 
 fn kind_label(locale: Locale, kind: &str) -> String {
     let i18n = use_i18n();
