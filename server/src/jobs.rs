@@ -89,6 +89,52 @@ async fn deliver(job: Deliver, outbox: Data<Outbox>) -> Result<(), BoxDynError> 
     Ok(())
 }
 
+/// How often the delivery worker looks for due messages.
+const POLL: Duration = Duration::from_millis(500);
+
+/// Wakes the delivery worker every `period`.
+///
+/// apalis's own interval strategy replaces a fired timer without polling the new one, so no waker
+/// is registered for it. When the fetch that follows answers at once, nothing wakes the worker
+/// again until its next heartbeat (30 s): due messages, staggered broadcasts among them, waited
+/// up to half a minute. This one re-arms its timer the moment it fires.
+struct Every {
+    period: Duration,
+    timer: futures_timer::Delay,
+}
+
+impl Every {
+    fn new(period: Duration) -> Self {
+        Self {
+            period,
+            timer: futures_timer::Delay::new(period),
+        }
+    }
+}
+
+impl Clone for Every {
+    fn clone(&self) -> Self {
+        Self::new(self.period)
+    }
+}
+
+impl PollStrategy for Every {
+    fn poll_drive(
+        &mut self,
+        cx: &mut std::task::Context<'_>,
+        _snapshot: &PollSnapshot,
+    ) -> std::task::Poll<Option<()>> {
+        use std::pin::Pin;
+        if Pin::new(&mut self.timer).poll(cx).is_pending() {
+            return std::task::Poll::Pending;
+        }
+        self.timer.reset(self.period);
+        // A fresh deadline is never due yet: this poll only registers the waker.
+        let _ = Pin::new(&mut self.timer).poll(cx);
+        std::task::Poll::Ready(Some(()))
+    }
+}
+
 /// Runs `run` unless the previous run of the same job is still going.
 async fn once_at_a_time<F, Fut>(name: &str, guard: &Mutex<()>, run: F)
 where
@@ -214,8 +260,7 @@ pub async fn run(
         .execute(&store)
         .await?;
     let outbox = messaging.outbox.clone();
-    let delivery_queue = SqliteStorage::<Deliver>::new(&store)
-        .poll_with_strategy(Strategy::new().interval(Duration::from_millis(500)));
+    let delivery_queue = SqliteStorage::<Deliver>::new(&store).poll_with_strategy(Every::new(POLL));
     let cron = |expression: &str| {
         (
             CronScheduler::new(schedule(expression)).with_timezone(tz),
@@ -290,4 +335,58 @@ pub async fn run(
         })
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::task::{Context, Poll, Wake, Waker};
+
+    struct Count(AtomicUsize);
+
+    impl Wake for Count {
+        fn wake(self: Arc<Self>) {
+            self.0.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+
+    /// Polls `strategy` once when it fires, as the worker does, and reports whether it wakes the
+    /// worker again by itself afterwards.
+    fn wakes_again_after_firing(mut strategy: impl PollStrategy) -> bool {
+        let period = Duration::from_millis(50);
+        let count = Arc::new(Count(AtomicUsize::new(0)));
+        let waker = Waker::from(count.clone());
+        let mut cx = Context::from_waker(&waker);
+        let snapshot = PollSnapshot::new();
+        assert!(strategy.poll_drive(&mut cx, &snapshot).is_pending());
+        std::thread::sleep(period * 4);
+        assert_eq!(
+            count.0.load(Ordering::SeqCst),
+            1,
+            "the first period wakes the worker"
+        );
+        assert_eq!(
+            strategy.poll_drive(&mut cx, &snapshot),
+            Poll::Ready(Some(()))
+        );
+        // The worker's fetch found nothing and it went to sleep without polling again.
+        std::thread::sleep(period * 4);
+        count.0.load(Ordering::SeqCst) > 1
+    }
+
+    #[test]
+    fn the_delivery_worker_is_woken_every_period_without_being_polled_in_between() {
+        assert!(wakes_again_after_firing(Every::new(Duration::from_millis(
+            50
+        ))));
+    }
+
+    /// Why [`Every`] exists. When this fails, apalis re-arms its own timer and `Every` can go.
+    #[test]
+    fn apalis_interval_strategy_loses_its_wake_up() {
+        assert!(!wakes_again_after_firing(IntervalStrategy::new(
+            Duration::from_millis(50)
+        )));
+    }
 }
