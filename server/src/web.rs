@@ -44,7 +44,13 @@ pub fn router(state: AppState) -> Router {
         provide_context(reports.clone());
         provide_context(sessions.clone());
     };
-    Router::new()
+    // A public board's pages are kept a moment (a private one's access check sees every request).
+    let pages = (state.dashboard_key.is_none()).then(|| {
+        Arc::new(dashboard::page_cache::PageCache::new(
+            std::time::Duration::from_secs(state.config.dashboard_ttl_secs),
+        ))
+    });
+    let router = Router::new()
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
         .route("/api/v1/dashboard", get(dashboard::api::get_dashboard))
@@ -63,9 +69,15 @@ pub fn router(state: AppState) -> Router {
             access::guard,
         ))
         .layer(axum::middleware::from_fn(crate::admin::refuse_cross_site))
-        .layer(CompressionLayer::new())
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .layer(CompressionLayer::new());
+    let router = match pages {
+        Some(pages) => router.layer(axum::middleware::from_fn_with_state(
+            pages,
+            dashboard::page_cache::serve,
+        )),
+        None => router,
+    };
+    router.layer(TraceLayer::new_for_http()).with_state(state)
 }
 
 /// A bound, ready-to-run Nabd web server.

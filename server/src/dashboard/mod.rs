@@ -4,6 +4,7 @@
 pub mod api;
 pub mod cache;
 pub mod history;
+pub mod page_cache;
 
 use crate::gateway::{
     ClinicGateway, DailyAppointments, DailyRevenue, Days, Doctor, DoctorRevenue, GatewayError,
