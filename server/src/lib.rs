@@ -3,6 +3,7 @@
 
 pub mod access;
 pub mod admin;
+pub mod assets;
 pub mod auth;
 pub mod broadcast;
 pub mod campaign;

@@ -77,7 +77,27 @@ pub fn router(state: AppState) -> Router {
         )),
         None => router,
     };
-    router.layer(TraceLayer::new_for_http()).with_state(state)
+    // Static files compressed once at the best level, in the background from the start.
+    let files = Arc::new(crate::assets::Precompressed::new(state.config.site_root()));
+    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+        let files = files.clone();
+        runtime.spawn_blocking(move || {
+            let started = std::time::Instant::now();
+            let count = files.compress_all();
+            tracing::info!(
+                files = count,
+                took_ms = started.elapsed().as_millis() as u64,
+                "static files precompressed"
+            );
+        });
+    }
+    router
+        .layer(axum::middleware::from_fn_with_state(
+            files,
+            crate::assets::serve,
+        ))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
 }
 
 /// A bound, ready-to-run Nabd web server.

@@ -276,3 +276,84 @@ async fn an_unreachable_sql_server_is_reported_not_ready() {
     let api = app.get("/api/v1/dashboard").await;
     assert_eq!(api.status(), StatusCode::SERVICE_UNAVAILABLE);
 }
+
+/// Decodes a body by its `Content-Encoding` (reqwest here decodes nothing by itself).
+async fn decoded(response: reqwest::Response) -> (Option<String>, String) {
+    use std::io::Read;
+    let encoding = response
+        .headers()
+        .get("content-encoding")
+        .map(|value| value.to_str().expect("ascii").to_owned());
+    let bytes = response.bytes().await.expect("body");
+    let mut text = String::new();
+    match encoding.as_deref() {
+        Some("br") => {
+            let mut raw = Vec::new();
+            brotli::BrotliDecompress(&mut &bytes[..], &mut raw).expect("brotli");
+            text = String::from_utf8(raw).expect("utf-8");
+        }
+        Some("gzip") => {
+            flate2::read::GzDecoder::new(&bytes[..])
+                .read_to_string(&mut text)
+                .expect("gzip");
+        }
+        None => text = String::from_utf8(bytes.to_vec()).expect("utf-8"),
+        Some(other) => panic!("unexpected encoding {other}"),
+    }
+    (encoding, text)
+}
+
+#[tokio::test]
+async fn static_files_are_compressed_once_revalidated_and_never_stale() {
+    let site = tempfile::tempdir().expect("site dir");
+    std::fs::create_dir_all(site.path().join("pkg")).expect("pkg");
+    let script = site.path().join("pkg/nabd.js");
+    let first = "export function hydrate() { /* نبض */ }\n".repeat(400);
+    std::fs::write(&script, &first).expect("write");
+    let root = site.path().display().to_string();
+    let app = spawn_app(&["--site-root", &root]).await;
+    let get = |encoding: &'static str, tag: Option<String>| {
+        let mut request = app
+            .client
+            .get(app.url("/pkg/nabd.js"))
+            .header("accept-encoding", encoding);
+        if let Some(tag) = tag {
+            request = request.header("if-none-match", tag);
+        }
+        request.send()
+    };
+    // Compressed in the background after the start: the ETag says it is.
+    let mut tries = 0;
+    let response = loop {
+        let response = get("gzip, deflate, br", None).await.expect("request");
+        if response.headers().contains_key("etag") {
+            break response;
+        }
+        tries += 1;
+        assert!(tries < 100, "never precompressed");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(
+        response.headers()["content-type"],
+        "text/javascript; charset=utf-8"
+    );
+    let tag = response.headers()["etag"].to_str().expect("ascii").to_owned();
+    let (encoding, text) = decoded(response).await;
+    assert_eq!(encoding.as_deref(), Some("br"));
+    assert_eq!(text, first);
+    // A revisit with the tag costs nothing.
+    let again = get("br", Some(tag.clone())).await.expect("request");
+    assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
+    // gzip for clients without Brotli; the file itself for those with neither.
+    let (encoding, text) = decoded(get("gzip", None).await.expect("request")).await;
+    assert_eq!((encoding.as_deref(), text.as_str()), (Some("gzip"), first.as_str()));
+    let (encoding, text) = decoded(get("identity", None).await.expect("request")).await;
+    assert_eq!((encoding, text.as_str()), (None, first.as_str()));
+    // Rebuilt on disk (cargo leptos watch): the new file is served, never the old bytes.
+    let second = "export function hydrate() { /* rebuilt */ }\n".repeat(300);
+    std::fs::write(&script, &second).expect("rewrite");
+    let response = get("br", Some(tag)).await.expect("request");
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(decoded(response).await.1, second);
+}
