@@ -20,4 +20,4 @@ setup:
 ## Rebuild and reload on every change (day-to-day development)
 dev:
 	.ci/setup.sh run
-	source .ci/env.sh && cargo leptos watch
+	source .ci/env.sh && cargo leptos watch --split

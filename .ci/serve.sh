@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source .ci/env.sh
 
-cargo leptos build --release
+cargo leptos build --release --split
 nabd="${CARGO_TARGET_DIR:-target}/release/nabd"
 
 configured_in_dotenv() { [ -f .env ] && grep -Eq '^[[:space:]]*NABD_CLINIC_URL=.+' .env; }

@@ -24,8 +24,8 @@ cargo test -p app --features ssr
 step "tests: server"
 cargo test -p server
 
-step "build the site (cargo leptos build)"
-cargo leptos build
+step "build the site (cargo leptos build --split)"
+cargo leptos build --split
 
 step "browser tests"
 work="$(mktemp -d)"

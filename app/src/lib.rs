@@ -14,6 +14,7 @@ pub mod dashboard;
 pub mod exclusions;
 pub mod format;
 pub mod layout;
+pub mod lazy;
 pub mod locale;
 pub mod marketing;
 pub mod messages;
@@ -21,14 +22,15 @@ pub mod pages;
 
 use crate::i18n::{I18nContextProvider, Locale};
 use crate::layout::LocaleLayout;
-use crate::pages::{
-    BroadcastPage, BroadcastsPage, DashboardPage, ExclusionsPage, HomePage, MarketingReportPage,
-    MessagesPage, NotFound, SignInPage,
+use crate::lazy::{
+    BroadcastRoute, BroadcastsRoute, ExclusionsRoute, MarketingReportRoute, MessagesRoute,
+    SignInRoute,
 };
+use crate::pages::{DashboardPage, HomePage, NotFound};
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, provide_meta_context};
 use leptos_router::{
-    ParamSegment, SsrMode, StaticSegment,
+    Lazy, ParamSegment, SsrMode, StaticSegment,
     components::{ParentRoute, Route, Router, Routes},
 };
 
@@ -79,29 +81,30 @@ macro_rules! localized_routes {
                             ssr=SsrMode::Async
                         />
                         // The admin pages too: without JavaScript, out-of-order streaming would leave the
-                        // "loading" fallback in place of the data.
+                        // "loading" fallback in place of the data. Their code is loaded only when one
+                        // is opened (`crate::lazy`).
                         <Route
                             path=StaticSegment("marketing-report")
-                            view=MarketingReportPage
+                            view={Lazy::<MarketingReportRoute>::new()}
                             ssr=SsrMode::Async
                         />
                         <Route
                             path=(StaticSegment("admin"), StaticSegment("sign-in"))
-                            view=SignInPage
+                            view={Lazy::<SignInRoute>::new()}
                         />
                         <Route
                             path=(StaticSegment("admin"), StaticSegment("exclusions"))
-                            view=ExclusionsPage
+                            view={Lazy::<ExclusionsRoute>::new()}
                             ssr=SsrMode::Async
                         />
                         <Route
                             path=(StaticSegment("admin"), StaticSegment("messages"))
-                            view=MessagesPage
+                            view={Lazy::<MessagesRoute>::new()}
                             ssr=SsrMode::Async
                         />
                         <Route
                             path=(StaticSegment("admin"), StaticSegment("broadcasts"))
-                            view=BroadcastsPage
+                            view={Lazy::<BroadcastsRoute>::new()}
                             ssr=SsrMode::Async
                         />
                         <Route
@@ -110,7 +113,7 @@ macro_rules! localized_routes {
                                 StaticSegment("broadcasts"),
                                 ParamSegment("id"),
                             )
-                            view=BroadcastPage
+                            view={Lazy::<BroadcastRoute>::new()}
                             ssr=SsrMode::Async
                         />
                     </ParentRoute>

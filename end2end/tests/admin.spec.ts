@@ -14,8 +14,15 @@ for (const lang of ["en", "ar"] as const) {
     const notice = page.getByRole("alert");
     await expect(notice).toContainText(lang === "en" ? "Sign in to see this page." : "سجّل الدخول لعرض هذه الصفحة.");
 
+    const wasm: string[] = [];
+    page.on("request", (sent) => {
+      if (sent.url().endsWith(".wasm")) wasm.push(new URL(sent.url()).pathname);
+    });
     await page.goto(`/${lang}/admin/sign-in`);
     await expect(page.locator(".frame")).toHaveAttribute("data-hydrated", "true");
+    // The sign-in page's own code arrives as a file of its own, beside the main bundle.
+    expect(wasm).toContain("/pkg/nabd.wasm");
+    expect(wasm.some((path) => path.includes("split___sign_in_route_view"))).toBe(true);
     const username = page.getByLabel(lang === "en" ? "Username" : "اسم المستخدم");
     const password = page.getByLabel(lang === "en" ? "Password" : "كلمة المرور");
     await username.fill(USER);

@@ -17,8 +17,14 @@ for (const lang of ["en", "ar"]) {
   test(`the ${lang} board shows every KPI with the API's value`, async ({ page, request }) => {
     const figures = await (await request.get("/api/v1/dashboard")).json();
     const errors = watchConsole(page);
+    const wasm: string[] = [];
+    page.on("request", (sent) => {
+      if (sent.url().endsWith(".wasm")) wasm.push(new URL(sent.url()).pathname);
+    });
     await page.goto(`/${lang}/clinic-dashboard`);
     await expect(page.locator(".frame")).toHaveAttribute("data-hydrated", "true");
+    // The board downloads the main bundle only: the admin pages' code stays on the server.
+    expect(wasm).toEqual(["/pkg/nabd.wasm"]);
     await expect(page.locator("html")).toHaveAttribute("dir", lang === "ar" ? "rtl" : "ltr");
     for (const kpi of KPIS) {
       const value = page.locator(`[data-kpi="${kpi}"] .kpi-value`);

@@ -3,5 +3,7 @@
 #[wasm_bindgen::prelude::wasm_bindgen]
 pub fn hydrate() {
     console_error_panic_hook::set_once();
-    leptos::mount::hydrate_body(app::App);
+    // Lazy: a page whose code is a split-off WASM file (the admin area) hydrates once that file
+    // is in; the server's HTML has already asked the browser to preload it.
+    leptos::mount::hydrate_lazy(app::App);
 }
