@@ -25,6 +25,7 @@ pub fn LocaleLayout(locale: Locale) -> impl IntoView {
     // which the browser tests (and curious developers) can wait for.
     let hydrated = RwSignal::new(false);
     Effect::new(move |_| hydrated.set(true));
+    Effect::new(move |_| locale::remember(locale));
 
     view! {
         <Title text=move || t_string!(i18n, app.name).to_string() />

@@ -7,6 +7,35 @@
 use crate::i18n::Locale;
 use leptos_i18n::Locale as _;
 
+/// The cookie that remembers the last language viewed, for addresses without one (`/`).
+pub const COOKIE: &str = "i18n_pref_locale";
+
+/// The `Set-Cookie` / `document.cookie` value remembering `locale` for a year, site-wide.
+pub fn cookie(locale: Locale) -> String {
+    format!(
+        "{COOKIE}={}; Path=/; Max-Age=31536000; SameSite=Lax",
+        locale.as_str()
+    )
+}
+
+/// Remembers `locale` in the browser (the server does it for every page it sends; this covers
+/// the language switch, which the router follows without asking the server).
+#[cfg(feature = "hydrate")]
+pub fn remember(locale: Locale) {
+    use wasm_bindgen::JsCast;
+    let document = web_sys::window()
+        .and_then(|window| window.document())
+        .and_then(|document| document.dyn_into::<web_sys::HtmlDocument>().ok());
+    if let Some(document) = document {
+        // A browser that refuses cookies just does not remember.
+        let _ = document.set_cookie(&cookie(locale));
+    }
+}
+
+/// Remembers `locale` in the browser; on the server the language middleware does it.
+#[cfg(not(feature = "hydrate"))]
+pub fn remember(_locale: Locale) {}
+
 /// Parses a language code (`"ar"`, `"AR"`, `"ar-SA"`); `None` for a language Nabd lacks.
 pub fn parse(code: &str) -> Option<Locale> {
     let primary = code.trim().split(['-', '_']).next()?;

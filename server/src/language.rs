@@ -1,8 +1,9 @@
 //! Redirects from addresses without a language (`/`, `/clinic-dashboard`) and the seed system's
 //! public URLs (`/clinic-dashboard/ar`) to the language-prefixed pages.
 //!
-//! The language is the one in the `i18n_pref_locale` cookie (set whenever a page is viewed),
-//! else the best match of `Accept-Language`, else English.
+//! The language is the one in the `i18n_pref_locale` cookie (set whenever a page is viewed:
+//! by [`remember`] for each page the server sends, by the page itself when its language switch
+//! is followed in the browser), else the best match of `Accept-Language`, else English.
 
 use app::i18n::Locale;
 use app::locale;
@@ -11,8 +12,32 @@ use axum::http::header::{ACCEPT_LANGUAGE, VARY};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
 
-/// The cookie in which the i18n context remembers the last language viewed.
-pub const LANGUAGE_COOKIE: &str = "i18n_pref_locale";
+/// The cookie that remembers the last language viewed.
+pub const LANGUAGE_COOKIE: &str = locale::COOKIE;
+
+/// Middleware: a page in a language (`/ar/...`) remembers that language in the cookie, when
+/// the visitor's cookie says otherwise (or nothing).
+pub async fn remember(request: Request, next: axum::middleware::Next) -> Response {
+    let language = locale::of_path(request.uri().path());
+    let remembered =
+        crate::cookies::get(request.headers(), LANGUAGE_COOKIE).and_then(locale::parse);
+    let mut response = next.run(request).await;
+    let Some(language) = language.filter(|language| remembered != Some(*language)) else {
+        return response;
+    };
+    let is_page = response.status().is_success()
+        && response
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .is_some_and(|value| value.starts_with("text/html"));
+    if is_page && let Ok(cookie) = HeaderValue::from_str(&locale::cookie(language)) {
+        response
+            .headers_mut()
+            .append(axum::http::header::SET_COOKIE, cookie);
+    }
+    response
+}
 
 /// Picks the visitor's language from the cookie, then `Accept-Language`, then English.
 pub fn preferred(headers: &HeaderMap) -> Locale {

@@ -68,6 +68,7 @@ pub fn router(state: AppState) -> Router {
             state.dashboard_key.clone(),
             access::guard,
         ))
+        .layer(axum::middleware::from_fn(language::remember))
         .layer(axum::middleware::from_fn(crate::admin::refuse_cross_site))
         .layer(CompressionLayer::new());
     let router = match pages {

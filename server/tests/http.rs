@@ -185,6 +185,53 @@ async fn the_root_redirects_by_cookie_then_browser_language_then_english() {
 }
 
 #[tokio::test]
+async fn a_page_remembers_its_language_for_the_bare_address() {
+    let app = spawn_app(&[]).await;
+    let page = |path: &'static str, cookie: Option<&'static str>| {
+        let mut request = app.client.get(app.url(path));
+        if let Some(cookie) = cookie {
+            request = request.header(COOKIE, cookie);
+        }
+        request.send()
+    };
+    let set_cookie = |response: &reqwest::Response| {
+        response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .map(|value| value.to_str().expect("ascii").to_owned())
+            .collect::<Vec<_>>()
+    };
+    // An Arabic page to a new visitor: remembered, site-wide, for a year.
+    let arabic = page("/ar", None).await.expect("request");
+    assert_eq!(arabic.status(), StatusCode::OK);
+    assert_eq!(
+        set_cookie(&arabic),
+        ["i18n_pref_locale=ar; Path=/; Max-Age=31536000; SameSite=Lax"]
+    );
+    // With that cookie the bare address opens in Arabic, and Arabic pages set nothing more.
+    let root = page("/", Some("i18n_pref_locale=ar"))
+        .await
+        .expect("request");
+    assert_eq!(root.headers()[LOCATION], "/ar");
+    let again = page("/ar", Some("i18n_pref_locale=ar"))
+        .await
+        .expect("request");
+    assert!(set_cookie(&again).is_empty());
+    // An English page changes what is remembered; a missing page remembers nothing.
+    let english = page("/en", Some("i18n_pref_locale=ar"))
+        .await
+        .expect("request");
+    assert_eq!(
+        set_cookie(&english),
+        ["i18n_pref_locale=en; Path=/; Max-Age=31536000; SameSite=Lax"]
+    );
+    let missing = page("/ar/no-such-page", None).await.expect("request");
+    assert_eq!(missing.status(), StatusCode::NOT_FOUND);
+    assert!(set_cookie(&missing).is_empty());
+}
+
+#[tokio::test]
 async fn the_seed_systems_public_urls_keep_working() {
     let app = spawn_app(&[]).await;
     let arabic = app.get("/clinic-dashboard/ar").await;
@@ -338,7 +385,10 @@ async fn static_files_are_compressed_once_revalidated_and_never_stale() {
         response.headers()["content-type"],
         "text/javascript; charset=utf-8"
     );
-    let tag = response.headers()["etag"].to_str().expect("ascii").to_owned();
+    let tag = response.headers()["etag"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
     let (encoding, text) = decoded(response).await;
     assert_eq!(encoding.as_deref(), Some("br"));
     assert_eq!(text, first);
@@ -347,7 +397,10 @@ async fn static_files_are_compressed_once_revalidated_and_never_stale() {
     assert_eq!(again.status(), StatusCode::NOT_MODIFIED);
     // gzip for clients without Brotli; the file itself for those with neither.
     let (encoding, text) = decoded(get("gzip", None).await.expect("request")).await;
-    assert_eq!((encoding.as_deref(), text.as_str()), (Some("gzip"), first.as_str()));
+    assert_eq!(
+        (encoding.as_deref(), text.as_str()),
+        (Some("gzip"), first.as_str())
+    );
     let (encoding, text) = decoded(get("identity", None).await.expect("request")).await;
     assert_eq!((encoding, text.as_str()), (None, first.as_str()));
     // Rebuilt on disk (cargo leptos watch): the new file is served, never the old bytes.

@@ -8,8 +8,8 @@
 //! - `GET /en/clinic-dashboard` and `/ar/clinic-dashboard`, with no query but `doctor` and `tv`;
 //! - only while the dashboard is public (with `NABD_DASHBOARD_ACCESS=token` the access check
 //!   must see every request, so nothing is kept);
-//! - only a `200` HTML answer that sets no cookie but the language one (the i18n context echoes
-//!   the request's `i18n_pref_locale`, so that cookie's value is part of the key);
+//! - only a `200` HTML answer that sets no cookie but the language one (which follows from the
+//!   address and the request's `i18n_pref_locale`, so that cookie's value is part of the key);
 //! - one copy per address, `Accept-Encoding` and language cookie, at most [`MAX_PAGES`] of them.
 //!
 //! Nothing else of the request shapes the public board (it shows no session, no name).
@@ -201,8 +201,8 @@ mod tests {
     use std::sync::atomic::{AtomicUsize, Ordering};
     use tower::ServiceExt;
 
-    /// A stand-in page that counts its renders and says which render this is; it echoes the
-    /// language cookie as the i18n context does, and sets `cookie` when given.
+    /// A stand-in page that counts its renders and says which render this is; it sets the
+    /// language cookie back as the language middleware may, and sets `cookie` when given.
     fn stand_in(
         cache: Arc<PageCache>,
         renders: Arc<AtomicUsize>,
