@@ -19,6 +19,10 @@ pub fn LocaleLayout(locale: Locale) -> impl IntoView {
     if i18n.get_locale_untracked() != locale {
         i18n.set_locale(locale);
     }
+    // A plain string, read now: leptos_meta renders the title into `<head>` after the page, and
+    // a closure reading the i18n signal there can run outside the request's reactive arena
+    // (a panic under load, seen in the load benchmark). The layout is rebuilt per language.
+    let title = t_string!(i18n, app.name).to_string();
     let home = format!("/{}", locale.as_str());
     let dashboard = format!("/{}/clinic-dashboard", locale.as_str());
     // Effects run only in the browser: the attribute turns "true" once the page is hydrated,
@@ -28,7 +32,7 @@ pub fn LocaleLayout(locale: Locale) -> impl IntoView {
     Effect::new(move |_| locale::remember(locale));
 
     view! {
-        <Title text=move || t_string!(i18n, app.name).to_string() />
+        <Title text=title />
         <div class="frame" data-hydrated=move || hydrated.get().to_string()>
         <a class="skip-link" href="#content">
             {t!(i18n, nav.main)}

@@ -16,6 +16,8 @@ use std::time::{Duration, Instant};
 struct Outcome {
     requests: u64,
     errors: u64,
+    /// What the first failed request got, to tell a refused connection from an error status.
+    first_error: Option<String>,
     bytes: u64,
     latencies: Vec<Duration>,
     elapsed: Duration,
@@ -24,11 +26,19 @@ struct Outcome {
 async fn hammer(url: String, connections: usize, seconds: u64) -> Outcome {
     let stop = Arc::new(AtomicBool::new(false));
     let errors = Arc::new(AtomicU64::new(0));
+    let first_error = Arc::new(std::sync::Mutex::new(None::<String>));
     let bytes = Arc::new(AtomicU64::new(0));
     let started = Instant::now();
     let mut tasks = Vec::with_capacity(connections);
     for _ in 0..connections {
         let (url, stop, errors, bytes) = (url.clone(), stop.clone(), errors.clone(), bytes.clone());
+        let first_error = first_error.clone();
+        let failed = move |what: String| {
+            errors.fetch_add(1, Ordering::Relaxed);
+            if let Ok(mut first) = first_error.lock() {
+                first.get_or_insert(what);
+            }
+        };
         tasks.push(tokio::spawn(async move {
             // One client per connection: each task keeps its own keep-alive connection.
             let client = reqwest::Client::builder()
@@ -50,14 +60,11 @@ async fn hammer(url: String, connections: usize, seconds: u64) -> Outcome {
                                 bytes.fetch_add(body.len() as u64, Ordering::Relaxed);
                                 latencies.push(sent.elapsed());
                             }
-                            Err(_) => {
-                                errors.fetch_add(1, Ordering::Relaxed);
-                            }
+                            Err(error) => failed(format!("body: {error:?}")),
                         }
                     }
-                    _ => {
-                        errors.fetch_add(1, Ordering::Relaxed);
-                    }
+                    Ok(response) => failed(format!("status {}", response.status())),
+                    Err(error) => failed(format!("request: {error:?}")),
                 }
             }
             latencies
@@ -74,6 +81,7 @@ async fn hammer(url: String, connections: usize, seconds: u64) -> Outcome {
     Outcome {
         requests: latencies.len() as u64,
         errors: errors.load(Ordering::Relaxed),
+        first_error: first_error.lock().ok().and_then(|first| first.clone()),
         bytes: bytes.load(Ordering::Relaxed),
         latencies,
         elapsed,
@@ -148,7 +156,7 @@ async fn main() -> anyhow::Result<()> {
         .env("NABD_JOBS_ENABLED", "false")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
-        .stderr(Stdio::null())
+        .stderr(std::fs::File::create(dir.path().join("server.log"))?)
         .spawn()?;
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
@@ -177,6 +185,7 @@ async fn main() -> anyhow::Result<()> {
         ("API /api/v1/dashboard", "/api/v1/dashboard"),
     ];
     let mut yardstick = 0.0;
+    let mut failures = Vec::new();
     println!("| target | requests | errors | req/s | vs static | p50 | p99 | KB/response |");
     println!("|---|---|---|---|---|---|---|---|");
     for (label, path) in targets {
@@ -196,6 +205,17 @@ async fn main() -> anyhow::Result<()> {
             percentile(&outcome.latencies, 0.99).as_secs_f64() * 1000.0,
             outcome.bytes as f64 / outcome.requests.max(1) as f64 / 1024.0,
         );
+        if let Some(first) = &outcome.first_error {
+            failures.push(format!("{label}: first failure: {first}"));
+        }
+    }
+    for failure in &failures {
+        println!("{failure}");
+    }
+    // What the server said while failing (warnings and errors only: RUST_LOG=warn).
+    let said = std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
+    for line in said.lines().take(20) {
+        println!("server: {line}");
     }
     println!(
         "server memory after the load: RSS {} KB (peak {} KB)",

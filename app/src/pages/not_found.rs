@@ -25,7 +25,7 @@ pub fn NotFound() -> impl IntoView {
     let home = move || format!("/{}", i18n.get_locale().as_str());
 
     view! {
-        <Title text=move || t_string!(i18n, not_found.title).to_string() />
+        <Title text=t_string!(i18n, not_found.title).to_string() />
         <main id="content" class="page not-found">
             <h1>{t!(i18n, not_found.title)}</h1>
             <p>{t!(i18n, not_found.body)}</p>
