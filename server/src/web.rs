@@ -78,19 +78,23 @@ pub fn router(state: AppState) -> Router {
         )),
         None => router,
     };
-    // Static files compressed once at the best level, in the background from the start.
+    // Static files compressed once at the best level, in the background from the start: on a
+    // thread of its own, not the runtime's blocking pool, so a shutdown never waits for it.
     let files = Arc::new(crate::assets::Precompressed::new(state.config.site_root()));
-    if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-        let files = files.clone();
-        runtime.spawn_blocking(move || {
+    let compressing = files.clone();
+    let spawned = std::thread::Builder::new()
+        .name("precompress".into())
+        .spawn(move || {
             let started = std::time::Instant::now();
-            let count = files.compress_all();
+            let count = compressing.compress_all();
             tracing::info!(
                 files = count,
                 took_ms = started.elapsed().as_millis() as u64,
                 "static files precompressed"
             );
         });
+    if let Err(error) = spawned {
+        tracing::warn!(%error, "static files will be compressed on every request instead");
     }
     router
         .layer(axum::middleware::from_fn_with_state(
