@@ -82,11 +82,34 @@ fn compress(bytes: &[u8]) -> std::io::Result<(Bytes, Bytes)> {
 
 impl Precompressed {
     /// Serves files of `root` (the site root) once [`Self::compress_all`] has compressed them.
-    pub fn new(root: PathBuf) -> Self {
+    fn new(root: PathBuf) -> Self {
         Self {
             root,
             files: RwLock::new(HashMap::new()),
         }
+    }
+
+    /// Serves files of `root` and starts compressing them on a thread of its own (not the
+    /// runtime's blocking pool, so a shutdown never waits for it). Until a file is done it is
+    /// compressed on the fly, as before.
+    pub fn start(root: PathBuf) -> Arc<Self> {
+        let files = Arc::new(Self::new(root));
+        let compressing = files.clone();
+        let spawned = std::thread::Builder::new()
+            .name("precompress".into())
+            .spawn(move || {
+                let started = std::time::Instant::now();
+                let count = compressing.compress_all();
+                tracing::info!(
+                    files = count,
+                    took_ms = started.elapsed().as_millis() as u64,
+                    "static files precompressed"
+                );
+            });
+        if let Err(error) = spawned {
+            tracing::warn!(%error, "static files will be compressed on every request instead");
+        }
+        files
     }
 
     /// Compresses every compressible file under the site's folders; returns how many.

@@ -212,7 +212,8 @@ fn batch(id: i64) -> String {
 
 /// The progress of each of the broadcasts `ids`, read from the outbox in one query.
 async fn progress_of(state: &AppState, ids: &[i64]) -> Result<HashMap<i64, Progress>, sqlx::Error> {
-    let batches = serde_json::to_string(&ids.iter().map(|id| batch(*id)).collect::<Vec<_>>())
+    let ids_of: HashMap<String, i64> = ids.iter().map(|id| (batch(*id), *id)).collect();
+    let batches = serde_json::to_string(&ids_of.keys().collect::<Vec<_>>())
         .unwrap_or_else(|_| "[]".to_owned());
     // language=SQL
     let rows: Vec<(String, String, i64)> = sqlx::query_as(
@@ -224,11 +225,7 @@ async fn progress_of(state: &AppState, ids: &[i64]) -> Result<HashMap<i64, Progr
     .await?;
     let mut all: HashMap<i64, Progress> = ids.iter().map(|id| (*id, Progress::default())).collect();
     for (batch, state, count) in rows {
-        let Some(progress) = batch
-            .strip_prefix("broadcast:")
-            .and_then(|id| id.parse().ok())
-            .and_then(|id: i64| all.get_mut(&id))
-        else {
+        let Some(progress) = ids_of.get(&batch).and_then(|id| all.get_mut(id)) else {
             continue;
         };
         match state.as_str() {

@@ -12,15 +12,16 @@ use axum::http::header::{ACCEPT_LANGUAGE, VARY};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Redirect, Response};
 
-/// The cookie that remembers the last language viewed.
-pub const LANGUAGE_COOKIE: &str = locale::COOKIE;
+/// The language the visitor's cookie remembers, if any.
+pub fn remembered(headers: &HeaderMap) -> Option<Locale> {
+    crate::cookies::get(headers, locale::COOKIE).and_then(locale::parse)
+}
 
 /// Middleware: a page in a language (`/ar/...`) remembers that language in the cookie, when
 /// the visitor's cookie says otherwise (or nothing).
 pub async fn remember(request: Request, next: axum::middleware::Next) -> Response {
     let language = locale::of_path(request.uri().path());
-    let remembered =
-        crate::cookies::get(request.headers(), LANGUAGE_COOKIE).and_then(locale::parse);
+    let remembered = remembered(request.headers());
     let mut response = next.run(request).await;
     let Some(language) = language.filter(|language| remembered != Some(*language)) else {
         return response;
@@ -41,8 +42,7 @@ pub async fn remember(request: Request, next: axum::middleware::Next) -> Respons
 
 /// Picks the visitor's language from the cookie, then `Accept-Language`, then English.
 pub fn preferred(headers: &HeaderMap) -> Locale {
-    let from_cookie = crate::cookies::get(headers, LANGUAGE_COOKIE).and_then(locale::parse);
-    from_cookie
+    remembered(headers)
         .or_else(|| {
             headers
                 .get(ACCEPT_LANGUAGE)

@@ -78,24 +78,8 @@ pub fn router(state: AppState) -> Router {
         )),
         None => router,
     };
-    // Static files compressed once at the best level, in the background from the start: on a
-    // thread of its own, not the runtime's blocking pool, so a shutdown never waits for it.
-    let files = Arc::new(crate::assets::Precompressed::new(state.config.site_root()));
-    let compressing = files.clone();
-    let spawned = std::thread::Builder::new()
-        .name("precompress".into())
-        .spawn(move || {
-            let started = std::time::Instant::now();
-            let count = compressing.compress_all();
-            tracing::info!(
-                files = count,
-                took_ms = started.elapsed().as_millis() as u64,
-                "static files precompressed"
-            );
-        });
-    if let Err(error) = spawned {
-        tracing::warn!(%error, "static files will be compressed on every request instead");
-    }
+    // Static files compressed once at the best level, in the background from the start.
+    let files = crate::assets::Precompressed::start(state.config.site_root());
     router
         .layer(axum::middleware::from_fn_with_state(
             files,

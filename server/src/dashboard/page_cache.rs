@@ -14,7 +14,7 @@
 //!
 //! Nothing else of the request shapes the public board (it shows no session, no name).
 
-use crate::language::LANGUAGE_COOKIE;
+use app::locale::COOKIE as LANGUAGE_COOKIE;
 use axum::body::{Body, Bytes};
 use axum::extract::{Request, State};
 use axum::http::header::{ACCEPT_ENCODING, CONTENT_TYPE, SET_COOKIE};
