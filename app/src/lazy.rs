@@ -6,9 +6,11 @@
 //! the HTML preloads it beside the main bundle (no waterfall), and hydration waits for it.
 //! Each route is written out by hand: `#[lazy_route]` names a split by where it is written.
 
-use crate::pages::{
-    BroadcastPage, BroadcastsPage, ExclusionsPage, MarketingReportPage, MessagesPage, SignInPage,
-};
+use crate::admin::broadcasts::page::{BroadcastPage, BroadcastsPage};
+use crate::admin::exclusions::page::ExclusionsPage;
+use crate::admin::messages::page::MessagesPage;
+use crate::admin::sign_in::page::SignInPage;
+use crate::marketing::page::MarketingReportPage;
 use leptos::prelude::*;
 use leptos_router::{LazyRoute, lazy_route};
 

@@ -1,5 +1,6 @@
-//! Nabd's shared user interface: the HTML shell, the bilingual layout, the pages and (from
-//! later features) the `#[server]` functions. Compiled twice: with `ssr` into the `nabd`
+//! Nabd's shared user interface: the HTML shell, the routes, and one folder per feature
+//! (`dashboard`, `marketing`, `admin/*`), each with its DTOs, `#[server]` functions, ssr port
+//! and page. Compiled twice: with `ssr` into the `nabd`
 //! server and with `hydrate` into the browser's WASM bundle, never both at once.
 
 #![recursion_limit = "256"]
@@ -7,26 +8,23 @@
 include!(concat!(env!("OUT_DIR"), "/i18n/mod.rs"));
 
 pub mod admin;
-pub mod broadcast;
-#[cfg(feature = "ssr")]
-pub mod charts;
+pub mod components;
 pub mod dashboard;
-pub mod exclusions;
 pub mod format;
-pub mod layout;
 pub mod lazy;
 pub mod locale;
 pub mod marketing;
-pub mod messages;
 pub mod pages;
+pub mod port;
 
+use crate::components::layout::LocaleLayout;
+use crate::dashboard::page::DashboardPage;
 use crate::i18n::{I18nContextProvider, Locale};
-use crate::layout::LocaleLayout;
 use crate::lazy::{
     BroadcastRoute, BroadcastsRoute, ExclusionsRoute, MarketingReportRoute, MessagesRoute,
     SignInRoute,
 };
-use crate::pages::{DashboardPage, HomePage, NotFound};
+use crate::pages::{HomePage, NotFound};
 use leptos::prelude::*;
 use leptos_meta::{MetaTags, Stylesheet, provide_meta_context};
 use leptos_router::{

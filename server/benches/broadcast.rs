@@ -56,11 +56,11 @@ async fn main() -> anyhow::Result<()> {
     tokio::spawn(app.run_until(std::future::pending()));
     {
         let pool = sqlx::SqlitePool::connect(&db_url).await?;
-        nabd::auth::create_user(
+        nabd::admin::create_user(
             &pool,
             "bench",
             "bench password 2026",
-            nabd::auth::Role::Admin,
+            nabd::admin::Role::Admin,
             chrono::Utc::now(),
         )
         .await?;

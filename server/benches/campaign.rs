@@ -9,7 +9,7 @@
 
 use clap::Parser;
 use nabd::campaign::{self, Campaign};
-use nabd::clinic::Clinic;
+use nabd::gateway::clinic::Clinic;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -53,7 +53,7 @@ async fn main() -> anyhow::Result<()> {
             "60",
         ])?;
         let config = cli.config;
-        let db = nabd::store::open(&config.database_url).await?;
+        let db = nabd::platform::store::open(&config.database_url).await?;
         let clinic = Clinic::from_url(config.clinic_url.as_ref(), 4, config.clinic_timeout())?;
         let messaging = nabd::messaging::build(&config, db, clinic, config.clock()?, None)
             .map_err(anyhow::Error::msg)?;

@@ -4,6 +4,7 @@
 //! scheduled and staggered sends survive restarts and nothing waits by sleeping in a loop.
 //! A run never overlaps itself: a tick that finds the previous run still going is skipped.
 
+use crate::config::Schedule;
 use crate::messaging::outbox::{Deliver, Outbox, OutboxError, Timers};
 use crate::messaging::{Messaging, RunError, RunReport};
 use apalis::prelude::*;
@@ -169,14 +170,14 @@ struct CronJob {
 
 async fn reminders_tick(_tick: apalis_cron::Tick<Tz>, job: Data<CronJob>) {
     once_at_a_time("reminders", &job.guard, || {
-        crate::reminders::run(&job.messaging, false)
+        crate::messaging::reminders::run(&job.messaging, false)
     })
     .await;
 }
 
 async fn feedback_tick(_tick: apalis_cron::Tick<Tz>, job: Data<CronJob>) {
     once_at_a_time("feedback", &job.guard, || {
-        crate::feedback::run(&job.messaging, false)
+        crate::messaging::feedback::run(&job.messaging, false)
     })
     .await;
 }
@@ -233,12 +234,6 @@ async fn sweep_tick(_tick: apalis_cron::Tick<Tz>, job: Data<CronJob>) {
     }
 }
 
-fn schedule(expression: &str) -> cron::Schedule {
-    // Checked when the configuration was read; the fallback is never used.
-    cron::Schedule::from_str(expression)
-        .unwrap_or_else(|_| cron::Schedule::from_str("0 0 0 1 1 * 2099").expect("valid schedule"))
-}
-
 /// Runs the job runtime until `shutdown` completes: the delivery queue and the cron jobs.
 pub async fn run(
     campaign: crate::campaign::Campaign,
@@ -261,9 +256,9 @@ pub async fn run(
         .await?;
     let outbox = messaging.outbox.clone();
     let delivery_queue = SqliteStorage::<Deliver>::new(&store).poll_with_strategy(Every::new(POLL));
-    let cron = |expression: &str| {
+    let cron = |schedule: &Schedule| {
         (
-            CronScheduler::new(schedule(expression)).with_timezone(tz),
+            CronScheduler::new(schedule.0.clone()).with_timezone(tz),
             CronJob {
                 messaging: messaging.clone(),
                 guard: Arc::new(Mutex::new(())),
@@ -273,9 +268,9 @@ pub async fn run(
     let (reminders_cron, reminders_job) = cron(&config.schedule_reminders);
     let (feedback_cron, feedback_job) = cron(&config.schedule_feedback);
     let (sweep_cron, sweep_job) = cron(&config.schedule_outbox_sweep);
-    let marketing = |expression: &str| {
+    let marketing = |schedule: &Schedule| {
         (
-            CronScheduler::new(schedule(expression)).with_timezone(tz),
+            CronScheduler::new(schedule.0.clone()).with_timezone(tz),
             CampaignJob {
                 campaign: campaign.clone(),
                 guard: Arc::new(Mutex::new(())),

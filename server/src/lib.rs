@@ -1,33 +1,22 @@
-//! The `nabd` server: configuration, the app database, the clinic database, the HTTP
-//! application and the command line. `main.rs` only parses the command line and calls in here.
+//! The `nabd` server, one folder per capability. `main.rs` only parses the command line and
+//! calls in here.
+//!
+//! Dependencies point one way: [`web`] (the HTTP surface) and [`cli`] call the capabilities
+//! ([`dashboard`], [`messaging`], [`campaign`], [`admin`]), which use the [`gateway`] to the
+//! clinic's database and the [`platform`] pieces (clock, time, phone numbers, the app
+//! database) and their part of [`config`]. No capability imports `axum`, the web state or the
+//! `app` crate's port traits. [`jobs`] runs the capabilities on their schedules.
 
-pub mod access;
 pub mod admin;
-pub mod assets;
-pub mod auth;
-pub mod broadcast;
 pub mod campaign;
 pub mod cli;
-pub mod clinic;
-pub mod clock;
-pub mod commands;
 pub mod config;
-pub mod cookies;
 pub mod dashboard;
 pub mod demo;
-pub mod exclusions;
-pub mod feedback;
 pub mod gateway;
-pub mod health;
 pub mod jobs;
-pub mod language;
 pub mod messaging;
-pub mod number_list;
-pub mod phone;
-pub mod reminders;
-pub mod state;
-pub mod store;
-pub mod time;
+pub mod platform;
 pub mod web;
 
 /// Starts `tracing` output on stderr, filtered by `RUST_LOG` (default `info`).

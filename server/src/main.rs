@@ -2,11 +2,11 @@
 
 use anyhow::Context;
 use clap::Parser;
+use nabd::cli::commands;
 use nabd::cli::{
     AdminCommand, Cli, Command, DemoCommand, FeedbackCommand, MarketingCommand, OutboxCommand,
     RemindersCommand,
 };
-use nabd::commands;
 use nabd::web::{Application, shutdown_signal};
 use std::io::IsTerminal;
 

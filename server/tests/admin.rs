@@ -48,20 +48,20 @@ async fn start() -> App {
 async fn with_users(app: App) -> App {
     let db = SqlitePool::connect(&app.db_url).await.expect("db");
     let now = chrono::Utc::now();
-    nabd::auth::create_user(
+    nabd::admin::create_user(
         &db,
         "manager",
         "correct horse battery",
-        nabd::auth::Role::Admin,
+        nabd::admin::Role::Admin,
         now,
     )
     .await
     .expect("admin");
-    nabd::auth::create_user(
+    nabd::admin::create_user(
         &db,
         "owner",
         "staple paper clip",
-        nabd::auth::Role::Viewer,
+        nabd::admin::Role::Viewer,
         now,
     )
     .await

@@ -11,7 +11,7 @@ use clap::Parser;
 use hmac::{Hmac, KeyInit, Mac};
 use nabd::messaging::outbox::{NewMessage, Outcome};
 use nabd::messaging::{Kind, Language, Messaging};
-use nabd::phone::{Mobile, Region};
+use nabd::platform::phone::{Mobile, Region};
 use serde_json::{Value, json};
 use sha2::Sha256;
 use sqlx::SqlitePool;

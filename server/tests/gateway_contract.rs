@@ -419,13 +419,13 @@ async fn check_small_clinic<G: ClinicGateway>(gateway: &G) {
 
     // Mobiles as the desk typed them: spaces and "+" are read through; a malformed or missing
     // mobile matches nothing.
-    let region = nabd::phone::Region::default();
-    let spaced = nabd::phone::Mobile::parse("0557654321", region).expect("valid");
+    let region = nabd::platform::phone::Region::default();
+    let spaced = nabd::platform::phone::Mobile::parse("0557654321", region).expect("valid");
     let found = nabd::gateway::patients_by_mobile(gateway, &spaced, region)
         .await
         .expect("look-up");
     assert_eq!(found.iter().map(|p| p.patient_id).collect::<Vec<_>>(), [11]);
-    let local = nabd::phone::Mobile::parse("966551234567", region).expect("valid");
+    let local = nabd::platform::phone::Mobile::parse("966551234567", region).expect("valid");
     let found = nabd::gateway::patients_by_mobile(gateway, &local, region)
         .await
         .expect("look-up");
@@ -587,14 +587,14 @@ async fn check_lapsed_clinic<G: ClinicGateway>(gateway: &G) {
     assert_eq!(revenue, [(20, 40_000)]);
 
     // Look-up by mobile, whatever form the desk typed: 0501000001 is +966501000001.
-    let region = nabd::phone::Region::default();
-    let mobile = nabd::phone::Mobile::parse("+966 50 100 0001", region).expect("valid");
+    let region = nabd::platform::phone::Region::default();
+    let mobile = nabd::platform::phone::Mobile::parse("+966 50 100 0001", region).expect("valid");
     let found = nabd::gateway::patients_by_mobile(gateway, &mobile, region)
         .await
         .expect("look-up");
     assert_eq!(found.iter().map(|p| p.patient_id).collect::<Vec<_>>(), [20]);
     assert_eq!(found[0].name_ar, "قديم");
-    let nobody = nabd::phone::Mobile::parse("0559999999", region).expect("valid");
+    let nobody = nabd::platform::phone::Mobile::parse("0559999999", region).expect("valid");
     assert!(
         nabd::gateway::patients_by_mobile(gateway, &nobody, region)
             .await

@@ -273,7 +273,9 @@ async fn an_unknown_page_is_a_translated_404() {
 async fn the_app_database_is_created_with_its_migrations() {
     let dir = tempfile::tempdir().expect("temp dir");
     let url = format!("sqlite://{}/nested/app.db", dir.path().display());
-    let pool = nabd::store::open(&url).await.expect("opens and migrates");
+    let pool = nabd::platform::store::open(&url)
+        .await
+        .expect("opens and migrates");
     let tables: Vec<(String,)> =
         sqlx::query_as("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
             .fetch_all(&pool)

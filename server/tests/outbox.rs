@@ -4,12 +4,12 @@
 
 use chrono::{Duration as Span, NaiveDate, NaiveDateTime, Utc};
 use clap::Parser;
-use nabd::clock::Clock;
-use nabd::exclusions::{self, Scope};
+use nabd::messaging::exclusions::{self, Scope};
 use nabd::messaging::outbox::{NewMessage, Outbox, Outcome};
 use nabd::messaging::provider::Provider;
 use nabd::messaging::{Kind, Language};
-use nabd::phone::{Mobile, Region};
+use nabd::platform::clock::Clock;
+use nabd::platform::phone::{Mobile, Region};
 use std::sync::Arc;
 
 fn local(day: u32, hour: u32, minute: u32) -> NaiveDateTime {
@@ -25,7 +25,7 @@ struct Fixture {
 
 async fn outbox_at(now: NaiveDateTime) -> Fixture {
     let dir = tempfile::tempdir().expect("temp dir");
-    let db = nabd::store::open(&format!("sqlite://{}/nabd.db", dir.path().display()))
+    let db = nabd::platform::store::open(&format!("sqlite://{}/nabd.db", dir.path().display()))
         .await
         .expect("app db");
     let cli = nabd::cli::Cli::parse_from(["nabd"]);

@@ -9,18 +9,17 @@
 //! mobile not on the do-not-contact list, not staged within the cooldown (by patient or by
 //! mobile), and one patient per mobile.
 
-pub mod config;
 pub mod report;
 
-use crate::exclusions;
+use crate::config::campaign::CampaignConfig;
 use crate::gateway::{ClinicGateway, LapsedPatient, LapsedQuery};
+use crate::messaging::exclusions;
 use crate::messaging::outbox::{NewMessage, stagger};
 use crate::messaging::template::{Bilingual, Template, TemplateError, params_in_order};
 use crate::messaging::{Kind, Language, Messaging, RunError};
-use crate::phone::{Mobile, Region};
-use crate::time::{parse_stamp, stamp};
+use crate::platform::phone::{Mobile, Region};
+use crate::platform::time::{parse_stamp, stamp};
 use chrono::{Datelike, Duration as Span, NaiveDate};
-use config::CampaignConfig;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use std::collections::{HashMap, HashSet};
@@ -187,11 +186,7 @@ impl std::fmt::Display for SelectReport {
 
 async fn load_exclusions(campaign: &Campaign, today: NaiveDate) -> Result<Exclusions, RunError> {
     let db = campaign.messaging.outbox.db();
-    // language=SQL
-    let excluded: Vec<String> =
-        sqlx::query_scalar("SELECT mobile FROM do_not_contact WHERE restored_at IS NULL")
-            .fetch_all(db)
-            .await?;
+    let excluded = exclusions::active_numbers(db).await?;
     let since = today - Span::days(i64::from(campaign.config.campaign_cooldown_days));
     // language=SQL
     let recent: Vec<(i64, String)> = sqlx::query_as(
@@ -203,7 +198,7 @@ async fn load_exclusions(campaign: &Campaign, today: NaiveDate) -> Result<Exclus
     .fetch_all(db)
     .await?;
     Ok(Exclusions {
-        excluded_mobiles: excluded.into_iter().collect(),
+        excluded_mobiles: excluded,
         recent_patients: recent.iter().map(|(id, _)| *id).collect(),
         recent_mobiles: recent.into_iter().map(|(_, mobile)| mobile).collect(),
     })
@@ -415,13 +410,7 @@ pub async fn queue(campaign: &Campaign) -> Result<QueueReport, RunError> {
     .bind(today.to_string())
     .fetch_all(db)
     .await?;
-    // language=SQL
-    let already_today: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM outbox WHERE kind = 'campaign' AND clinic_day = ?",
-    )
-    .bind(today.to_string())
-    .fetch_one(db)
-    .await?;
+    let already_today = messaging.outbox.count_on_day(Kind::Campaign, today).await?;
     let mut room = i64::from(campaign.config.campaign_daily_cap)
         .saturating_sub(already_today)
         .max(0);
@@ -562,11 +551,11 @@ pub async fn track(campaign: &Campaign) -> Result<TrackReport, RunError> {
     // language=SQL
     let watched: Vec<WatchedRow> = sqlx::query_as(
         "SELECT p.id, p.patient_id,
-                COALESCE(o.sent_at, p.held_at) AS contacted_at,
+                COALESCE(m.sent_at, p.held_at) AS contacted_at,
                 p.converted_at IS NOT NULL AS converted
-         FROM campaign_patients p LEFT JOIN outbox o ON o.id = p.message_id
+         FROM campaign_patients p LEFT JOIN message_outcomes m ON m.message_id = p.message_id
          WHERE (p.state = 'held' AND p.held_at IS NOT NULL)
-            OR (p.state = 'queued' AND o.state = 'sent' AND o.sent_at IS NOT NULL)",
+            OR (p.state = 'queued' AND m.sent AND m.sent_at IS NOT NULL)",
     )
     .fetch_all(db)
     .await?;

@@ -2,7 +2,7 @@
 //! means anything, what it earned and cost, and the returned patients. Read by the admin area
 //! and `nabd marketing report`.
 
-use crate::phone::{Mobile, Region};
+use crate::platform::phone::{Mobile, Region};
 use chrono::NaiveDate;
 use sqlx::SqlitePool;
 
@@ -79,12 +79,12 @@ pub async fn build(
     // language=SQL
     let (queued, sent, delivered, failed): (i64, i64, i64, i64) = sqlx::query_as(
         "SELECT COUNT(*),
-                COALESCE(SUM(o.state = 'sent'), 0),
-                COALESCE(SUM(o.delivery_status IN ('delivered', 'read')), 0),
-                COALESCE(SUM(o.state = 'failed' OR o.delivery_status = 'failed'), 0)
+                COALESCE(SUM(m.sent), 0),
+                COALESCE(SUM(m.delivered), 0),
+                COALESCE(SUM(m.failed), 0)
          FROM campaign_patients p
          JOIN campaign_batches b ON b.id = p.batch_id
-         JOIN outbox o ON o.id = p.message_id
+         JOIN message_outcomes m ON m.message_id = p.message_id
          WHERE b.batch_day >= ?1 AND b.batch_day <= ?2",
     )
     .bind(&from)
@@ -96,9 +96,9 @@ pub async fn build(
         "SELECT p.holdout, COUNT(*), COALESCE(SUM(p.converted_at IS NOT NULL), 0)
          FROM campaign_patients p
          JOIN campaign_batches b ON b.id = p.batch_id
-         LEFT JOIN outbox o ON o.id = p.message_id
+         LEFT JOIN message_outcomes m ON m.message_id = p.message_id
          WHERE b.batch_day >= ?1 AND b.batch_day <= ?2
-           AND ((p.holdout = 1 AND p.state = 'held') OR (p.holdout = 0 AND o.state = 'sent'))
+           AND ((p.holdout = 1 AND p.state = 'held') OR (p.holdout = 0 AND m.sent))
          GROUP BY p.holdout",
     )
     .bind(&from)
@@ -164,7 +164,7 @@ pub async fn build(
     let returned_total: i64 = sqlx::query_scalar(
         "SELECT COUNT(*) FROM campaign_patients p
          JOIN campaign_batches b ON b.id = p.batch_id
-         JOIN outbox o ON o.id = p.message_id
+         JOIN message_outcomes m ON m.message_id = p.message_id
          WHERE b.batch_day >= ?1 AND b.batch_day <= ?2
            AND p.holdout = 0 AND p.converted_at IS NOT NULL
            AND (?3 IS NULL OR p.name_ar LIKE ?3 OR p.name_en LIKE ?3 OR p.mobile LIKE ?4)",
@@ -190,11 +190,11 @@ pub async fn build(
     );
     // language=SQL
     let rows: Vec<Row> = sqlx::query_as(
-        "SELECT p.patient_id, p.name_ar, p.name_en, p.mobile, o.sent_at, p.converted_at,
+        "SELECT p.patient_id, p.name_ar, p.name_en, p.mobile, m.sent_at, p.converted_at,
                 p.conversion_date, p.conversion_doctor_name, p.revenue_since_halalas
          FROM campaign_patients p
          JOIN campaign_batches b ON b.id = p.batch_id
-         JOIN outbox o ON o.id = p.message_id
+         JOIN message_outcomes m ON m.message_id = p.message_id
          WHERE b.batch_day >= ?1 AND b.batch_day <= ?2
            AND p.holdout = 0 AND p.converted_at IS NOT NULL
            AND (?3 IS NULL OR p.name_ar LIKE ?3 OR p.name_en LIKE ?3 OR p.mobile LIKE ?4)
@@ -260,65 +260,86 @@ pub async fn build(
     })
 }
 
-/// The report behind the admin pages' server function: a live session (admin or viewer) first.
-pub struct Reports(pub crate::state::AppState);
-
-impl app::marketing::source::MarketingSource for Reports {
-    fn report<'a>(
-        &'a self,
-        request: &'a http::request::Parts,
-        query: app::marketing::ReportQuery,
-    ) -> app::marketing::source::ReportFuture<'a> {
-        use app::marketing::MarketingError;
-        Box::pin(async move {
-            let state = &self.0;
-            let internal = |error: sqlx::Error| {
-                tracing::error!(%error, "campaign report failed");
-                MarketingError::Unexpected("the report could not be read".to_owned())
-            };
-            crate::admin::session_user(state, &request.headers)
-                .await
-                .map_err(|error| match error {
-                    crate::admin::AdminError::Unauthenticated => MarketingError::Unauthenticated,
-                    other => {
-                        let _ = axum::response::IntoResponse::into_response(other);
-                        MarketingError::Unexpected("the report could not be read".to_owned())
-                    }
-                })?;
-            let date = |text: &Option<String>| -> Result<Option<NaiveDate>, MarketingError> {
-                match text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-                    None => Ok(None),
-                    Some(text) => NaiveDate::parse_from_str(text, "%Y-%m-%d")
-                        .map(Some)
-                        .map_err(|_| MarketingError::BadDate),
-                }
-            };
-            let filter = ReportQuery {
-                from: date(&query.from)?,
-                to: date(&query.to)?,
-                search: query.search,
-                page: query.page.max(1),
-                per_page: if query.per_page == 0 {
-                    50
-                } else {
-                    query.per_page
-                },
-            };
-            build(
-                &state.db,
-                &filter,
-                state.config.campaign.campaign_message_cost,
-                &state.config.currency,
-            )
-            .await
-            .map_err(internal)
-        })
+/// Every returned patient of the filter `query` (all pages), for the CSV download.
+pub async fn all_returned(
+    db: &SqlitePool,
+    query: &ReportQuery,
+    message_cost: f64,
+    currency: &str,
+) -> Result<Vec<Returned>, sqlx::Error> {
+    const PAGE: u32 = 200;
+    let mut rows = Vec::new();
+    for page in 1.. {
+        let report = build(
+            db,
+            &ReportQuery {
+                page,
+                per_page: PAGE,
+                ..query.clone()
+            },
+            message_cost,
+            currency,
+        )
+        .await?;
+        let done = report.returned.len() < PAGE as usize;
+        rows.extend(report.returned);
+        if done {
+            break;
+        }
     }
+    Ok(rows)
+}
+
+/// One CSV cell: quoted when it holds a separator, a quote or a line break, and defused when a
+/// spreadsheet would read it as a formula.
+fn csv_cell(value: &str) -> String {
+    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value
+    }
+}
+
+/// Writes returned patients as CSV: UTF-8 with a byte-order mark (so spreadsheets read Arabic
+/// names right), a header line, CRLF line ends, formulas defused.
+pub fn returned_csv(rows: &[Returned]) -> String {
+    let mut csv = String::from(
+        "\u{feff}name_ar,name_en,mobile,contacted_at,returned_at,appointment_date,doctor,revenue\r\n",
+    );
+    for row in rows {
+        let cells = [
+            csv_cell(&row.name_ar),
+            csv_cell(row.name_en.as_deref().unwrap_or_default()),
+            csv_cell(&row.mobile_masked),
+            csv_cell(&row.contacted_at),
+            csv_cell(&row.returned_at),
+            csv_cell(&row.appointment_date),
+            csv_cell(row.doctor_name.as_deref().unwrap_or_default()),
+            format!("{:.2}", row.revenue_halalas as f64 / 100.0),
+        ];
+        csv.push_str(&cells.join(","));
+        csv.push_str("\r\n");
+    }
+    csv
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_cells_are_quoted_and_formulas_defused() {
+        assert_eq!(csv_cell("سارة"), "سارة");
+        assert_eq!(csv_cell("Ali, Jr."), "\"Ali, Jr.\"");
+        assert_eq!(csv_cell("say \"hi\""), "\"say \"\"hi\"\"\"");
+        assert_eq!(csv_cell("=HYPERLINK(1)"), "'=HYPERLINK(1)");
+        assert_eq!(csv_cell("+966••••••567"), "'+966••••••567");
+    }
 
     #[test]
     fn a_clear_lift_on_enough_patients_is_significant() {

@@ -3,7 +3,7 @@
 //! computation in progress). When the clinic database fails, the last good figures are served
 //! marked `stale`, and the database is not asked again until the TTL has passed.
 
-use super::FiguresError;
+use super::error::FiguresError;
 use app::dashboard::DashboardFigures;
 use std::collections::HashMap;
 use std::sync::Arc;

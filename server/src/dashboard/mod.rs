@@ -1,23 +1,27 @@
 //! The dashboard figures (design notes §3): which days each figure covers, the queries that
 //! fetch them through the clinic gateway, and the arithmetic that turns rows into KPIs.
 
-pub mod api;
 pub mod cache;
+mod error;
 pub mod history;
-pub mod page_cache;
 
+pub use error::FiguresError;
+
+use crate::gateway::StatusCodes;
+use crate::gateway::clinic::Clinic;
 use crate::gateway::{
     ClinicGateway, DailyAppointments, DailyRevenue, Days, Doctor, DoctorRevenue, GatewayError,
     PatientRevenue,
 };
-use crate::state::AppState;
-use app::dashboard::DashboardError;
-use app::dashboard::source::{DashboardSource, FiguresFuture};
+use crate::platform::clock::Clock;
 use app::dashboard::{
     DashboardFigures, DoctorOption, DoctorRevenueRow, MonthRevenue, PatientMixDay,
 };
+use cache::FiguresCache;
 use chrono::{DateTime, Datelike, Months, NaiveDate, SecondsFormat};
 use chrono_tz::Tz;
+use history::RevenueHistory;
+use std::sync::Arc;
 
 /// How many doctors "top doctors" shows.
 const TOP_DOCTORS: usize = 10;
@@ -117,68 +121,52 @@ pub async fn fetch<G: ClinicGateway>(
     })
 }
 
-/// Why the figures for a request could not be computed.
-#[derive(Debug, thiserror::Error)]
-pub enum FiguresError {
-    /// The requested doctor is not one of the clinic's (real) doctors.
-    #[error("there is no doctor with id {0}")]
-    UnknownDoctor(i64),
-    /// The clinic database failed or timed out.
-    #[error(transparent)]
-    Clinic(#[from] GatewayError),
+/// What the dashboard reads and keeps: the clinic, the clock, what each status code means, the
+/// figures cache and the settled days already read.
+#[derive(Clone)]
+pub struct Board {
+    pub clinic: Clinic,
+    pub clock: Clock,
+    pub statuses: Arc<StatusCodes>,
+    /// The figures, computed at most once per TTL per doctor filter.
+    pub cache: Arc<FiguresCache>,
+    /// Settled days' revenue already read from the clinic.
+    pub history: Arc<RevenueHistory>,
+    /// ISO 4217 code of every money figure.
+    pub currency: String,
+    /// How often the page asks for fresh figures, in seconds.
+    pub refresh_secs: u32,
 }
 
-/// Computes the dashboard figures for now on Nabd's clock, optionally with one doctor's
-/// average; the one entry point of both the page's server function and the JSON API.
-pub async fn figures_for(
-    state: &AppState,
-    doctor_id: Option<i64>,
-) -> Result<DashboardFigures, FiguresError> {
-    state
-        .dashboard_cache
-        .get(doctor_id, || compute_now(state, doctor_id))
-        .await
-}
-
-/// Computes the figures from the clinic database, bypassing the cache.
-async fn compute_now(
-    state: &AppState,
-    doctor_id: Option<i64>,
-) -> Result<DashboardFigures, FiguresError> {
-    let now = state.clock.now();
-    let periods = Periods::for_today(now.date_naive());
-    let rows = fetch(
-        &state.clinic,
-        &periods,
-        &state.statuses.cancelled,
-        doctor_id,
-        Some(&state.revenue_history),
-    )
-    .await?;
-    if let Some(id) = doctor_id
-        && !rows.doctors.iter().any(|doctor| doctor.id == id)
-    {
-        return Err(FiguresError::UnknownDoctor(id));
+impl Board {
+    /// Computes the dashboard figures for now on Nabd's clock, optionally with one doctor's
+    /// average; the one entry point of both the page's server function and the JSON API.
+    pub async fn figures(&self, doctor_id: Option<i64>) -> Result<DashboardFigures, FiguresError> {
+        self.cache
+            .get(doctor_id, || self.compute_now(doctor_id))
+            .await
     }
-    let mut figures = compute(&rows, &periods, now, &state.config.currency);
-    figures.refresh_secs = state.config.dashboard_refresh_secs;
-    Ok(figures)
-}
 
-/// The dashboard port `app`'s server function calls, over this server's state.
-pub struct Source(pub AppState);
-
-impl DashboardSource for Source {
-    fn figures(&self, doctor: Option<i64>) -> FiguresFuture<'_> {
-        Box::pin(async move {
-            figures_for(&self.0, doctor).await.map_err(|error| match error {
-                FiguresError::UnknownDoctor(_) => DashboardError::UnknownDoctor,
-                FiguresError::Clinic(cause) => {
-                    tracing::error!(error = %cause, cause = ?std::error::Error::source(&cause), "dashboard figures failed");
-                    DashboardError::ClinicUnavailable
-                }
-            })
-        })
+    /// Computes the figures from the clinic database, bypassing the cache.
+    async fn compute_now(&self, doctor_id: Option<i64>) -> Result<DashboardFigures, FiguresError> {
+        let now = self.clock.now();
+        let periods = Periods::for_today(now.date_naive());
+        let rows = fetch(
+            &self.clinic,
+            &periods,
+            &self.statuses.cancelled,
+            doctor_id,
+            Some(&self.history),
+        )
+        .await?;
+        if let Some(id) = doctor_id
+            && !rows.doctors.iter().any(|doctor| doctor.id == id)
+        {
+            return Err(FiguresError::UnknownDoctor(id));
+        }
+        let mut figures = compute(&rows, &periods, now, &self.currency);
+        figures.refresh_secs = self.refresh_secs;
+        Ok(figures)
     }
 }
 

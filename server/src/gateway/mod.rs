@@ -7,6 +7,7 @@
 //! and keeps the PMS's indexes usable. Money is whole halalas (1/100 SAR) as `i64`, summed
 //! exactly.
 
+pub mod clinic;
 pub mod mssql;
 pub mod sqlite;
 
@@ -171,6 +172,19 @@ pub struct StatusCodes {
     pub no_show: Vec<i64>,
 }
 
+impl StatusCodes {
+    /// Returns the codes as configured (`NABD_STATUS_*`).
+    pub fn from_config(config: &crate::config::Config) -> Self {
+        Self {
+            unconfirmed: config.status_unconfirmed.clone(),
+            confirmed: config.status_confirmed.clone(),
+            attended: config.status_attended.clone(),
+            cancelled: config.status_cancelled.clone(),
+            no_show: config.status_no_show.clone(),
+        }
+    }
+}
+
 impl Default for StatusCodes {
     fn default() -> Self {
         Self {
@@ -292,8 +306,8 @@ pub trait ClinicGateway: Send + Sync {
 /// in: the gateway narrows by the last nine digits, then each candidate is normalised here.
 pub async fn patients_by_mobile<G: ClinicGateway>(
     gateway: &G,
-    mobile: &crate::phone::Mobile,
-    region: crate::phone::Region,
+    mobile: &crate::platform::phone::Mobile,
+    region: crate::platform::phone::Region,
 ) -> Result<Vec<PatientContact>, GatewayError> {
     let digits = mobile.digits();
     let tail = &digits[digits.len().saturating_sub(9)..];
@@ -301,7 +315,8 @@ pub async fn patients_by_mobile<G: ClinicGateway>(
     Ok(candidates
         .into_iter()
         .filter(|patient| {
-            crate::phone::Mobile::parse(&patient.mobile, region).is_ok_and(|m| &m == mobile)
+            crate::platform::phone::Mobile::parse(&patient.mobile, region)
+                .is_ok_and(|m| &m == mobile)
         })
         .collect())
 }

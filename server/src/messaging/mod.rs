@@ -1,106 +1,27 @@
-//! Patient messaging: the WhatsApp providers, the durable outbox every message goes through,
-//! the Cloud API webhook, and the settings they share. Who gets a reminder or a feedback
-//! request lives in [`crate::reminders`] and [`crate::feedback`]; they only hand messages to
-//! the outbox.
+//! Patient messaging: who gets a reminder ([`reminders`]) or a feedback request
+//! ([`feedback`]), manual broadcasts ([`broadcast`], over lists [`number_list`] reads), the
+//! durable outbox every message goes through ([`outbox`]: how a message is sent once), the
+//! do-not-contact list ([`exclusions`]), the WhatsApp providers and templates, and what comes
+//! back ([`webhook`], [`inbound`]).
 
-pub mod config;
+pub mod broadcast;
+pub mod exclusions;
+pub mod feedback;
+pub mod inbound;
+pub mod kind;
+pub mod number_list;
 pub mod outbox;
 pub mod provider;
+pub mod reminders;
 pub mod template;
 pub mod webhook;
 
-use std::fmt;
-use std::str::FromStr;
+pub use crate::platform::language::Language;
+pub use kind::Kind;
 
-/// Why a message is sent. Reminders are service messages; campaign and broadcast messages are
-/// marketing (an exclusion "from marketing" stops only those).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    Reminder,
-    Feedback,
-    Campaign,
-    Broadcast,
-    Manual,
-}
-
-impl Kind {
-    /// Returns the name stored in the outbox.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Reminder => "reminder",
-            Self::Feedback => "feedback",
-            Self::Campaign => "campaign",
-            Self::Broadcast => "broadcast",
-            Self::Manual => "manual",
-        }
-    }
-
-    /// Tells whether the message is marketing.
-    pub fn is_marketing(self) -> bool {
-        matches!(self, Self::Campaign | Self::Broadcast)
-    }
-
-    /// Tells whether the message counts against a patient's daily contact budget (reminders
-    /// and messages typed by staff for one patient do not).
-    pub fn counts_against_budget(self) -> bool {
-        !matches!(self, Self::Reminder | Self::Manual)
-    }
-}
-
-impl FromStr for Kind {
-    type Err = String;
-
-    fn from_str(value: &str) -> Result<Self, Self::Err> {
-        Ok(match value {
-            "reminder" => Self::Reminder,
-            "feedback" => Self::Feedback,
-            "campaign" => Self::Campaign,
-            "broadcast" => Self::Broadcast,
-            "manual" => Self::Manual,
-            other => return Err(format!("unknown message kind {other:?}")),
-        })
-    }
-}
-
-impl fmt::Display for Kind {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-/// The language a message is written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Language {
-    Ar,
-    En,
-}
-
-impl Language {
-    /// Returns the ISO 639-1 code (also the WhatsApp template language code).
-    pub fn code(self) -> &'static str {
-        match self {
-            Self::Ar => "ar",
-            Self::En => "en",
-        }
-    }
-}
-
-impl FromStr for Language {
-    type Err = String;
-
-    fn from_str(value: &str) -> Result<Self, Self::Err> {
-        match value {
-            "ar" => Ok(Self::Ar),
-            "en" => Ok(Self::En),
-            other => Err(format!("unknown message language {other:?}")),
-        }
-    }
-}
-
-use crate::clinic::Clinic;
+use crate::gateway::clinic::Clinic;
 use crate::gateway::{ClinicGateway, GatewayError, StatusCodes};
-use crate::phone::Region;
+use crate::platform::phone::Region;
 use outbox::{NewMessage, Outbox, OutboxError};
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -216,13 +137,7 @@ impl Messaging {
             if !seen.insert(message.key.clone()) {
                 continue;
             }
-            // language=SQL
-            let exists: Option<i64> =
-                sqlx::query_scalar("SELECT 1 FROM outbox WHERE idempotency_key = ?")
-                    .bind(&message.key)
-                    .fetch_optional(self.outbox.db())
-                    .await?;
-            if exists.is_some() {
+            if self.outbox.exists(&message.key).await? {
                 report.already_queued += 1;
             } else {
                 fresh.push(message);
@@ -248,7 +163,7 @@ impl Messaging {
                 key: message.key,
                 to: message.to.e164().to_owned(),
                 body: message.body,
-                at: crate::time::stamp(message.not_before),
+                at: crate::platform::time::stamp(message.not_before),
             }));
         Ok(())
     }
@@ -261,18 +176,18 @@ pub fn build(
     config: &crate::config::Config,
     db: sqlx::SqlitePool,
     clinic: Clinic,
-    clock: crate::clock::Clock,
+    clock: crate::platform::clock::Clock,
     timers: Option<Arc<dyn outbox::Timers>>,
 ) -> Result<Messaging, String> {
     let settings = &config.messaging;
     let provider = provider::Provider::from_config(settings)?;
     let templates = Templates::from_config(settings).map_err(|error| error.to_string())?;
-    let language = settings.message_language.parse()?;
+    let language = settings.message_language;
     Ok(Messaging {
         outbox: Outbox::new(db, provider, clock, Arc::new(settings.clone()), timers),
         clinic,
         templates: Arc::new(templates),
-        statuses: Arc::new(config.statuses()),
+        statuses: Arc::new(StatusCodes::from_config(config)),
         language,
         region: settings.phone_region,
     })

@@ -4,9 +4,9 @@
 //! happens next.
 
 use crate::config::Secret;
-use crate::messaging::config::{MessagingConfig, TemplateNames};
+use crate::config::messaging::{MessagingConfig, TemplateNames};
 use crate::messaging::{Kind, Language};
-use crate::phone::Mobile;
+use crate::platform::phone::Mobile;
 use serde::Deserialize;
 use serde_json::json;
 use std::time::Duration;

@@ -206,7 +206,7 @@ pub struct Templates {
 impl Templates {
     /// Parses the templates of `config`; the error names the setting at fault.
     pub fn from_config(
-        config: &crate::messaging::config::MessagingConfig,
+        config: &crate::config::messaging::MessagingConfig,
     ) -> Result<Self, TemplateError> {
         Ok(Self {
             reminder_confirmed: Bilingual::parse(

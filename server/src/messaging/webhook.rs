@@ -1,53 +1,19 @@
-//! The WhatsApp Cloud API webhook (`/webhooks/whatsapp`): Meta's verification handshake, then
-//! signed deliveries of delivery statuses and inbound messages. Statuses are recorded once
-//! each and never move a message backwards (a late "delivered" after "read" changes nothing);
-//! an inbound opt-out word puts the sender on the do-not-contact list at once.
+//! What the WhatsApp Cloud API webhook delivers, once its signature is checked: delivery
+//! statuses and inbound messages. Statuses are recorded once each (this module owns the
+//! `delivery_events` table) and never move a message backwards (a late "delivered" after "read"
+//! changes nothing); an inbound opt-out word puts the sender on the do-not-contact list at
+//! once. The HTTP half (Meta's handshake, the signature header) is `web::api::webhook`.
 
-use crate::exclusions::{self, Scope};
+use crate::messaging::exclusions::{self, Scope};
 use crate::messaging::provider::STOPPED_MARKETING;
-use crate::phone::Mobile;
-use crate::state::AppState;
-use crate::time::stamp;
-use axum::Router;
-use axum::body::Bytes;
-use axum::extract::{Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use crate::messaging::{inbound, outbox};
+use crate::platform::phone::{Mobile, Region};
+use crate::platform::time::stamp;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
-use std::collections::HashMap;
-
-/// Returns the webhook's routes.
-pub fn routes() -> Router<AppState> {
-    Router::new().route("/webhooks/whatsapp", get(verify).post(receive))
-}
-
-/// Answers Meta's subscription check: echoes `hub.challenge` when `hub.verify_token` matches.
-async fn verify(
-    State(state): State<AppState>,
-    Query(query): Query<HashMap<String, String>>,
-) -> Response {
-    let Some(expected) = &state.config.messaging.cloud_api_verify_token else {
-        return (
-            StatusCode::NOT_FOUND,
-            "the WhatsApp webhook is not configured",
-        )
-            .into_response();
-    };
-    let mode = query.get("hub.mode").map(String::as_str);
-    let token = query.get("hub.verify_token").map(String::as_str);
-    match (mode, token, query.get("hub.challenge")) {
-        (Some("subscribe"), Some(token), Some(challenge))
-            if constant_time_eq(token.as_bytes(), expected.expose().as_bytes()) =>
-        {
-            challenge.clone().into_response()
-        }
-        _ => (StatusCode::FORBIDDEN, "verification failed").into_response(),
-    }
-}
+use sqlx::SqlitePool;
 
 /// Checks `X-Hub-Signature-256` (HMAC-SHA256 of the raw body with the app secret).
 pub fn signature_is_valid(secret: &str, body: &[u8], header: Option<&str>) -> bool {
@@ -64,12 +30,14 @@ pub fn signature_is_valid(secret: &str, body: &[u8], header: Option<&str>) -> bo
     mac.verify_slice(&signature).is_ok()
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+/// Compares two secrets in time that does not depend on where they differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// One webhook delivery.
 #[derive(Debug, Deserialize)]
-struct Notification {
+pub struct Notification {
     #[serde(default)]
     entry: Vec<Entry>,
 }
@@ -132,38 +100,6 @@ struct InboundText {
     body: String,
 }
 
-async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
-    let Some(secret) = &state.config.messaging.cloud_api_app_secret else {
-        return (
-            StatusCode::NOT_FOUND,
-            "the WhatsApp webhook is not configured",
-        )
-            .into_response();
-    };
-    let header = headers
-        .get("x-hub-signature-256")
-        .and_then(|value| value.to_str().ok());
-    if !signature_is_valid(secret.expose(), &body, header) {
-        tracing::warn!("WhatsApp webhook delivery with a missing or wrong signature refused");
-        return (StatusCode::UNAUTHORIZED, "bad signature").into_response();
-    }
-    let notification: Notification = match serde_json::from_slice(&body) {
-        Ok(notification) => notification,
-        Err(error) => {
-            tracing::warn!(%error, "unreadable WhatsApp webhook delivery");
-            return (StatusCode::BAD_REQUEST, "unreadable notification").into_response();
-        }
-    };
-    match record(&state, notification).await {
-        Ok(()) => StatusCode::OK.into_response(),
-        Err(error) => {
-            // Meta retries deliveries that fail, so nothing is lost by answering 500 here.
-            tracing::error!(error = %error, "cannot record a WhatsApp webhook delivery");
-            StatusCode::INTERNAL_SERVER_ERROR.into_response()
-        }
-    }
-}
-
 fn reported_at(timestamp: Option<&str>, fallback: DateTime<Utc>) -> DateTime<Utc> {
     timestamp
         .and_then(|seconds| seconds.parse::<i64>().ok())
@@ -171,22 +107,21 @@ fn reported_at(timestamp: Option<&str>, fallback: DateTime<Utc>) -> DateTime<Utc
         .unwrap_or(fallback)
 }
 
-/// Expands to the rank of a delivery status in the order statuses move (sent, delivered,
-/// read, failed), so that a report never moves a message backwards.
-macro_rules! status_rank {
-    ($status:literal) => {
-        concat!(
-            "CASE ",
-            $status,
-            " WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 ",
-            "WHEN 'read' THEN 3 WHEN 'failed' THEN 4 ELSE 0 END"
-        )
-    };
+/// What recording a delivery needs.
+pub struct Recorder<'a> {
+    pub db: &'a SqlitePool,
+    /// The country assumed for numbers without a country code.
+    pub region: Region,
+    /// The words that, alone in a message, mean "never write to me".
+    pub opt_out_words: &'a [String],
+    /// The real instant the delivery arrived.
+    pub now: DateTime<Utc>,
 }
 
-async fn record(state: &AppState, notification: Notification) -> Result<(), sqlx::Error> {
-    let now = state.clock.real_now();
-    let region = state.config.messaging.phone_region;
+/// Records a delivery: each status once (never moving a message backwards), each inbound
+/// message once, and the opt-outs they carry.
+pub async fn record(to: &Recorder<'_>, notification: Notification) -> Result<(), sqlx::Error> {
+    let (db, now, region) = (to.db, to.now, to.region);
     let values = notification
         .entry
         .into_iter()
@@ -210,24 +145,17 @@ async fn record(state: &AppState, notification: Notification) -> Result<(), sqlx
             .bind(&title)
             .bind(stamp(at))
             .bind(stamp(now))
-            .execute(&state.db)
+            .execute(db)
             .await?;
             let delivery_error =
                 code.map(|code| format!("{code}: {}", title.clone().unwrap_or_default()));
-            // language=SQL
-            sqlx::query(concat!(
-                "UPDATE outbox SET delivery_status = ?1,
-                     delivery_error = COALESCE(?2, delivery_error), updated_at = ?3
-                 WHERE provider_message_id = ?4 AND ",
-                status_rank!("COALESCE(delivery_status, '')"),
-                " < ",
-                status_rank!("?1")
-            ))
-            .bind(&report.status)
-            .bind(&delivery_error)
-            .bind(stamp(now))
-            .bind(&report.id)
-            .execute(&state.db)
+            outbox::record_delivery_status(
+                db,
+                &report.id,
+                &report.status,
+                delivery_error.as_deref(),
+                now,
+            )
             .await?;
             if code == Some(STOPPED_MARKETING)
                 && let Some(Ok(mobile)) = report
@@ -236,7 +164,7 @@ async fn record(state: &AppState, notification: Notification) -> Result<(), sqlx
                     .map(|digits| Mobile::parse(&format!("+{digits}"), region))
             {
                 exclusions::exclude(
-                    &state.db,
+                    db,
                     &mobile,
                     Scope::Marketing,
                     Some("WhatsApp error 131050: the patient stopped marketing messages"),
@@ -260,21 +188,10 @@ async fn record(state: &AppState, notification: Notification) -> Result<(), sqlx
                 .map(|text| text.body)
                 .unwrap_or_default();
             let at = reported_at(message.timestamp.as_deref(), now);
-            // language=SQL
-            sqlx::query(
-                "INSERT INTO inbound_messages (provider_message_id, sender, body, sent_at, received_at)
-                 VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
-            )
-            .bind(&message.id)
-            .bind(sender.e164())
-            .bind(&text)
-            .bind(stamp(at))
-            .bind(stamp(now))
-            .execute(&state.db)
-            .await?;
-            if is_opt_out(&text, &state.config.messaging.opt_out_words) {
+            inbound::store(db, &message.id, &sender, &text, at, now).await?;
+            if is_opt_out(&text, to.opt_out_words) {
                 let added = exclusions::exclude(
-                    &state.db,
+                    db,
                     &sender,
                     Scope::All,
                     Some(&format!("replied {:?}", text.trim())),

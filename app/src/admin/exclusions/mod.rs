@@ -1,0 +1,122 @@
+//! The do-not-contact list as the admin page reaches it: the DTOs, the error the page shows in
+//! its language, the ssr port the `nabd` server implements, and the server functions (admins
+//! only; a browser on another site is refused before they run).
+
+pub mod page;
+
+use serde::{Deserialize, Serialize};
+
+/// One excluded number.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Exclusion {
+    pub id: i64,
+    /// E.164.
+    pub mobile: String,
+    /// `all` or `marketing`.
+    pub scope: String,
+    pub reason: Option<String>,
+    /// `admin`, `whatsapp` (an opt-out reply or error 131050), ...
+    pub source: String,
+    pub added_at: String,
+}
+
+/// One page of the list.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExclusionPage {
+    pub total: i64,
+    pub items: Vec<Exclusion>,
+}
+
+/// Why a list change failed; the page translates each kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExclusionError {
+    Unauthenticated,
+    Forbidden,
+    /// The number is not a mobile that can be messaged: `missing`, `unparseable`, `invalid`,
+    /// `not_mobile`.
+    InvalidMobile(String),
+    NotFound,
+    Unexpected(String),
+}
+
+impl std::fmt::Display for ExclusionError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Unauthenticated => f.write_str("sign in first"),
+            Self::Forbidden => f.write_str("your role may not do this"),
+            Self::InvalidMobile(code) => write!(f, "not a mobile number ({code})"),
+            Self::NotFound => f.write_str("no such entry"),
+            Self::Unexpected(detail) => write!(f, "unexpected error: {detail}"),
+        }
+    }
+}
+
+impl crate::port::PageError for ExclusionError {
+    fn unexpected(detail: String) -> Self {
+        Self::Unexpected(detail)
+    }
+}
+
+crate::page_error!(ExclusionError);
+
+/// The server side of the list.
+#[cfg(feature = "ssr")]
+pub mod source {
+    use super::{ExclusionError, ExclusionPage};
+
+    /// A boxed future of the port.
+    pub type Fut<'a, T> = crate::port::PortFuture<'a, T, ExclusionError>;
+
+    /// Reads and changes the do-not-contact list for the request's signed-in admin.
+    pub trait ExclusionSource: Send + Sync {
+        fn list<'a>(
+            &'a self,
+            request: &'a http::request::Parts,
+            search: Option<String>,
+            page: u32,
+        ) -> Fut<'a, ExclusionPage>;
+        /// Adds a number (normalised; audited) and returns it in E.164.
+        fn add<'a>(
+            &'a self,
+            request: &'a http::request::Parts,
+            mobile: String,
+            reason: Option<String>,
+        ) -> Fut<'a, String>;
+        /// Restores an entry (audited).
+        fn restore<'a>(&'a self, request: &'a http::request::Parts, id: i64) -> Fut<'a, ()>;
+    }
+}
+
+/// Returns one page of the list (50 per page), optionally only numbers containing `search`'s
+/// digits.
+#[leptos::server(prefix = "/api", endpoint = "admin/exclusions")]
+pub async fn list_exclusions(
+    search: Option<String>,
+    page: u32,
+) -> Result<ExclusionPage, ExclusionError> {
+    let (parts, list) = crate::port::request_and::<dyn source::ExclusionSource, ExclusionError>()?;
+    list.list(&parts, search, page).await
+}
+
+/// Adds a number to the list.
+#[leptos::server(prefix = "/api", endpoint = "admin/exclusions/add")]
+pub async fn add_exclusion(
+    mobile: String,
+    reason: Option<String>,
+) -> Result<String, ExclusionError> {
+    let (parts, list) = crate::port::request_and::<dyn source::ExclusionSource, ExclusionError>()?;
+    let added = list.add(&parts, mobile, reason).await;
+    if let Err(ExclusionError::InvalidMobile(_)) = &added
+        && let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
+    {
+        response.set_status(http::StatusCode::UNPROCESSABLE_ENTITY);
+    }
+    added
+}
+
+/// Restores an excluded number: it may be messaged again.
+#[leptos::server(prefix = "/api", endpoint = "admin/exclusions/restore")]
+pub async fn restore_exclusion(id: i64) -> Result<(), ExclusionError> {
+    let (parts, list) = crate::port::request_and::<dyn source::ExclusionSource, ExclusionError>()?;
+    list.restore(&parts, id).await
+}

@@ -1,0 +1,116 @@
+//! Admin sign-in and sign-out as server functions (the pages' forms post to them, with or
+//! without JavaScript), the error the page shows in its language, and the ssr port the `nabd`
+//! server implements.
+
+pub mod page;
+
+use serde::{Deserialize, Serialize};
+
+/// Why a sign-in or sign-out failed; the page translates each kind.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum AdminError {
+    /// Wrong username or password (the same whether or not the user exists).
+    InvalidCredentials,
+    /// Too many failed attempts; try again in this many minutes.
+    TooMany(i64),
+    /// The username or password field is empty.
+    Missing,
+    /// Anything else; details are in the server's log.
+    Unexpected(String),
+}
+
+impl std::fmt::Display for AdminError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::InvalidCredentials => f.write_str("wrong username or password"),
+            Self::TooMany(minutes) => {
+                write!(f, "too many attempts; try again in {minutes} minutes")
+            }
+            Self::Missing => f.write_str("enter a username and a password"),
+            Self::Unexpected(detail) => write!(f, "unexpected error: {detail}"),
+        }
+    }
+}
+
+impl crate::port::PageError for AdminError {
+    fn unexpected(detail: String) -> Self {
+        Self::Unexpected(detail)
+    }
+}
+
+crate::page_error!(AdminError);
+
+/// The server side of sign-in: a port that `app` defines and the `nabd` server implements.
+#[cfg(feature = "ssr")]
+pub mod source {
+    use super::AdminError;
+
+    /// The future the port's calls return: a `Set-Cookie` header value on success.
+    pub type CookieFuture<'a> = crate::port::PortFuture<'a, String, AdminError>;
+
+    /// Opens and ends admin sessions.
+    pub trait AdminSource: Send + Sync {
+        /// Checks the credentials (counting failures against the caller's address and the
+        /// username) and returns the new session's cookie; the browser's previous session, if
+        /// any, ends.
+        fn sign_in<'a>(
+            &'a self,
+            request: &'a http::request::Parts,
+            username: String,
+            password: String,
+        ) -> CookieFuture<'a>;
+
+        /// Ends the request's session and returns the cookie that clears it.
+        fn sign_out<'a>(&'a self, request: &'a http::request::Parts) -> CookieFuture<'a>;
+    }
+}
+
+/// The page a language code's admin area opens on.
+pub fn landing(lang: &str) -> String {
+    let lang = if lang == "ar" { "ar" } else { "en" };
+    format!("/{lang}/marketing-report")
+}
+
+/// Signs in and goes to the campaign report in the page's language.
+#[leptos::server(prefix = "/api", endpoint = "admin/sign-in")]
+pub async fn sign_in(username: String, password: String, lang: String) -> Result<(), AdminError> {
+    if username.trim().is_empty() || password.is_empty() {
+        if let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>() {
+            response.set_status(http::StatusCode::UNPROCESSABLE_ENTITY);
+        }
+        return Err(AdminError::Missing);
+    }
+    let (parts, admin) = crate::port::request_and::<dyn source::AdminSource, AdminError>()?;
+    let response = leptos::prelude::expect_context::<leptos_axum::ResponseOptions>();
+    let cookie = match admin.sign_in(&parts, username, password).await {
+        Ok(cookie) => cookie,
+        Err(error) => {
+            // A refusal is the caller's mistake, not the server's: 422, or 429 when limited.
+            response.set_status(match error {
+                AdminError::TooMany(_) => http::StatusCode::TOO_MANY_REQUESTS,
+                AdminError::Unexpected(_) => http::StatusCode::INTERNAL_SERVER_ERROR,
+                _ => http::StatusCode::UNPROCESSABLE_ENTITY,
+            });
+            return Err(error);
+        }
+    };
+    if let Ok(value) = http::HeaderValue::from_str(&cookie) {
+        response.append_header(http::header::SET_COOKIE, value);
+    }
+    leptos_axum::redirect(&landing(&lang));
+    Ok(())
+}
+
+/// Signs out and goes to the sign-in page.
+#[leptos::server(prefix = "/api", endpoint = "admin/sign-out")]
+pub async fn sign_out(lang: String) -> Result<(), AdminError> {
+    let (parts, admin) = crate::port::request_and::<dyn source::AdminSource, AdminError>()?;
+    let cookie = admin.sign_out(&parts).await?;
+    let response = leptos::prelude::expect_context::<leptos_axum::ResponseOptions>();
+    if let Ok(value) = http::HeaderValue::from_str(&cookie) {
+        response.append_header(http::header::SET_COOKIE, value);
+    }
+    let lang = if lang == "ar" { "ar" } else { "en" };
+    leptos_axum::redirect(&format!("/{lang}/admin/sign-in"));
+    Ok(())
+}

@@ -1,0 +1,159 @@
+//! Admin sessions, kept in the app database so they survive a restart: only a hash of each
+//! token is stored, each has a CSRF token and an idle timeout, and signing in opens a fresh one.
+
+use super::limiter::AttemptLimiter;
+use super::roles::Role;
+use super::users::{DECOY_HASH, verify_password};
+use crate::platform::time::{parse_stamp, stamp};
+use chrono::{DateTime, Duration as Span, Utc};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+use sqlx::SqlitePool;
+use std::net::IpAddr;
+
+/// A signed-in user, as every admin handler sees them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionUser {
+    pub user_id: i64,
+    pub username: String,
+    pub role: Role,
+    /// The session's CSRF token, which every state-changing request must carry.
+    pub csrf: String,
+}
+
+/// Why a sign-in was refused. Neither says whether the username exists.
+#[derive(Debug, thiserror::Error)]
+pub enum SignInError {
+    #[error("wrong username or password")]
+    Invalid,
+    #[error("too many attempts; try again in {minutes} minutes")]
+    TooMany { minutes: i64 },
+    #[error(transparent)]
+    Database(#[from] sqlx::Error),
+}
+
+fn random_token() -> String {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// A new session: the cookie's token (shown once, stored only hashed) and the user.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub token: String,
+    pub user: SessionUser,
+}
+
+/// Checks the credentials and opens a new session (a fresh token: any session the browser
+/// had is replaced by the caller). Failures count against the IP and the username.
+pub async fn sign_in(
+    db: &SqlitePool,
+    limiter: &AttemptLimiter,
+    username: &str,
+    password: &str,
+    ip: Option<IpAddr>,
+    now: DateTime<Utc>,
+) -> Result<NewSession, SignInError> {
+    if let Some(minutes) = limiter.blocked(ip, username, now) {
+        return Err(SignInError::TooMany { minutes });
+    }
+    // language=SQL
+    let user: Option<(i64, String, String, String)> = sqlx::query_as(
+        "SELECT id, username, password_hash, role FROM admin_users WHERE username = ?",
+    )
+    .bind(username.trim())
+    .fetch_optional(db)
+    .await?;
+    let matches = match &user {
+        Some((_, _, hash, _)) => verify_password(hash, password),
+        None => {
+            let _ = verify_password(&DECOY_HASH, password);
+            false
+        }
+    };
+    let Some((user_id, username, _, role)) = user.filter(|_| matches) else {
+        limiter.failed(ip, username, now);
+        return Err(SignInError::Invalid);
+    };
+    limiter.succeeded(&username);
+    let token = random_token();
+    let csrf = random_token();
+    // language=SQL
+    sqlx::query(
+        "INSERT INTO admin_sessions (token_hash, user_id, csrf_token, created_at, last_seen_at)
+         VALUES (?, ?, ?, ?, ?)",
+    )
+    .bind(token_hash(&token))
+    .bind(user_id)
+    .bind(&csrf)
+    .bind(stamp(now))
+    .bind(stamp(now))
+    .execute(db)
+    .await?;
+    Ok(NewSession {
+        token,
+        user: SessionUser {
+            user_id,
+            username,
+            role: role.parse().unwrap_or(Role::Viewer),
+            csrf,
+        },
+    })
+}
+
+/// Returns the user of session `token` if it has been used within `idle`, and marks it used.
+pub async fn session(
+    db: &SqlitePool,
+    token: &str,
+    idle: Span,
+    now: DateTime<Utc>,
+) -> Result<Option<SessionUser>, sqlx::Error> {
+    let hash = token_hash(token);
+    // language=SQL
+    let row: Option<(i64, String, String, String, String)> = sqlx::query_as(
+        "SELECT u.id, u.username, u.role, s.csrf_token, s.last_seen_at
+         FROM admin_sessions s JOIN admin_users u ON u.id = s.user_id
+         WHERE s.token_hash = ?",
+    )
+    .bind(&hash)
+    .fetch_optional(db)
+    .await?;
+    let Some((user_id, username, role, csrf, last_seen)) = row else {
+        return Ok(None);
+    };
+    if parse_stamp(&last_seen).is_none_or(|at| at + idle < now) {
+        // language=SQL
+        sqlx::query("DELETE FROM admin_sessions WHERE token_hash = ?")
+            .bind(&hash)
+            .execute(db)
+            .await?;
+        return Ok(None);
+    }
+    // language=SQL
+    sqlx::query("UPDATE admin_sessions SET last_seen_at = ? WHERE token_hash = ?")
+        .bind(stamp(now))
+        .bind(&hash)
+        .execute(db)
+        .await?;
+    Ok(Some(SessionUser {
+        user_id,
+        username,
+        role: role.parse().unwrap_or(Role::Viewer),
+        csrf,
+    }))
+}
+
+/// Ends session `token`.
+pub async fn sign_out(db: &SqlitePool, token: &str) -> Result<(), sqlx::Error> {
+    // language=SQL
+    sqlx::query("DELETE FROM admin_sessions WHERE token_hash = ?")
+        .bind(token_hash(token))
+        .execute(db)
+        .await?;
+    Ok(())
+}

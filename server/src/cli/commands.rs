@@ -1,0 +1,303 @@
+//! The command-line jobs: each a thin call into the same service the scheduler runs.
+
+use crate::campaign::{self, Campaign};
+use crate::cli::{ListArgs, ReportArgs, RunArgs, SendManualArgs};
+use crate::config::Config;
+use crate::gateway::clinic::Clinic;
+use crate::messaging::outbox::log::{self, ListFilter};
+use crate::messaging::outbox::{NewMessage, Outcome, Timers};
+use crate::messaging::{Kind, Messaging, RunReport};
+use crate::platform::phone::Mobile;
+use crate::platform::store;
+use crate::{jobs, messaging};
+use anyhow::Context;
+use std::sync::Arc;
+
+/// Builds the messaging services for a one-off command. Messages it queues are scheduled in
+/// the job store, so a running server sends them at their times.
+pub async fn messaging(config: &Config) -> anyhow::Result<Messaging> {
+    let clock = config.clock()?;
+    let db = store::open(&config.database_url).await?;
+    let clinic = Clinic::from_config(config).context("NABD_CLINIC_URL cannot be used")?;
+    let store = jobs::open_store(&config.messaging.jobs_url(&config.database_url)).await?;
+    let timers: Arc<dyn Timers> = Arc::new(jobs::StoreTimers::new(&store));
+    messaging::build(config, db, clinic, clock, Some(timers)).map_err(anyhow::Error::msg)
+}
+
+fn print_run(report: &RunReport, dry_run: bool) {
+    println!("{report}");
+    if dry_run {
+        println!("dry run: nothing was queued");
+    } else if !report.planned.is_empty() {
+        println!("the server's job runtime sends them at the times shown");
+    }
+}
+
+/// `nabd reminders send`.
+pub async fn send_reminders(config: &Config, args: &RunArgs) -> anyhow::Result<()> {
+    let messaging = messaging(config).await?;
+    let report = crate::messaging::reminders::run(&messaging, args.dry_run)
+        .await
+        .context("the reminder run failed")?;
+    print_run(&report, args.dry_run);
+    Ok(())
+}
+
+/// `nabd feedback send`.
+pub async fn send_feedback(config: &Config, args: &RunArgs) -> anyhow::Result<()> {
+    let messaging = messaging(config).await?;
+    let report = crate::messaging::feedback::run(&messaging, args.dry_run)
+        .await
+        .context("the feedback run failed")?;
+    print_run(&report, args.dry_run);
+    Ok(())
+}
+
+/// `nabd marketing send-manual`: queues one message and sends it at once.
+pub async fn send_manual(config: &Config, args: &SendManualArgs) -> anyhow::Result<()> {
+    let messaging = messaging(config).await?;
+    let to = Mobile::parse(&args.mobile, messaging.region)
+        .map_err(|error| anyhow::anyhow!("{:?} cannot be messaged: {error}", args.mobile))?;
+    let body = args.message.trim();
+    anyhow::ensure!(!body.is_empty(), "the message is empty");
+    let clock = messaging.outbox.clock();
+    let now = clock.real_now();
+    let key = format!("manual:{}:{}", to.digits(), now.timestamp_micros());
+    let message = NewMessage {
+        kind: Kind::Manual,
+        to: to.clone(),
+        body: body.to_owned(),
+        language: messaging.language,
+        template_key: Some("manual".to_owned()),
+        params: vec![body.to_owned()],
+        key,
+        not_before: now,
+        expires_at: None,
+        clinic_day: clock.today(),
+        batch: None,
+    };
+    let queued = messaging.outbox.enqueue(&[message]).await?;
+    let id = queued
+        .first()
+        .map(|q| q.id)
+        .context("the message was not queued")?;
+    match messaging.outbox.deliver(id).await? {
+        Outcome::Sent => println!("message {id} sent to {to}"),
+        Outcome::Retrying(at) => {
+            println!("message {id} not sent yet (the provider is not ready); it is retried at {at}")
+        }
+        Outcome::Deferred(at) => {
+            println!("message {id} waits for the sending hours; it goes at {at}")
+        }
+        Outcome::Failed(reason) => anyhow::bail!("message {id} failed: {reason}"),
+        Outcome::Skipped(reason) => anyhow::bail!("message {id} not sent: {reason}"),
+        Outcome::NotDue | Outcome::AlreadyHandled => println!("message {id} is queued"),
+    }
+    Ok(())
+}
+
+/// `nabd outbox list`.
+pub async fn list_outbox(config: &Config, args: &ListArgs) -> anyhow::Result<()> {
+    let db = store::open(&config.database_url).await?;
+    let filter = ListFilter {
+        kind: args.kind,
+        state: args.state,
+        to: None,
+        limit: args.limit,
+    };
+    let rows = log::list(&db, &filter).await?;
+    for row in &rows {
+        if args.json {
+            println!("{}", serde_json::to_string(row)?);
+        } else {
+            println!(
+                "{:>6}  {:<9}  {:<10}  {:<14}  {}  {}",
+                row.id,
+                row.kind,
+                row.state,
+                row.to,
+                row.scheduled_at,
+                row.error.as_deref().unwrap_or("")
+            );
+        }
+    }
+    if !args.json {
+        println!("{} messages", rows.len());
+    }
+    Ok(())
+}
+
+async fn campaign(config: &Config) -> anyhow::Result<Campaign> {
+    let messaging = messaging(config).await?;
+    Campaign::new(messaging, config.campaign.clone()).map_err(|error| anyhow::anyhow!("{error}"))
+}
+
+/// `nabd marketing select-daily-batch`.
+pub async fn select_batch(config: &Config) -> anyhow::Result<()> {
+    let campaign = campaign(config).await?;
+    let report = campaign::select(&campaign)
+        .await
+        .context("selecting today's batch failed")?;
+    println!("{report}");
+    Ok(())
+}
+
+/// `nabd marketing queue-staged-messages`.
+pub async fn queue_staged(config: &Config) -> anyhow::Result<()> {
+    let campaign = campaign(config).await?;
+    let report = campaign::queue(&campaign)
+        .await
+        .context("queueing the staged messages failed")?;
+    println!("{report}");
+    Ok(())
+}
+
+/// `nabd marketing track-conversions`.
+pub async fn track_conversions(config: &Config) -> anyhow::Result<()> {
+    let campaign = campaign(config).await?;
+    let report = campaign::track(&campaign)
+        .await
+        .context("tracking conversions failed")?;
+    println!("{report}");
+    Ok(())
+}
+
+/// `nabd marketing report`.
+pub async fn campaign_report(config: &Config, args: &ReportArgs) -> anyhow::Result<()> {
+    let db = store::open(&config.database_url).await?;
+    let query = campaign::report::ReportQuery {
+        from: args.from,
+        to: args.to,
+        search: args.search.clone(),
+        page: args.page,
+        per_page: 50,
+    };
+    let report = campaign::report::build(
+        &db,
+        &query,
+        config.campaign.campaign_message_cost,
+        &config.currency,
+    )
+    .await?;
+    if args.json {
+        println!("{}", serde_json::to_string(&report)?);
+        return Ok(());
+    }
+    let money = |halalas: i64| format!("{:.2} {}", halalas as f64 / 100.0, config.currency);
+    println!(
+        "messages: {} queued, {} sent, {} delivered, {} failed",
+        report.messages.queued,
+        report.messages.sent,
+        report.messages.delivered,
+        report.messages.failed
+    );
+    println!(
+        "messaged: {} of {} returned ({:.1} %); control: {} of {} ({:.1} %)",
+        report.messaged.returned,
+        report.messaged.patients,
+        report.messaged.rate * 100.0,
+        report.holdout.returned,
+        report.holdout.patients,
+        report.holdout.rate * 100.0
+    );
+    println!(
+        "lift: {:+.1} points (95 % interval {:+.1} to {:+.1}): {:?}",
+        report.lift.difference * 100.0,
+        report.lift.low * 100.0,
+        report.lift.high * 100.0,
+        report.lift.verdict
+    );
+    println!(
+        "revenue from returned patients: {}; messages cost {:.2} {}{}",
+        money(report.revenue_halalas),
+        report.message_cost,
+        config.currency,
+        report
+            .cost_per_return
+            .map(|c| format!(", {c:.2} {} per returned patient", config.currency))
+            .unwrap_or_default()
+    );
+    for doctor in &report.by_doctor {
+        println!(
+            "  {}: {} returned, {}",
+            doctor.doctor_name.as_deref().unwrap_or("?"),
+            doctor.returned,
+            money(doctor.revenue_halalas)
+        );
+    }
+    println!("returned patients ({} in all):", report.returned_total);
+    for patient in &report.returned {
+        println!(
+            "  {}  {}  contacted {}  booked {}  for {}  {}  {}",
+            patient.name_ar,
+            patient.mobile_masked,
+            patient.contacted_at,
+            patient.returned_at,
+            patient.appointment_date,
+            patient.doctor_name.as_deref().unwrap_or(""),
+            money(patient.revenue_halalas)
+        );
+    }
+    Ok(())
+}
+
+/// Reads a password: without echo from a terminal (asked twice), else one line of standard
+/// input.
+fn read_password() -> anyhow::Result<String> {
+    use std::io::{BufRead, IsTerminal};
+    if std::io::stdin().is_terminal() {
+        let first = rpassword::prompt_password("Password (10 characters or more): ")?;
+        let second = rpassword::prompt_password("The same password again: ")?;
+        anyhow::ensure!(first == second, "the two passwords differ");
+        Ok(first)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().lock().read_line(&mut line)?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+    }
+}
+
+/// `nabd admin create-user`.
+pub async fn create_user(config: &Config, args: &crate::cli::CreateUserArgs) -> anyhow::Result<()> {
+    let db = store::open(&config.database_url).await?;
+    let password = read_password()?;
+    let now = config.clock()?.real_now();
+    let id = crate::admin::create_user(&db, &args.username, &password, args.role, now).await?;
+    crate::admin::audit(
+        &db,
+        None,
+        "user_created",
+        &format!("{} ({})", args.username.trim(), args.role.as_str()),
+        now,
+    )
+    .await?;
+    println!(
+        "user {} created (id {id}, role {})",
+        args.username.trim(),
+        args.role.as_str()
+    );
+    Ok(())
+}
+
+/// `nabd admin set-password`.
+pub async fn set_password(
+    config: &Config,
+    args: &crate::cli::SetPasswordArgs,
+) -> anyhow::Result<()> {
+    let db = store::open(&config.database_url).await?;
+    let password = read_password()?;
+    crate::admin::set_password(&db, &args.username, &password).await?;
+    crate::admin::audit(
+        &db,
+        None,
+        "password_set",
+        args.username.trim(),
+        config.clock()?.real_now(),
+    )
+    .await?;
+    println!(
+        "password of {} set; their sessions ended",
+        args.username.trim()
+    );
+    Ok(())
+}

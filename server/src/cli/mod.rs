@@ -1,0 +1,277 @@
+//! The `nabd` command line: serving, and one subcommand per job so that every scheduled job
+//! also runs by hand ([`commands`], each a thin call into the service the scheduler runs).
+
+pub mod commands;
+
+use crate::config::Config;
+use chrono::NaiveDate;
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Nabd: clinic analytics and patient engagement.
+#[derive(Debug, Parser)]
+#[command(name = "nabd", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do; without one, Nabd serves.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub config: Config,
+}
+
+/// Nabd's subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Serve the web application (the default).
+    Serve,
+    /// The embedded demo clinic.
+    #[command(subcommand)]
+    Demo(DemoCommand),
+    /// Appointment reminders.
+    #[command(subcommand)]
+    Reminders(RemindersCommand),
+    /// Post-visit feedback requests.
+    #[command(subcommand)]
+    Feedback(FeedbackCommand),
+    /// Marketing messages.
+    #[command(subcommand)]
+    Marketing(MarketingCommand),
+    /// The outbox of patient messages.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
+    /// Admin users.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// The original system's name for `reminders send`.
+    #[command(name = "reminders:send", hide = true)]
+    RemindersSendAlias(RunArgs),
+    /// The original system's name for `feedback send`.
+    #[command(name = "feedback:send", hide = true)]
+    FeedbackSendAlias(RunArgs),
+    /// The original system's name for `marketing send-manual`.
+    #[command(name = "marketing:send-manual", hide = true)]
+    SendManualAlias(SendManualArgs),
+    /// The original system's name for `marketing select-daily-batch`.
+    #[command(name = "marketing:select-daily-batch", hide = true)]
+    SelectAlias,
+    /// The original system's name for `marketing queue-staged-messages`.
+    #[command(name = "marketing:queue-staged-messages", hide = true)]
+    QueueAlias,
+    /// The original system's name for `marketing track-conversions`.
+    #[command(name = "marketing:track-conversions", hide = true)]
+    TrackAlias,
+}
+
+/// `nabd reminders ...`
+#[derive(Debug, Subcommand)]
+pub enum RemindersCommand {
+    /// Queue the reminders due now (what the scheduler does every 15 minutes), once.
+    Send(RunArgs),
+}
+
+/// `nabd feedback ...`
+#[derive(Debug, Subcommand)]
+pub enum FeedbackCommand {
+    /// Queue the feedback requests due now (what the scheduler does hourly), once.
+    Send(RunArgs),
+}
+
+/// `nabd marketing ...`
+#[derive(Debug, Subcommand)]
+pub enum MarketingCommand {
+    /// Send one message to one mobile now, through the outbox.
+    SendManual(SendManualArgs),
+    /// Select today's batch of lapsed patients (what the scheduler does at 05:00), once.
+    SelectDailyBatch,
+    /// Queue the staged patients' messages (what the scheduler does at 10:00), once.
+    QueueStagedMessages,
+    /// Mark contacted and control patients who booked again (the scheduler: 23:00), once.
+    TrackConversions,
+    /// Print the campaign report.
+    Report(ReportArgs),
+}
+
+/// `nabd marketing report` options.
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The whole report as one JSON object.
+    #[arg(long)]
+    pub json: bool,
+    /// First batch day included (YYYY-MM-DD).
+    #[arg(long)]
+    pub from: Option<NaiveDate>,
+    /// Last batch day included (YYYY-MM-DD).
+    #[arg(long)]
+    pub to: Option<NaiveDate>,
+    /// Only returned patients whose name or mobile contains this.
+    #[arg(long)]
+    pub search: Option<String>,
+    /// Page of returned patients (50 per page).
+    #[arg(long, default_value_t = 1)]
+    pub page: u32,
+}
+
+/// `nabd admin ...`
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Create a user; the password is read without echo (or from standard input when it is
+    /// not a terminal, for scripts).
+    CreateUser(CreateUserArgs),
+    /// Set a user's password (read the same way) and end their sessions.
+    SetPassword(SetPasswordArgs),
+}
+
+/// `nabd admin create-user` arguments.
+#[derive(Debug, Args)]
+pub struct CreateUserArgs {
+    /// 3 to 64 letters, digits, '.', '-' or '_'.
+    pub username: String,
+    /// `admin` does everything; `viewer` sees reports only.
+    #[arg(long, default_value = "admin")]
+    pub role: crate::admin::Role,
+}
+
+/// `nabd admin set-password` arguments.
+#[derive(Debug, Args)]
+pub struct SetPasswordArgs {
+    pub username: String,
+}
+
+/// `nabd outbox ...`
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// List outbox messages, newest first.
+    List(ListArgs),
+}
+
+/// Options of a reminder or feedback run.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Print what would be queued; queue nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
+/// `nabd marketing send-manual` arguments.
+#[derive(Debug, Args)]
+pub struct SendManualArgs {
+    /// The mobile, in any local or international form.
+    pub mobile: String,
+    /// The message text.
+    pub message: String,
+}
+
+/// `nabd outbox list` options.
+#[derive(Debug, Args)]
+pub struct ListArgs {
+    /// One JSON object per line (id, kind, to, body, key, state, attempts, scheduled_at,
+    /// sent_at, error).
+    #[arg(long)]
+    pub json: bool,
+    /// Only messages of this kind (reminder, feedback, campaign, broadcast, manual).
+    #[arg(long)]
+    pub kind: Option<crate::messaging::Kind>,
+    /// Only messages in this state (queued, sending, sent, failed, uncertain, skipped,
+    /// cancelled).
+    #[arg(long)]
+    pub state: Option<crate::messaging::outbox::State>,
+    /// At most this many (0: all).
+    #[arg(long, default_value_t = 100)]
+    pub limit: i64,
+}
+
+/// `nabd demo ...`
+#[derive(Debug, Subcommand)]
+pub enum DemoCommand {
+    /// Write a demo clinic (a SQLite file with the clinic data contract's tables).
+    Seed(SeedArgs),
+}
+
+/// `nabd demo seed` options.
+#[derive(Debug, Args)]
+pub struct SeedArgs {
+    /// The SQLite file to write; replaced when it exists.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Random seed: the same seed, size and dates give the same clinic.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Number of patients (about 10 appointments each).
+    #[arg(long, default_value_t = 6000, value_parser = clap::value_parser!(u32).range(1..=5_000_000))]
+    pub patients: u32,
+    /// The clinic-local date the history ends on (default: today on Nabd's clock).
+    #[arg(long)]
+    pub today: Option<NaiveDate>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn no_subcommand_means_serve() {
+        let cli = Cli::try_parse_from(["nabd"]).expect("parses");
+        assert!(cli.command.is_none());
+        let cli = Cli::try_parse_from(["nabd", "serve"]).expect("parses");
+        assert!(matches!(cli.command, Some(Command::Serve)));
+    }
+
+    #[test]
+    fn the_original_command_names_still_work() {
+        let cli = Cli::try_parse_from(["nabd", "reminders:send", "--dry-run"]).expect("parses");
+        assert!(matches!(
+            cli.command,
+            Some(Command::RemindersSendAlias(RunArgs { dry_run: true }))
+        ));
+        let cli = Cli::try_parse_from(["nabd", "feedback:send"]).expect("parses");
+        assert!(matches!(cli.command, Some(Command::FeedbackSendAlias(_))));
+        let cli = Cli::try_parse_from(["nabd", "marketing:send-manual", "0501234567", "hi"])
+            .expect("parses");
+        assert!(matches!(cli.command, Some(Command::SendManualAlias(_))));
+        let cli = Cli::try_parse_from(["nabd", "outbox", "list", "--json", "--kind", "reminder"])
+            .expect("parses");
+        assert!(matches!(
+            cli.command,
+            Some(Command::Outbox(OutboxCommand::List(ListArgs {
+                json: true,
+                ..
+            })))
+        ));
+    }
+
+    #[test]
+    fn demo_seed_takes_its_options() {
+        let cli = Cli::try_parse_from([
+            "nabd",
+            "demo",
+            "seed",
+            "--out",
+            "x.db",
+            "--patients",
+            "10",
+            "--today",
+            "2026-01-05",
+        ])
+        .expect("parses");
+        let Some(Command::Demo(DemoCommand::Seed(args))) = cli.command else {
+            panic!("not demo seed: {:?}", cli.command);
+        };
+        assert_eq!(args.patients, 10);
+        assert_eq!(args.today, NaiveDate::from_ymd_opt(2026, 1, 5));
+        assert_eq!(args.seed, 42);
+    }
+
+    #[test]
+    fn a_bad_setting_is_refused_with_its_name() {
+        let error =
+            Cli::try_parse_from(["nabd", "--timezone", "Mars/Olympus"]).expect_err("unknown zone");
+        assert!(error.to_string().contains("NABD_TIMEZONE"), "{error}");
+    }
+}

@@ -1,0 +1,380 @@
+//! Delivering one outbox message: the checks at the moment of sending (time, expiry, sending
+//! hours, contact budget, the do-not-contact list in the claim itself), the claim, the hand-off
+//! to the provider and the record of what happened; and the recovery of sends a dead process
+//! left behind.
+
+use super::{Outbox, OutboxError, Outcome, State};
+use crate::config::messaging::{MessagingConfig, SendingHours};
+use crate::messaging::exclusions::{self, Scope};
+use crate::messaging::inbound;
+use crate::messaging::provider::{Outgoing, Provider, STOPPED_MARKETING, SendError};
+use crate::messaging::{Kind, Language};
+use crate::platform::phone::{Mobile, Region};
+use crate::platform::time::{parse_stamp, stamp};
+use chrono::{DateTime, Duration as Span, Utc};
+use chrono_tz::Tz;
+use std::time::Duration;
+
+/// Why a message is never sent (state `skipped`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Skip {
+    DoNotContact,
+    Expired,
+    /// The sending hours stay closed until after it expires.
+    ClosedUntilExpiry,
+}
+
+impl Skip {
+    /// The reason stored with the message.
+    fn reason(self) -> &'static str {
+        match self {
+            Self::DoNotContact => "do_not_contact",
+            Self::Expired => "expired",
+            Self::ClosedUntilExpiry => "expired: outside sending hours",
+        }
+    }
+
+    /// The reason [`Outcome::Skipped`] reports.
+    fn outcome(self) -> &'static str {
+        match self {
+            Self::DoNotContact => "do_not_contact",
+            Self::Expired | Self::ClosedUntilExpiry => "expired",
+        }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct ClaimRow {
+    kind: String,
+    recipient: String,
+    body: String,
+    language: String,
+    template: Option<String>,
+    params: String,
+    not_before: String,
+    expires_at: Option<String>,
+    state: String,
+    attempts: i64,
+}
+
+/// How long a message may stay `sending` before the sweep calls it `uncertain`: a hand-off
+/// that old has outlived any provider call, so its process died mid-send.
+fn stale_after(config: &MessagingConfig) -> Span {
+    Span::seconds(2 * config.whatsapp_timeout_secs as i64 + 30)
+}
+
+impl Outbox {
+    /// Tries to send message `id` now: checks its time, expiry, the do-not-contact list, the
+    /// sending hours and the contact budget, claims it, hands it to the provider and records
+    /// the result. Safe to call twice at once: only one call claims it.
+    pub async fn deliver(&self, id: i64) -> Result<Outcome, OutboxError> {
+        // language=SQL
+        let Some(row) = sqlx::query_as::<_, ClaimRow>(
+            "SELECT kind, recipient, body, language, template, params, not_before, expires_at,
+                    state, attempts
+             FROM outbox WHERE id = ?",
+        )
+        .bind(id)
+        .fetch_optional(&self.db)
+        .await?
+        else {
+            return Ok(Outcome::AlreadyHandled);
+        };
+        if row.state != State::Queued.as_str() {
+            return Ok(Outcome::AlreadyHandled);
+        }
+        let now = self.clock.real_now();
+        let not_before = parse_stamp(&row.not_before).unwrap_or(now);
+        // A timer may fire a little early; a message rescheduled later keeps its old timer too.
+        if not_before > now + Span::seconds(1) {
+            return Ok(Outcome::NotDue);
+        }
+        // An unreadable kind is a broken row, not a kind to guess: guessing `manual` would skip
+        // the contact budget. It fails, visibly, in the message log.
+        let Ok(kind) = row.kind.parse::<Kind>() else {
+            return self
+                .record_failure(id, format!("unreadable message kind {:?}", row.kind))
+                .await;
+        };
+        let expires_at = row.expires_at.as_deref().and_then(parse_stamp);
+        if expires_at.is_some_and(|expiry| expiry <= now) {
+            return self.finish_unsent(id, Skip::Expired).await;
+        }
+        if let Some(open) = self.next_opening(kind, now) {
+            if expires_at.is_some_and(|expiry| expiry <= open) {
+                return self.finish_unsent(id, Skip::ClosedUntilExpiry).await;
+            }
+            return self.defer(id, open, "outside sending hours").await;
+        }
+        if kind.counts_against_budget() && self.over_budget(id, &row.recipient).await? {
+            let tomorrow = self.opening_tomorrow(kind, now);
+            return self.defer(id, tomorrow, "daily contact budget used").await;
+        }
+        // The claim re-checks the do-not-contact list in the same statement, so a number
+        // excluded a moment ago is never handed over.
+        // language=SQL
+        let claimed = sqlx::query(concat!(
+            "UPDATE outbox SET state = 'sending', attempts = attempts + 1, claimed_at = ?,
+                 provider = ?, updated_at = ?
+             WHERE id = ? AND state = 'queued' AND NOT ",
+            crate::excluded_sql!("outbox.recipient", "outbox.kind")
+        ))
+        .bind(stamp(now))
+        .bind(self.provider.name())
+        .bind(stamp(now))
+        .bind(id)
+        .execute(&self.db)
+        .await?;
+        if claimed.rows_affected() == 0 {
+            return self.finish_unsent(id, Skip::DoNotContact).await;
+        }
+        let Ok(to) = Mobile::parse(&row.recipient, Region::default()) else {
+            return self
+                .record_failure(id, format!("invalid number {}", row.recipient))
+                .await;
+        };
+        let params: Vec<String> = serde_json::from_str(&row.params).unwrap_or_default();
+        let language = row.language.parse().unwrap_or(Language::Ar);
+        let reply_window_open = self.reply_window_open(&to, now).await?;
+        let outgoing = Outgoing {
+            kind,
+            to: &to,
+            body: &row.body,
+            language,
+            template_key: row.template.as_deref(),
+            params: &params,
+            reply_window_open,
+        };
+        match self.provider.send(&outgoing).await {
+            Ok(accepted) => {
+                let sent_at = stamp(self.clock.real_now());
+                // language=SQL
+                sqlx::query(
+                    "UPDATE outbox SET state = 'sent', sent_at = ?, provider_message_id = ?,
+                         delivery_status = COALESCE(delivery_status, 'sent'), error = NULL,
+                         updated_at = ?
+                     WHERE id = ?",
+                )
+                .bind(&sent_at)
+                .bind(accepted.message_id)
+                .bind(&sent_at)
+                .bind(id)
+                .execute(&self.db)
+                .await?;
+                tracing::info!(id, kind = %kind, to = %to, "message sent");
+                Ok(Outcome::Sent)
+            }
+            Err(SendError::Retryable(reason)) => {
+                let attempts = u32::try_from(row.attempts + 1).unwrap_or(u32::MAX);
+                if attempts >= self.config.send_max_attempts {
+                    return self
+                        .record_failure(id, format!("gave up after {attempts} attempts: {reason}"))
+                        .await;
+                }
+                let again = self.clock.real_now()
+                    + Span::from_std(self.config.retry_delay(attempts))
+                        .unwrap_or_else(|_| Span::minutes(30));
+                // language=SQL
+                sqlx::query(
+                    "UPDATE outbox SET state = 'queued', not_before = ?, error = ?, updated_at = ?
+                     WHERE id = ? AND state = 'sending'",
+                )
+                .bind(stamp(again))
+                .bind(&reason)
+                .bind(stamp(self.clock.real_now()))
+                .bind(id)
+                .execute(&self.db)
+                .await?;
+                tracing::warn!(id, attempts, %reason, retry_at = %again, "message not sent; will retry");
+                self.wake_at(id, again).await?;
+                Ok(Outcome::Retrying(again))
+            }
+            Err(SendError::Permanent { reason, code }) => {
+                if code == Some(STOPPED_MARKETING) {
+                    exclusions::exclude(
+                        &self.db,
+                        &to,
+                        Scope::Marketing,
+                        Some("WhatsApp error 131050: the patient stopped marketing messages"),
+                        "whatsapp",
+                        self.clock.real_now(),
+                    )
+                    .await?;
+                }
+                self.record_failure(id, reason).await
+            }
+        }
+    }
+
+    async fn record_failure(&self, id: i64, reason: String) -> Result<Outcome, OutboxError> {
+        // language=SQL
+        sqlx::query("UPDATE outbox SET state = 'failed', error = ?, updated_at = ? WHERE id = ?")
+            .bind(&reason)
+            .bind(stamp(self.clock.real_now()))
+            .bind(id)
+            .execute(&self.db)
+            .await?;
+        tracing::warn!(id, %reason, "message failed");
+        Ok(Outcome::Failed(reason))
+    }
+
+    async fn finish_unsent(&self, id: i64, why: Skip) -> Result<Outcome, OutboxError> {
+        let reason = why.reason();
+        // language=SQL
+        let done = sqlx::query(
+            "UPDATE outbox SET state = 'skipped', error = ?, updated_at = ? WHERE id = ? AND state = 'queued'",
+        )
+        .bind(reason)
+        .bind(stamp(self.clock.real_now()))
+        .bind(id)
+        .execute(&self.db)
+        .await?;
+        if done.rows_affected() == 0 {
+            return Ok(Outcome::AlreadyHandled);
+        }
+        tracing::info!(id, reason, "message not sent");
+        Ok(Outcome::Skipped(why.outcome()))
+    }
+
+    async fn defer(
+        &self,
+        id: i64,
+        until: DateTime<Utc>,
+        why: &str,
+    ) -> Result<Outcome, OutboxError> {
+        // language=SQL
+        sqlx::query(
+            "UPDATE outbox SET not_before = ?, error = ?, updated_at = ? WHERE id = ? AND state = 'queued'",
+        )
+        .bind(stamp(until))
+        .bind(format!("waiting: {why}"))
+        .bind(stamp(self.clock.real_now()))
+        .bind(id)
+        .execute(&self.db)
+        .await?;
+        self.wake_at(id, until).await?;
+        Ok(Outcome::Deferred(until))
+    }
+
+    fn hours_for(&self, kind: Kind) -> SendingHours {
+        match kind {
+            Kind::Reminder => self.config.sending_hours_reminders,
+            _ => self.config.sending_hours_other,
+        }
+    }
+
+    /// Returns when the sending hours of `kind` next open, if they are closed at `now`.
+    fn next_opening(&self, kind: Kind, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let hours = self.hours_for(kind);
+        let local = self.clock.local_at(now);
+        if hours.contains(local.time()) {
+            return None;
+        }
+        let today = local.date_naive().and_time(hours.start);
+        let opening = if today > local.naive_local() {
+            today
+        } else {
+            today + Span::days(1)
+        };
+        Some(self.real_instant(opening, local.timezone()))
+    }
+
+    fn opening_tomorrow(&self, kind: Kind, now: DateTime<Utc>) -> DateTime<Utc> {
+        let hours = self.hours_for(kind);
+        let local = self.clock.local_at(now);
+        let opening = (local.date_naive() + Span::days(1)).and_time(hours.start);
+        self.real_instant(opening, local.timezone())
+    }
+
+    fn real_instant(&self, local: chrono::NaiveDateTime, tz: Tz) -> DateTime<Utc> {
+        use chrono::TimeZone;
+        let local = tz
+            .from_local_datetime(&local)
+            .earliest()
+            .unwrap_or_else(|| self.clock.now());
+        self.clock.real_instant_of(local)
+    }
+
+    async fn over_budget(&self, id: i64, recipient: &str) -> Result<bool, OutboxError> {
+        let today = self.clock.today().to_string();
+        // language=SQL
+        let used: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM outbox
+             WHERE recipient = ? AND clinic_day = ? AND id <> ?
+               AND kind NOT IN ('reminder', 'manual')
+               AND state IN ('sending', 'sent', 'uncertain')",
+        )
+        .bind(recipient)
+        .bind(today)
+        .bind(id)
+        .fetch_one(&self.db)
+        .await?;
+        Ok(used >= i64::from(self.config.daily_contact_budget))
+    }
+
+    async fn reply_window_open(
+        &self,
+        to: &Mobile,
+        now: DateTime<Utc>,
+    ) -> Result<bool, OutboxError> {
+        if !matches!(self.provider, Provider::CloudApi(_)) {
+            return Ok(false);
+        }
+        Ok(inbound::heard_from_since(&self.db, to, now - Span::hours(24)).await?)
+    }
+
+    /// Marks messages left `sending` by a process that died mid-send as `uncertain`: they may
+    /// or may not have reached the patient, so an admin decides. With `all`, every `sending`
+    /// message (at start, when no send of this process can be under way); otherwise only those
+    /// older than any provider call. Returns how many.
+    pub async fn mark_uncertain(&self, all: bool) -> Result<u64, OutboxError> {
+        let now = self.clock.real_now();
+        let before = if all {
+            now + Span::days(1)
+        } else {
+            now - stale_after(&self.config)
+        };
+        // language=SQL
+        let done = sqlx::query(
+            "UPDATE outbox SET state = 'uncertain',
+                 error = 'the server stopped while handing this message to the provider; \
+                          it may or may not have been sent',
+                 updated_at = ?
+             WHERE state = 'sending' AND claimed_at < ?",
+        )
+        .bind(stamp(now))
+        .bind(stamp(before))
+        .execute(&self.db)
+        .await?;
+        if done.rows_affected() > 0 {
+            tracing::warn!(count = done.rows_affected(), "messages marked uncertain");
+        }
+        Ok(done.rows_affected())
+    }
+
+    /// The safety net behind the timers: marks stale sends uncertain and delivers queued
+    /// messages whose time passed more than `grace` ago (their timer was lost). Returns how
+    /// many were delivered or retried.
+    pub async fn sweep(&self, grace: Duration) -> Result<usize, OutboxError> {
+        self.mark_uncertain(false).await?;
+        let due = self.clock.real_now() - Span::from_std(grace).unwrap_or_default();
+        // language=SQL
+        let ids: Vec<i64> = sqlx::query_scalar(
+            "SELECT id FROM outbox WHERE state = 'queued' AND not_before <= ?
+             ORDER BY not_before, id LIMIT 500",
+        )
+        .bind(stamp(due))
+        .fetch_all(&self.db)
+        .await?;
+        let mut handled = 0;
+        for id in ids {
+            if !matches!(
+                self.deliver(id).await?,
+                Outcome::NotDue | Outcome::AlreadyHandled
+            ) {
+                handled += 1;
+            }
+        }
+        Ok(handled)
+    }
+}

@@ -1,0 +1,393 @@
+//! The durable outbox (design notes §4): every message is a row before any provider sees it,
+//! at most one per idempotency key, claimed atomically before it is handed over. A crash
+//! between hand-off and record leaves it `uncertain` for an admin, never re-sent by itself.
+//! The do-not-contact list, the expiry, the sending hours and the daily contact budget are
+//! checked here, at the moment of sending, whatever path queued the message.
+
+//!
+//! This module owns the `outbox` table: no other module names it in SQL. What others need of
+//! it are the typed functions here ([`Outbox::exists`], [`Outbox::asked_since`],
+//! [`Outbox::count_on_day`], [`batch_progress`], [`cancel_batch`], [`record_delivery_status`])
+//! and, for reports that join messages, the read-only view `message_outcomes` (each message's
+//! outcome as booleans, defined beside the table in `migrations/`).
+
+mod deliver;
+pub mod log;
+
+/// The state of a message: the one list, shared with the admin page's filter.
+pub use app::admin::messages::MessageState as State;
+
+use crate::config::messaging::MessagingConfig;
+use crate::messaging::provider::Provider;
+use crate::messaging::{Kind, Language};
+use crate::platform::clock::Clock;
+use crate::platform::phone::Mobile;
+use crate::platform::time::stamp;
+use chrono::{DateTime, Duration as Span, NaiveDate, Utc};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use sqlx::{SqliteConnection, SqlitePool};
+use std::ops::RangeInclusive;
+use std::sync::Arc;
+
+/// A message to queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewMessage {
+    pub kind: Kind,
+    pub to: Mobile,
+    pub body: String,
+    pub language: Language,
+    /// The template key for the Cloud API (`reminder_confirmed`, `feedback`, ...).
+    pub template_key: Option<String>,
+    /// The template's body parameters, in its order.
+    pub params: Vec<String>,
+    /// At most one message per key, ever.
+    pub key: String,
+    /// Not sent before this real instant.
+    pub not_before: DateTime<Utc>,
+    /// Not sent at all from this real instant (a reminder once the appointment has started).
+    pub expires_at: Option<DateTime<Utc>>,
+    /// The clinic-local day the message is meant for.
+    pub clinic_day: NaiveDate,
+    /// The broadcast or campaign run it belongs to.
+    pub batch: Option<String>,
+}
+
+/// What queuing one message did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Queued {
+    pub id: i64,
+    pub key: String,
+    /// False when a message with this key already existed (nothing new was queued).
+    pub new: bool,
+}
+
+/// The job that delivers one outbox message at its time, kept by the job runtime.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Deliver {
+    pub message_id: i64,
+}
+
+/// What one delivery attempt did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// The provider took it.
+    Sent,
+    /// The provider failed in a way worth retrying; it goes again at this instant.
+    Retrying(DateTime<Utc>),
+    /// Failed for good, with the reason.
+    Failed(String),
+    /// Not sent and never will be: `do_not_contact`, `expired`.
+    Skipped(&'static str),
+    /// Outside its sending hours or over the contact budget; it waits until this instant.
+    Deferred(DateTime<Utc>),
+    /// Its time has not come yet.
+    NotDue,
+    /// Already sent, failed, skipped, or being sent by another worker.
+    AlreadyHandled,
+}
+
+/// An outbox operation failed.
+#[derive(Debug, thiserror::Error)]
+pub enum OutboxError {
+    #[error("the outbox could not be read or written")]
+    Database(#[from] sqlx::Error),
+    #[error("the job runtime could not schedule the message")]
+    Jobs(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+/// Schedules a [`Deliver`] job at a real instant (the job runtime's storage), so that queued
+/// and staggered sends survive restarts.
+pub trait Timers: Send + Sync {
+    fn schedule(
+        &self,
+        job: Deliver,
+        at: DateTime<Utc>,
+    ) -> futures::future::BoxFuture<'_, Result<(), OutboxError>>;
+}
+
+/// The outbox with what sending needs.
+#[derive(Clone)]
+pub struct Outbox {
+    db: SqlitePool,
+    provider: Provider,
+    clock: Clock,
+    config: Arc<MessagingConfig>,
+    timers: Option<Arc<dyn Timers>>,
+}
+
+impl Outbox {
+    /// Returns an outbox sending through `provider`; `timers` wakes it at each message's time
+    /// (without them, queued messages wait for [`Outbox::sweep`] or a later run).
+    pub fn new(
+        db: SqlitePool,
+        provider: Provider,
+        clock: Clock,
+        config: Arc<MessagingConfig>,
+        timers: Option<Arc<dyn Timers>>,
+    ) -> Self {
+        Self {
+            db,
+            provider,
+            clock,
+            config,
+            timers,
+        }
+    }
+
+    /// Returns the app database.
+    pub fn db(&self) -> &SqlitePool {
+        &self.db
+    }
+
+    /// Returns the program's clock.
+    pub fn clock(&self) -> &Clock {
+        &self.clock
+    }
+
+    /// Returns the messaging settings.
+    pub fn config(&self) -> &MessagingConfig {
+        &self.config
+    }
+
+    /// Queues `messages`; a key already in the outbox is left as it is. Each new message gets
+    /// a timer at its time.
+    pub async fn enqueue(&self, messages: &[NewMessage]) -> Result<Vec<Queued>, OutboxError> {
+        let now = stamp(self.clock.real_now());
+        let mut queued = Vec::with_capacity(messages.len());
+        let mut tx = self.db.begin().await?;
+        for message in messages {
+            let params = serde_json::to_string(&message.params).unwrap_or_else(|_| "[]".into());
+            // language=SQL
+            let id: Option<i64> = sqlx::query_scalar(
+                "INSERT INTO outbox (kind, recipient, body, language, template, params,
+                     idempotency_key, not_before, expires_at, clinic_day, batch, created_at,
+                     updated_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                 ON CONFLICT (idempotency_key) DO NOTHING
+                 RETURNING id",
+            )
+            .bind(message.kind.as_str())
+            .bind(message.to.e164())
+            .bind(&message.body)
+            .bind(message.language.code())
+            .bind(&message.template_key)
+            .bind(params)
+            .bind(&message.key)
+            .bind(stamp(message.not_before))
+            .bind(message.expires_at.map(stamp))
+            .bind(message.clinic_day.to_string())
+            .bind(&message.batch)
+            .bind(&now)
+            .bind(&now)
+            .fetch_optional(&mut *tx)
+            .await?;
+            match id {
+                Some(id) => queued.push(Queued {
+                    id,
+                    key: message.key.clone(),
+                    new: true,
+                }),
+                None => {
+                    // language=SQL
+                    let id: i64 =
+                        sqlx::query_scalar("SELECT id FROM outbox WHERE idempotency_key = ?")
+                            .bind(&message.key)
+                            .fetch_one(&mut *tx)
+                            .await?;
+                    queued.push(Queued {
+                        id,
+                        key: message.key.clone(),
+                        new: false,
+                    });
+                }
+            }
+        }
+        tx.commit().await?;
+        for (message, done) in messages.iter().zip(&queued) {
+            if done.new {
+                self.wake_at(done.id, message.not_before).await?;
+            }
+        }
+        Ok(queued)
+    }
+
+    /// Tells whether a message with idempotency key `key` was ever queued.
+    pub async fn exists(&self, key: &str) -> Result<bool, sqlx::Error> {
+        // language=SQL
+        let found: Option<i64> =
+            sqlx::query_scalar("SELECT 1 FROM outbox WHERE idempotency_key = ?")
+                .bind(key)
+                .fetch_optional(&self.db)
+                .await?;
+        Ok(found.is_some())
+    }
+
+    /// Tells whether `to` was sent (or has waiting) a message of `kind` created since `since`,
+    /// other than the one keyed `except_key`: the feedback cooldown.
+    pub async fn asked_since(
+        &self,
+        kind: Kind,
+        to: &Mobile,
+        except_key: &str,
+        since: DateTime<Utc>,
+    ) -> Result<bool, sqlx::Error> {
+        // language=SQL
+        let found: Option<i64> = sqlx::query_scalar(
+            "SELECT 1 FROM outbox
+             WHERE kind = ? AND recipient = ? AND idempotency_key <> ?
+               AND state IN ('queued', 'sending', 'sent', 'uncertain') AND created_at >= ?
+             LIMIT 1",
+        )
+        .bind(kind.as_str())
+        .bind(to.e164())
+        .bind(except_key)
+        .bind(stamp(since))
+        .fetch_optional(&self.db)
+        .await?;
+        Ok(found.is_some())
+    }
+
+    /// Counts the messages of `kind` meant for the clinic-local day `day`, in any state: the
+    /// campaign's daily cap.
+    pub async fn count_on_day(&self, kind: Kind, day: NaiveDate) -> Result<i64, sqlx::Error> {
+        // language=SQL
+        sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE kind = ? AND clinic_day = ?")
+            .bind(kind.as_str())
+            .bind(day.to_string())
+            .fetch_one(&self.db)
+            .await
+    }
+
+    async fn wake_at(&self, message_id: i64, at: DateTime<Utc>) -> Result<(), OutboxError> {
+        match &self.timers {
+            Some(timers) => timers.schedule(Deliver { message_id }, at).await,
+            None => Ok(()),
+        }
+    }
+}
+
+/// How many messages of each batch are in each state, for the batches `batches` (at most a
+/// few hundred names): `(batch, state, count)`. A state this build does not know is left out.
+pub async fn batch_progress(
+    db: &SqlitePool,
+    batches: &[String],
+) -> Result<Vec<(String, State, i64)>, sqlx::Error> {
+    let batches = serde_json::to_string(batches).unwrap_or_else(|_| "[]".to_owned());
+    // language=SQL
+    let rows: Vec<(String, String, i64)> = sqlx::query_as(
+        "SELECT batch, state, COUNT(*) FROM outbox
+         WHERE batch IN (SELECT value FROM json_each(?)) GROUP BY batch, state",
+    )
+    .bind(batches)
+    .fetch_all(db)
+    .await?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(batch, state, count)| Some((batch, state.parse().ok()?, count)))
+        .collect())
+}
+
+/// Cancels every message of `batch` still waiting, inside the caller's transaction; returns
+/// how many.
+pub async fn cancel_batch(
+    db: &mut SqliteConnection,
+    batch: &str,
+    reason: &str,
+    now: DateTime<Utc>,
+) -> Result<u64, sqlx::Error> {
+    // language=SQL
+    let done = sqlx::query(
+        "UPDATE outbox SET state = 'cancelled', error = ?, updated_at = ?
+         WHERE batch = ? AND state = 'queued'",
+    )
+    .bind(reason)
+    .bind(stamp(now))
+    .bind(batch)
+    .execute(db)
+    .await?;
+    Ok(done.rows_affected())
+}
+
+/// Expands to the rank of a delivery status in the order statuses move (sent, delivered,
+/// read, failed), so that a report never moves a message backwards.
+macro_rules! status_rank {
+    ($status:literal) => {
+        concat!(
+            "CASE ",
+            $status,
+            " WHEN 'sent' THEN 1 WHEN 'delivered' THEN 2 ",
+            "WHEN 'read' THEN 3 WHEN 'failed' THEN 4 ELSE 0 END"
+        )
+    };
+}
+
+/// Records the provider's delivery `status` (`sent`, `delivered`, `read`, `failed`) of the
+/// message it knows as `provider_message_id`, never moving it backwards.
+pub async fn record_delivery_status(
+    db: &SqlitePool,
+    provider_message_id: &str,
+    status: &str,
+    error: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), sqlx::Error> {
+    // language=SQL
+    sqlx::query(concat!(
+        "UPDATE outbox SET delivery_status = ?1,
+             delivery_error = COALESCE(?2, delivery_error), updated_at = ?3
+         WHERE provider_message_id = ?4 AND ",
+        status_rank!("COALESCE(delivery_status, '')"),
+        " < ",
+        status_rank!("?1")
+    ))
+    .bind(status)
+    .bind(error)
+    .bind(stamp(now))
+    .bind(provider_message_id)
+    .execute(db)
+    .await?;
+    Ok(())
+}
+
+/// Returns when each of `count` consecutive messages goes, starting at `start`: the first at
+/// once, each next one a random number of seconds (in `gap`) after the one before.
+pub fn stagger(
+    start: DateTime<Utc>,
+    count: usize,
+    gap: &RangeInclusive<u32>,
+    rng: &mut impl Rng,
+) -> Vec<DateTime<Utc>> {
+    let mut at = start;
+    (0..count)
+        .map(|index| {
+            if index > 0 {
+                at += Span::seconds(i64::from(rng.random_range(gap.clone())));
+            }
+            at
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::SeedableRng;
+
+    #[test]
+    fn staggered_sends_start_at_once_and_keep_their_gaps_in_range() {
+        let start = DateTime::from_timestamp(1_767_600_000, 0).expect("valid");
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let times = stagger(start, 50, &(40..=120), &mut rng);
+        assert_eq!(times.len(), 50);
+        assert_eq!(times[0], start);
+        for pair in times.windows(2) {
+            let gap = (pair[1] - pair[0]).num_seconds();
+            assert!((40..=120).contains(&gap), "gap {gap}");
+        }
+        let distinct: std::collections::HashSet<_> = times
+            .windows(2)
+            .map(|p| (p[1] - p[0]).num_seconds())
+            .collect();
+        assert!(distinct.len() > 10, "gaps should vary: {distinct:?}");
+    }
+}

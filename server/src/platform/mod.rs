@@ -1,0 +1,8 @@
+//! What every capability stands on: the clinic clock, stored instants, phone numbers and the app
+//! database. Nothing here knows about a feature.
+
+pub mod clock;
+pub mod language;
+pub mod phone;
+pub mod store;
+pub mod time;

@@ -1,0 +1,84 @@
+//! `/api/v1/marketing/report` and `/api/v1/marketing/returned.csv`: the campaign report for
+//! signed-in admins and viewers.
+
+use crate::campaign::report::{self, ReportQuery};
+use crate::web::session::{Admin, AdminError};
+use crate::web::state::AppState;
+use axum::extract::{Query, State};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use chrono::NaiveDate;
+use serde::Deserialize;
+
+/// Returns the report routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/api/v1/marketing/report", get(campaign_report))
+        .route("/api/v1/marketing/returned.csv", get(returned_csv))
+}
+
+#[derive(Deserialize)]
+struct ReportParams {
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+    search: Option<String>,
+    page: Option<u32>,
+    per_page: Option<u32>,
+}
+
+impl From<ReportParams> for ReportQuery {
+    fn from(params: ReportParams) -> Self {
+        Self {
+            from: params.from,
+            to: params.to,
+            search: params.search,
+            page: params.page.unwrap_or(1),
+            per_page: params.per_page.unwrap_or(50),
+        }
+    }
+}
+
+async fn campaign_report(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Query(params): Query<ReportParams>,
+) -> Result<Json<report::Report>, AdminError> {
+    let campaign = &state.config.campaign;
+    Ok(Json(
+        report::build(
+            &state.db,
+            &params.into(),
+            campaign.campaign_message_cost,
+            &state.config.currency,
+        )
+        .await?,
+    ))
+}
+
+/// The returned patients of the report's filter, every page, as a CSV download.
+async fn returned_csv(
+    State(state): State<AppState>,
+    _admin: Admin,
+    Query(params): Query<ReportParams>,
+) -> Result<Response, AdminError> {
+    let rows = report::all_returned(
+        &state.db,
+        &params.into(),
+        state.config.campaign.campaign_message_cost,
+        &state.config.currency,
+    )
+    .await?;
+    Ok((
+        [
+            (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"returned-patients.csv\"",
+            ),
+        ],
+        report::returned_csv(&rows),
+    )
+        .into_response())
+}
