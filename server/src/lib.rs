@@ -7,6 +7,8 @@
 //! database) and their part of [`config`]. No capability imports `axum`, the web state or the
 //! `app` crate's port traits. [`jobs`] runs the capabilities on their schedules.
 
+#![warn(unreachable_pub)]
+
 pub mod admin;
 pub mod campaign;
 pub mod cli;

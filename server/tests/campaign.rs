@@ -4,58 +4,43 @@
 
 mod common;
 
+use common::Killed;
 use common::bridge::start_bridge;
 use serde_json::Value;
 use sqlx::SqlitePool;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const NOW: &str = "2026-01-05T12:00";
 const NEVER: &str = "0 0 0 1 1 * 2099";
 
-struct Killed(Child);
-
-impl Drop for Killed {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 fn nabd(dir: &Path, bridge: &str, args: &[&str]) -> Command {
-    let mut command = Command::new(env!("CARGO_BIN_EXE_nabd"));
-    command
-        .args(args)
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("RUST_LOG", "info,sqlx=warn,apalis=warn")
-        .env("NABD_ADDR", "127.0.0.1:0")
-        .env("NABD_NOW", NOW)
-        .env(
-            "NABD_DATABASE_URL",
-            format!("sqlite://{}/nabd.db", dir.display()),
-        )
-        .env(
-            "NABD_CLINIC_URL",
-            format!("sqlite://{}/clinic.db", dir.display()),
-        )
-        .env("NABD_WHATSAPP_PROVIDER", "whatsapp-web")
-        .env("NABD_WHATSAPP_WEB_URL", bridge)
-        .env("NABD_MESSAGE_LANGUAGE", "en")
-        .env("NABD_CAMPAIGN_BATCH_SIZE", "20")
-        .env("NABD_CAMPAIGN_HOLDOUT_PERCENT", "25")
-        .env("NABD_CAMPAIGN_SEED", "7")
-        .env("NABD_CAMPAIGN_STAGGER_SECONDS", "1-1")
-        .env("NABD_CAMPAIGN_MESSAGE_COST", "0.05")
-        // The test runs each step itself; the schedules stay quiet.
-        .env("NABD_SCHEDULE_REMINDERS", NEVER)
-        .env("NABD_SCHEDULE_FEEDBACK", NEVER)
-        .env("NABD_SCHEDULE_MARKETING_SELECT", NEVER)
-        .env("NABD_SCHEDULE_MARKETING_QUEUE", NEVER)
-        .env("NABD_SCHEDULE_MARKETING_TRACK", NEVER)
-        .current_dir(dir);
-    command
+    let app_db = format!("sqlite://{}/nabd.db", dir.display());
+    let clinic = format!("sqlite://{}/clinic.db", dir.display());
+    common::nabd_command(
+        dir,
+        args,
+        &[
+            ("NABD_NOW", NOW),
+            ("NABD_DATABASE_URL", &app_db),
+            ("NABD_CLINIC_URL", &clinic),
+            ("NABD_WHATSAPP_PROVIDER", "whatsapp-web"),
+            ("NABD_WHATSAPP_WEB_URL", bridge),
+            ("NABD_MESSAGE_LANGUAGE", "en"),
+            ("NABD_CAMPAIGN_BATCH_SIZE", "20"),
+            ("NABD_CAMPAIGN_HOLDOUT_PERCENT", "25"),
+            ("NABD_CAMPAIGN_SEED", "7"),
+            ("NABD_CAMPAIGN_STAGGER_SECONDS", "1-1"),
+            ("NABD_CAMPAIGN_MESSAGE_COST", "0.05"),
+            // The test runs each step itself; the schedules stay quiet.
+            ("NABD_SCHEDULE_REMINDERS", NEVER),
+            ("NABD_SCHEDULE_FEEDBACK", NEVER),
+            ("NABD_SCHEDULE_MARKETING_SELECT", NEVER),
+            ("NABD_SCHEDULE_MARKETING_QUEUE", NEVER),
+            ("NABD_SCHEDULE_MARKETING_TRACK", NEVER),
+        ],
+    )
 }
 
 fn run(dir: &Path, bridge: &str, args: &[&str]) -> String {

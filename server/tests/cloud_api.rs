@@ -2,12 +2,14 @@
 //! loopback that speaks the `/{phone-number-id}/messages` shape, and signed webhook deliveries
 //! as Meta sends them.
 
+mod common;
+
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::post;
 use axum::{Json, Router};
 use chrono::Utc;
-use clap::Parser;
+
 use hmac::{Hmac, KeyInit, Mac};
 use nabd::messaging::outbox::{NewMessage, Outcome};
 use nabd::messaging::{Kind, Language, Messaging};
@@ -81,7 +83,7 @@ async fn start() -> App {
     let dir = tempfile::tempdir().expect("temp dir");
     let db_url = format!("sqlite://{}/nabd.db", dir.path().display());
     let graph_url = format!("http://{graph_addr}/v21.0");
-    let cli = nabd::cli::Cli::try_parse_from([
+    let (addr, state) = common::spawn_nabd_with_state(&[
         "nabd",
         "--addr",
         "127.0.0.1:0",
@@ -106,14 +108,9 @@ async fn start() -> App {
         "--cloud-api-templates",
         "reminder_confirmed=nabd_reminder_confirmed,campaign=nabd_comeback",
     ])
-    .expect("valid arguments");
-    let app = nabd::web::Application::build(cli.config)
-        .await
-        .expect("builds");
-    let addr = app.local_addr().expect("bound");
-    let messaging = app.state().messaging.clone();
-    let db = app.state().db.clone();
-    tokio::spawn(app.run_until(std::future::pending()));
+    .await;
+    let messaging = state.messaging.clone();
+    let db = state.db.clone();
     App {
         base: format!("http://{addr}"),
         messaging,

@@ -104,32 +104,27 @@ impl Setup {
     }
 
     fn command(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Command {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_nabd"));
-        command
-            .args(args)
-            .env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .env("RUST_LOG", "info,sqlx=warn,apalis=warn")
-            .env("NABD_ADDR", "127.0.0.1:0")
-            .env("NABD_NOW", NOW)
-            .env("NABD_DATABASE_URL", self.app_db())
-            .env(
-                "NABD_CLINIC_URL",
-                format!("sqlite://{}/clinic.db", self.dir.path().display()),
-            )
-            .env("NABD_WHATSAPP_PROVIDER", "whatsapp-web")
-            .env("NABD_WHATSAPP_WEB_URL", &self.bridge_url)
-            .env("NABD_WHATSAPP_TIMEOUT_SECS", "2")
-            .env("NABD_FEEDBACK_LINK", "https://example.test/review")
-            .env("NABD_SCHEDULE_REMINDERS", "*/2 * * * * *")
-            .env("NABD_SCHEDULE_FEEDBACK", "*/2 * * * * *")
-            .env("NABD_SCHEDULE_OUTBOX_SWEEP", "*/5 * * * * *")
-            .env("NABD_STAGGER_SECONDS", "1-2")
-            .env("NABD_SEND_RETRY_SECONDS", "1")
-            .current_dir(self.dir.path());
-        for (name, value) in extra_env {
-            command.env(name, value);
-        }
+        let app_db = self.app_db();
+        let clinic = format!("sqlite://{}/clinic.db", self.dir.path().display());
+        let mut command = common::nabd_command(
+            self.dir.path(),
+            args,
+            &[
+                ("NABD_NOW", NOW),
+                ("NABD_DATABASE_URL", &app_db),
+                ("NABD_CLINIC_URL", &clinic),
+                ("NABD_WHATSAPP_PROVIDER", "whatsapp-web"),
+                ("NABD_WHATSAPP_WEB_URL", &self.bridge_url),
+                ("NABD_WHATSAPP_TIMEOUT_SECS", "2"),
+                ("NABD_FEEDBACK_LINK", "https://example.test/review"),
+                ("NABD_SCHEDULE_REMINDERS", "*/2 * * * * *"),
+                ("NABD_SCHEDULE_FEEDBACK", "*/2 * * * * *"),
+                ("NABD_SCHEDULE_OUTBOX_SWEEP", "*/5 * * * * *"),
+                ("NABD_STAGGER_SECONDS", "1-2"),
+                ("NABD_SEND_RETRY_SECONDS", "1"),
+            ],
+        );
+        command.envs(extra_env.iter().copied());
         command
     }
 

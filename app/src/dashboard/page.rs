@@ -293,7 +293,7 @@ fn ChartCanvas(id: String, #[prop(into)] option: Signal<String>, points: usize) 
     let element_id = id.clone();
     #[cfg(feature = "hydrate")]
     {
-        let arabic = matches!(use_i18n().get_locale_untracked(), Locale::ar);
+        let arabic = matches!(use_i18n().get_locale_untracked(), crate::i18n::Locale::ar);
         let drawn_in = element_id.clone();
         Effect::new(move |_| {
             if let Err(error) = echarts::draw(&drawn_in, &option.get(), arabic) {

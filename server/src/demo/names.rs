@@ -2,7 +2,7 @@
 //! parallel so a patient's `name_a` and `name_e` agree.
 
 /// (Arabic, English) given names of men.
-pub const MALE: &[(&str, &str)] = &[
+pub(super) const MALE: &[(&str, &str)] = &[
     ("محمد", "Mohammed"),
     ("أحمد", "Ahmed"),
     ("عبدالله", "Abdullah"),
@@ -26,7 +26,7 @@ pub const MALE: &[(&str, &str)] = &[
 ];
 
 /// (Arabic, English) given names of women.
-pub const FEMALE: &[(&str, &str)] = &[
+pub(super) const FEMALE: &[(&str, &str)] = &[
     ("نورة", "Noura"),
     ("سارة", "Sara"),
     ("فاطمة", "Fatimah"),
@@ -50,7 +50,7 @@ pub const FEMALE: &[(&str, &str)] = &[
 ];
 
 /// (Arabic, English) family names.
-pub const FAMILY: &[(&str, &str)] = &[
+pub(super) const FAMILY: &[(&str, &str)] = &[
     ("العتيبي", "Alotaibi"),
     ("القحطاني", "Alqahtani"),
     ("الغامدي", "Alghamdi"),
@@ -75,7 +75,7 @@ pub const FAMILY: &[(&str, &str)] = &[
 
 /// The demo clinic's doctors: (Arabic name, English name). The last has no Arabic name, as
 /// PMS databases hold placeholder "doctors" for the front desk.
-pub const DOCTORS: &[(&str, Option<&str>)] = &[
+pub(super) const DOCTORS: &[(&str, Option<&str>)] = &[
     ("د. سارة العتيبي", Some("Dr. Sara Alotaibi")),
     ("د. خالد القحطاني", Some("Dr. Khalid Alqahtani")),
     ("د. نورة الغامدي", Some("Dr. Noura Alghamdi")),

@@ -1,24 +1,62 @@
-//! Test helpers shared by the integration tests: Nabd itself on a free loopback port, a real
-//! TDS (SQL Server wire protocol) server on another, and a way to run T-SQL against it.
+//! Test helpers shared by the integration tests: Nabd itself on a free loopback port (in this
+//! process, or the real binary as a child process), a real TDS (SQL Server wire protocol)
+//! server on another, and a way to run T-SQL against it.
 
 #![allow(dead_code, reason = "each test crate uses a different subset")]
 
 pub mod bridge;
 
 use clap::Parser;
+use nabd::web::state::AppState;
 use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Child, Command};
 use tokio_util::compat::TokioAsyncWriteCompatExt;
 
-/// Starts Nabd with these command-line arguments (give `--addr 127.0.0.1:0`) and returns the
-/// address it serves on.
+/// Starts Nabd in this process with these command-line arguments (give `--addr 127.0.0.1:0`)
+/// and returns the address it serves on.
 pub async fn spawn_nabd(args: &[&str]) -> SocketAddr {
+    spawn_nabd_with_state(args).await.0
+}
+
+/// Starts Nabd in this process like [`spawn_nabd`] and also returns its shared state, for tests
+/// that queue messages or read its databases directly.
+pub async fn spawn_nabd_with_state(args: &[&str]) -> (SocketAddr, AppState) {
     let cli = nabd::cli::Cli::try_parse_from(args).expect("valid arguments");
     let app = nabd::web::Application::build(cli.config)
         .await
         .expect("the server builds");
     let addr = app.local_addr().expect("bound");
+    let state = app.state().clone();
     tokio::spawn(app.run_until(std::future::pending()));
-    addr
+    (addr, state)
+}
+
+/// The real `nabd` binary with `args`, run in `dir` with nothing of this process's environment
+/// but `PATH`: a free loopback port, quiet job-store logs, then `env` (later entries win).
+pub fn nabd_command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_nabd"));
+    command
+        .args(args)
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("RUST_LOG", "info,sqlx=warn,apalis=warn")
+        .env("NABD_ADDR", "127.0.0.1:0")
+        .current_dir(dir);
+    for (name, value) in env {
+        command.env(name, value);
+    }
+    command
+}
+
+/// A child process that is killed when the test lets go of it, pass or fail.
+pub struct Killed(pub Child);
+
+impl Drop for Killed {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
 }
 
 /// Starts an empty iridium TDS server on a free loopback port (no login, TLS off) and returns

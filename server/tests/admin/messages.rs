@@ -1,0 +1,84 @@
+//! The message log: its filters and an admin's decision on an uncertain message.
+
+use super::*;
+
+#[tokio::test]
+async fn the_message_log_filters_and_an_admin_resolves_an_uncertain_message() {
+    let app = start().await;
+    let pool = SqlitePool::connect(&app.db_url).await.expect("db");
+    sqlx::raw_sql(
+        "INSERT INTO outbox (id, kind, recipient, body, language, idempotency_key, not_before,
+                             clinic_day, state, created_at, updated_at)
+         VALUES (1, 'reminder', '+966501234567', 'r', 'ar', 'reminder:1', '2026-01-05T07:00:00.000Z',
+                 '2026-01-05', 'uncertain', '2026-01-05T07:00:00.000Z', '2026-01-05T07:00:00.000Z'),
+                (2, 'feedback', '+966551234567', 'f', 'ar', 'feedback:2', '2026-01-05T07:00:00.000Z',
+                 '2026-01-05', 'sent', '2026-01-05T07:00:00.000Z', '2026-01-05T07:00:00.000Z');",
+    )
+    .execute(&pool)
+    .await
+    .expect("fixture");
+    let session = app.session("manager", "correct horse battery").await;
+    let anonymous = call_server_fn(&app, "/api/admin/messages", &[], None).await;
+    let anonymous = anonymous.text().await.expect("body");
+    assert!(anonymous.contains("Unauthenticated"), "{anonymous}");
+
+    let all: Value = call_server_fn(&app, "/api/admin/messages", &[], Some(&session))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(all.as_array().map(Vec::len), Some(2));
+    let uncertain: Value = call_server_fn(
+        &app,
+        "/api/admin/messages",
+        &[("state", "uncertain"), ("to", "0501234567")],
+        Some(&session),
+    )
+    .await
+    .json()
+    .await
+    .expect("json");
+    assert_eq!(uncertain[0]["id"], 1);
+    assert_eq!(uncertain.as_array().map(Vec::len), Some(1));
+    let bad: String = call_server_fn(
+        &app,
+        "/api/admin/messages",
+        &[("kind", "spam")],
+        Some(&session),
+    )
+    .await
+    .text()
+    .await
+    .expect("body");
+    assert!(bad.contains("BadFilter"), "{bad}");
+
+    call_server_fn(
+        &app,
+        "/api/admin/messages/resolve",
+        &[("id", "1"), ("action", "sent")],
+        Some(&session),
+    )
+    .await;
+    let state: String = sqlx::query_scalar("SELECT state FROM outbox WHERE id = 1")
+        .fetch_one(&pool)
+        .await
+        .expect("state");
+    assert_eq!(state, "sent");
+    let again = call_server_fn(
+        &app,
+        "/api/admin/messages/resolve",
+        &[("id", "1"), ("action", "requeue")],
+        Some(&session),
+    )
+    .await
+    .text()
+    .await
+    .expect("body");
+    assert!(again.contains("NotUncertain"), "{again}");
+    let audited: i64 =
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'uncertain_marked_sent'")
+            .fetch_one(&pool)
+            .await
+            .expect("count");
+    assert_eq!(audited, 1);
+}
