@@ -59,7 +59,7 @@ async fn main() -> anyhow::Result<()> {
             .map_err(anyhow::Error::msg)?;
         let campaign = Campaign::new(messaging, config.campaign.clone())?;
         let started = Instant::now();
-        let report = campaign::select(&campaign).await?;
+        let report = campaign::select::run(&campaign).await?;
         samples.push(started.elapsed());
         last = Some(report);
     }
@@ -68,7 +68,7 @@ async fn main() -> anyhow::Result<()> {
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 25).expect("valid date");
     let query = nabd::gateway::LapsedQuery {
         today,
-        last_visit_before: campaign::lapsed_before(today, 365),
+        last_visit_before: campaign::select::lapsed_before(today, 365),
         not_visits: vec![3, 4],
         cancelled: vec![3],
         limit: 200,

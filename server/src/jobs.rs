@@ -206,21 +206,21 @@ where
 
 async fn select_tick(_tick: apalis_cron::Tick<Tz>, job: Data<CampaignJob>) {
     campaign_step("marketing-select", &job, |c| async move {
-        crate::campaign::select(&c).await
+        crate::campaign::select::run(&c).await
     })
     .await;
 }
 
 async fn queue_tick(_tick: apalis_cron::Tick<Tz>, job: Data<CampaignJob>) {
     campaign_step("marketing-queue", &job, |c| async move {
-        crate::campaign::queue(&c).await
+        crate::campaign::queue::run(&c).await
     })
     .await;
 }
 
 async fn track_tick(_tick: apalis_cron::Tick<Tz>, job: Data<CampaignJob>) {
     campaign_step("marketing-track", &job, |c| async move {
-        crate::campaign::track(&c).await
+        crate::campaign::track::run(&c).await
     })
     .await;
 }

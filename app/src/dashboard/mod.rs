@@ -1,6 +1,7 @@
 //! The dashboard's figures as they travel from the server to the page and to
 //! `GET /api/v1/dashboard`. Aggregates only: no patient name, number or id is ever part of it.
 
+mod canvas;
 #[cfg(feature = "ssr")]
 pub mod charts;
 pub mod page;

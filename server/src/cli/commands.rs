@@ -135,7 +135,7 @@ async fn campaign(config: &Config) -> anyhow::Result<Campaign> {
 /// `nabd marketing select-daily-batch`.
 pub async fn select_batch(config: &Config) -> anyhow::Result<()> {
     let campaign = campaign(config).await?;
-    let report = campaign::select(&campaign)
+    let report = campaign::select::run(&campaign)
         .await
         .context("selecting today's batch failed")?;
     println!("{report}");
@@ -145,7 +145,7 @@ pub async fn select_batch(config: &Config) -> anyhow::Result<()> {
 /// `nabd marketing queue-staged-messages`.
 pub async fn queue_staged(config: &Config) -> anyhow::Result<()> {
     let campaign = campaign(config).await?;
-    let report = campaign::queue(&campaign)
+    let report = campaign::queue::run(&campaign)
         .await
         .context("queueing the staged messages failed")?;
     println!("{report}");
@@ -155,7 +155,7 @@ pub async fn queue_staged(config: &Config) -> anyhow::Result<()> {
 /// `nabd marketing track-conversions`.
 pub async fn track_conversions(config: &Config) -> anyhow::Result<()> {
     let campaign = campaign(config).await?;
-    let report = campaign::track(&campaign)
+    let report = campaign::track::run(&campaign)
         .await
         .context("tracking conversions failed")?;
     println!("{report}");

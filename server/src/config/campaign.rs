@@ -1,5 +1,6 @@
 //! The reactivation campaign's settings. Flattened into [`crate::config::Config`].
 
+use super::values::{Schedule, parse_cron, parse_range};
 use clap::Args;
 use std::ops::RangeInclusive;
 
@@ -45,7 +46,7 @@ pub struct CampaignConfig {
 
     /// Seconds between consecutive campaign messages, at random in this range.
     #[arg(long, env = "NABD_CAMPAIGN_STAGGER_SECONDS", global = true, default_value = "60-180",
-          value_parser = crate::config::messaging::parse_range)]
+          value_parser = parse_range)]
     pub campaign_stagger_seconds: RangeInclusive<u32>,
 
     /// A booking within this many days of the contact counts as a return.
@@ -83,18 +84,18 @@ pub struct CampaignConfig {
 
     /// When the daily batch is selected (cron with seconds, clinic time zone).
     #[arg(long, env = "NABD_SCHEDULE_MARKETING_SELECT", global = true, default_value = "0 0 5 * * *",
-          value_parser = crate::config::messaging::parse_cron)]
-    pub schedule_marketing_select: crate::config::Schedule,
+          value_parser = parse_cron)]
+    pub schedule_marketing_select: Schedule,
 
     /// When staged patients' messages are queued.
     #[arg(long, env = "NABD_SCHEDULE_MARKETING_QUEUE", global = true, default_value = "0 0 10 * * *",
-          value_parser = crate::config::messaging::parse_cron)]
-    pub schedule_marketing_queue: crate::config::Schedule,
+          value_parser = parse_cron)]
+    pub schedule_marketing_queue: Schedule,
 
     /// When conversions are tracked.
     #[arg(long, env = "NABD_SCHEDULE_MARKETING_TRACK", global = true, default_value = "0 0 23 * * *",
-          value_parser = crate::config::messaging::parse_cron)]
-    pub schedule_marketing_track: crate::config::Schedule,
+          value_parser = parse_cron)]
+    pub schedule_marketing_track: Schedule,
 }
 
 fn parse_cost(value: &str) -> Result<f64, String> {

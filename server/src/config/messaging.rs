@@ -1,13 +1,12 @@
 //! The messaging settings: which WhatsApp provider, the job schedules, the reminder and
 //! feedback rules, sending hours and the contact budget. Flattened into [`crate::config::Config`].
 
-use crate::config::{Schedule, Secret};
+use super::values::{Schedule, Secret, parse_cron, parse_range};
 use crate::platform::language::Language;
 use crate::platform::phone::Region;
 use chrono::NaiveTime;
 use clap::Args;
 use std::ops::RangeInclusive;
-use std::str::FromStr;
 use std::time::Duration;
 
 /// Every messaging setting, each with its environment variable.
@@ -368,39 +367,8 @@ fn parse_jobs_url(value: &str) -> Result<String, String> {
     }
 }
 
-pub(crate) fn parse_cron(value: &str) -> Result<Schedule, String> {
-    cron::Schedule::from_str(value.trim())
-        .map(Schedule)
-        .map_err(|error| {
-            format!(
-                "{value:?} is not a cron schedule with seconds (sec min hour day month weekday), \
-                 such as \"0 */15 * * * *\": {error}"
-            )
-        })
-}
-
 fn parse_language(value: &str) -> Result<Language, String> {
     value.trim().parse()
-}
-
-pub(crate) fn parse_range(value: &str) -> Result<RangeInclusive<u32>, String> {
-    let (low, high) = value
-        .split_once('-')
-        .ok_or_else(|| format!("{value:?} is not a range such as 40-120"))?;
-    let low: u32 = low
-        .trim()
-        .parse()
-        .map_err(|_| format!("{value:?} is not a range such as 40-120"))?;
-    let high: u32 = high
-        .trim()
-        .parse()
-        .map_err(|_| format!("{value:?} is not a range such as 40-120"))?;
-    if low > high {
-        return Err(format!(
-            "{value:?}: the first number must not exceed the second"
-        ));
-    }
-    Ok(low..=high)
 }
 
 fn parse_hours(value: &str) -> Result<SendingHours, String> {

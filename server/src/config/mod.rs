@@ -6,12 +6,14 @@
 
 pub mod campaign;
 pub mod messaging;
+mod values;
+
+pub use values::{Schedule, Secret};
 
 use crate::platform::clock::{AmbiguousNow, Clock};
 use chrono::NaiveDateTime;
 use chrono_tz::Tz;
 use clap::Args;
-use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -219,46 +221,6 @@ pub enum DashboardAccess {
     Public,
     /// Holders of the access link `?key=<NABD_DASHBOARD_TOKEN>`.
     Token,
-}
-
-/// A cron schedule with seconds (`sec min hour day month weekday`), checked when the setting is
-/// read, so the job runtime never parses one again.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Schedule(pub cron::Schedule);
-
-impl fmt::Display for Schedule {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}", self.0)
-    }
-}
-
-/// A setting that must never be printed (it may hold a password). `Debug` and `Display` show
-/// only that it is set.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
-
-impl Secret {
-    /// Wraps a secret value.
-    pub fn new(value: impl Into<String>) -> Self {
-        Self(value.into())
-    }
-
-    /// Returns the secret itself; call it only where the value is used, never to log it.
-    pub fn expose(&self) -> &str {
-        &self.0
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Secret(***)")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("***")
-    }
 }
 
 fn parse_addr(value: &str) -> Result<SocketAddr, String> {

@@ -8,9 +8,10 @@
 //! Also the do-not-contact list's import, which reads lists the same way.
 
 use crate::messaging::exclusions::{self, Scope};
+use crate::messaging::kind::Kind;
 use crate::messaging::number_list::{self, Entry, ListError, Verdict};
 use crate::messaging::outbox::{self, NewMessage, Outbox, OutboxError, State};
-use crate::messaging::{Kind, Language};
+use crate::platform::language::Language;
 use crate::platform::time::stamp;
 use app::admin::broadcasts::{
     BroadcastError, BroadcastSummary, BroadcastView, Counts, ImportOutcome, MAX_MESSAGE_CHARS,

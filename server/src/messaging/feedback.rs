@@ -4,9 +4,10 @@
 //! The scheduler runs it hourly; `nabd feedback send` runs it by hand.
 
 use crate::gateway::{BookedAppointment, ClinicGateway, StatusCodes};
+use crate::messaging::kind::Kind;
 use crate::messaging::outbox::NewMessage;
 use crate::messaging::template::{FEEDBACK_PLACEHOLDERS, params_in_order};
-use crate::messaging::{Kind, Messaging, RunError, RunReport};
+use crate::messaging::{Messaging, RunError, RunReport};
 use crate::platform::phone::{Mobile, MobileError, Region};
 use chrono::{Duration as Span, NaiveDateTime};
 use std::collections::{HashMap, HashSet};

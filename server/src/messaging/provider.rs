@@ -5,7 +5,8 @@
 
 use crate::config::Secret;
 use crate::config::messaging::{MessagingConfig, TemplateNames};
-use crate::messaging::{Kind, Language};
+use crate::messaging::kind::Kind;
+use crate::platform::language::Language;
 use crate::platform::phone::Mobile;
 use serde::Deserialize;
 use serde_json::json;

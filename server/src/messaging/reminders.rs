@@ -7,9 +7,10 @@
 //! own template; the outbox key `reminder:<appointment id>` makes it one per appointment.
 
 use crate::gateway::{BookedAppointment, ClinicGateway, StatusCodes};
+use crate::messaging::kind::Kind;
 use crate::messaging::outbox::NewMessage;
 use crate::messaging::template::{REMINDER_PLACEHOLDERS, clock_time, long_date, params_in_order};
-use crate::messaging::{Kind, Messaging, RunError, RunReport};
+use crate::messaging::{Messaging, RunError, RunReport};
 use crate::platform::phone::{Mobile, MobileError, Region};
 use chrono::{Duration as Span, NaiveDateTime};
 use std::collections::HashMap;

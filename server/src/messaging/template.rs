@@ -2,7 +2,7 @@
 //! its kind offers (an unknown one stops Nabd instead of reaching a patient with braces in it),
 //! and the clinic-local date and time written the way patients read them.
 
-use crate::messaging::Language;
+use crate::platform::language::Language;
 use chrono::{Datelike, NaiveDate, NaiveTime, Timelike};
 use std::collections::HashMap;
 

@@ -73,11 +73,6 @@ impl Clock {
             None => at.with_timezone(&self.tz),
         }
     }
-
-    /// Tells whether the clock is stopped at a fixed `NABD_NOW`.
-    pub fn is_fixed(&self) -> bool {
-        self.fixed.is_some()
-    }
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 //! function for all three), and an admin's decision on an `uncertain` message.
 
 use super::State;
-use crate::messaging::Kind;
+use crate::messaging::kind::Kind;
 use crate::platform::phone::{Mobile, Region};
 use crate::platform::time::stamp;
 use chrono::{DateTime, Utc};

@@ -18,9 +18,10 @@ pub mod log;
 pub use app::admin::messages::MessageState as State;
 
 use crate::config::messaging::MessagingConfig;
+use crate::messaging::kind::Kind;
 use crate::messaging::provider::Provider;
-use crate::messaging::{Kind, Language};
 use crate::platform::clock::Clock;
+use crate::platform::language::Language;
 use crate::platform::phone::Mobile;
 use crate::platform::time::stamp;
 use chrono::{DateTime, Duration as Span, NaiveDate, Utc};
