@@ -12,6 +12,9 @@ target_dir="${CARGO_TARGET_DIR:-target}"
 step "cargo fmt --check"
 cargo fmt --all --check
 
+step "architecture: no import cycles; capabilities never import the HTTP layer"
+scripts/check-architecture.sh
+
 step "clippy: server build (app with ssr)"
 cargo clippy -p server --all-targets -- -D warnings
 

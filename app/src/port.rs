@@ -17,12 +17,16 @@ pub trait PageError: Sized {
 /// What a page error says when the server logged the cause instead of sending it.
 pub const LOGGED: &str = "something went wrong; it was logged";
 
-/// Implements `std::error::Error` and leptos's `FromServerFnError` for a [`PageError`], so it
-/// travels as JSON between a server function and its page.
+/// Makes a page's error enum (with an `Unexpected(String)` variant, and `Display` from
+/// `thiserror`) a [`PageError`] that travels as JSON between a server function and its page.
 #[macro_export]
 macro_rules! page_error {
     ($error:ty) => {
-        impl std::error::Error for $error {}
+        impl $crate::port::PageError for $error {
+            fn unexpected(detail: String) -> Self {
+                Self::Unexpected(detail)
+            }
+        }
 
         impl leptos::server_fn::error::FromServerFnError for $error {
             type Encoder = leptos::server_fn::codec::JsonEncoding;

@@ -122,6 +122,17 @@ async fn start() -> App {
 }
 
 impl App {
+    /// Queues a confirmed-appointment reminder to 0501234567 (sent as its approved template).
+    async fn queue_reminder(&self) -> i64 {
+        self.queue(
+            Kind::Reminder,
+            "0501234567",
+            Some("reminder_confirmed"),
+            &["a", "b", "c", "d"],
+        )
+        .await
+    }
+
     async fn queue(&self, kind: Kind, to: &str, template: Option<&str>, params: &[&str]) -> i64 {
         let clock = self.messaging.outbox.clock();
         let message = NewMessage {
@@ -306,14 +317,7 @@ async fn the_webhook_verifies_meta_and_refuses_unsigned_deliveries() {
 #[tokio::test]
 async fn delivery_reports_out_of_order_or_repeated_never_move_a_message_backwards() {
     let app = start().await;
-    let id = app
-        .queue(
-            Kind::Reminder,
-            "0501234567",
-            Some("reminder_confirmed"),
-            &["a", "b", "c", "d"],
-        )
-        .await;
+    let id = app.queue_reminder().await;
     app.messaging.outbox.deliver(id).await.expect("deliver");
     let wamid = app.row(id).await.1.expect("wamid");
     for report in [
@@ -336,14 +340,7 @@ async fn delivery_reports_out_of_order_or_repeated_never_move_a_message_backward
 #[tokio::test]
 async fn an_opt_out_reply_excludes_the_number_at_once_even_for_queued_messages() {
     let app = start().await;
-    let queued = app
-        .queue(
-            Kind::Reminder,
-            "0501234567",
-            Some("reminder_confirmed"),
-            &["a", "b", "c", "d"],
-        )
-        .await;
+    let queued = app.queue_reminder().await;
     assert_eq!(
         app.signed(&inbound("966501234567", "wamid.IN2", " إيقاف "))
             .await,
@@ -391,14 +388,7 @@ async fn error_131050_stops_marketing_to_that_number_but_not_its_reminders() {
             .await
             .expect("excluded");
     assert_eq!(scope, "marketing");
-    let reminder = app
-        .queue(
-            Kind::Reminder,
-            "0501234567",
-            Some("reminder_confirmed"),
-            &["a", "b", "c", "d"],
-        )
-        .await;
+    let reminder = app.queue_reminder().await;
     assert_eq!(
         app.messaging
             .outbox
@@ -413,14 +403,7 @@ async fn error_131050_stops_marketing_to_that_number_but_not_its_reminders() {
 async fn a_graph_outage_is_retried_and_a_refused_number_fails_with_the_reason() {
     let app = start().await;
     app.graph.lock().expect("lock").fail_with = Some((503, 2));
-    let id = app
-        .queue(
-            Kind::Reminder,
-            "0501234567",
-            Some("reminder_confirmed"),
-            &["a", "b", "c", "d"],
-        )
-        .await;
+    let id = app.queue_reminder().await;
     assert!(matches!(
         app.messaging.outbox.deliver(id).await.expect("deliver"),
         Outcome::Retrying(_)

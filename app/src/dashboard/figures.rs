@@ -90,30 +90,17 @@ pub struct DoctorOption {
 }
 
 /// Why the dashboard figures could not be shown; the page translates each kind.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize, thiserror::Error)]
 pub enum DashboardError {
     /// The clinic database did not answer.
+    #[error("the clinic database is unavailable")]
     ClinicUnavailable,
     /// The `doctor` in the address is not one of the clinic's doctors.
+    #[error("there is no such doctor")]
     UnknownDoctor,
     /// Anything else (a broken connection to Nabd itself); details are in the server's log.
+    #[error("unexpected error: {0}")]
     Unexpected(String),
-}
-
-impl std::fmt::Display for DashboardError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::ClinicUnavailable => f.write_str("the clinic database is unavailable"),
-            Self::UnknownDoctor => f.write_str("there is no such doctor"),
-            Self::Unexpected(detail) => write!(f, "unexpected error: {detail}"),
-        }
-    }
-}
-
-impl crate::port::PageError for DashboardError {
-    fn unexpected(detail: String) -> Self {
-        Self::Unexpected(detail)
-    }
 }
 
 crate::page_error!(DashboardError);

@@ -103,30 +103,17 @@ pub struct Report {
 }
 
 /// Why the report could not be shown; the page says it in its language.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum MarketingError {
     /// Nobody is signed in (or the session ended).
+    #[error("sign in first")]
     Unauthenticated,
     /// A date is not `YYYY-MM-DD`.
+    #[error("a date is not valid")]
     BadDate,
     /// Anything else; details are in the server's log.
+    #[error("unexpected error: {0}")]
     Unexpected(String),
-}
-
-impl std::fmt::Display for MarketingError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Unauthenticated => f.write_str("sign in first"),
-            Self::BadDate => f.write_str("a date is not valid"),
-            Self::Unexpected(detail) => write!(f, "unexpected error: {detail}"),
-        }
-    }
-}
-
-impl crate::port::PageError for MarketingError {
-    fn unexpected(detail: String) -> Self {
-        Self::Unexpected(detail)
-    }
 }
 
 crate::page_error!(MarketingError);

@@ -2,6 +2,38 @@
 
 use super::*;
 
+/// Records one messaged patient (sent on 5 January 2026) who returned, with these names as the
+/// PMS spelled them.
+async fn returned_patient(app: &App, name_ar: &str, name_en: &str, doctor: &str) {
+    let pool = SqlitePool::connect(&app.db_url).await.expect("db");
+    sqlx::raw_sql(
+        "INSERT INTO campaign_batches (id, batch_day, selected_at, holdout_share, seed, considered)
+         VALUES (1, '2026-01-05', '2026-01-05T02:00:00.000Z', 0.1, 7, 1);
+         INSERT INTO outbox (id, kind, recipient, body, language, idempotency_key, not_before,
+                             clinic_day, state, sent_at, created_at, updated_at)
+         VALUES (1, 'campaign', '+966501234567', 'hi', 'en', 'campaign:1',
+                 '2026-01-05T07:00:00.000Z', '2026-01-05', 'sent', '2026-01-05T07:00:01.000Z',
+                 '2026-01-05T07:00:00.000Z', '2026-01-05T07:00:01.000Z');",
+    )
+    .execute(&pool)
+    .await
+    .expect("fixture");
+    sqlx::query(
+        "INSERT INTO campaign_patients (id, batch_id, patient_id, name_ar, name_en, mobile,
+             last_visit, lifetime_halalas, holdout, state, message_id, converted_at,
+             conversion_date, conversion_doctor_name, revenue_since_halalas)
+         VALUES (1, 1, 42, ?, ?, '+966501234567', '2024-06-01', 1000, 0, 'queued', 1,
+                 '2026-01-06 10:00:00', '2026-01-08', ?, 5000)",
+    )
+    .bind(name_ar)
+    .bind(name_en)
+    .bind(doctor)
+    .execute(&pool)
+    .await
+    .expect("fixture");
+    pool.close().await;
+}
+
 #[tokio::test]
 async fn the_report_server_function_answers_a_session_and_refuses_anyone_else() {
     let app = start().await;
@@ -74,26 +106,14 @@ async fn the_report_server_function_answers_a_session_and_refuses_anyone_else() 
 #[tokio::test]
 async fn a_patient_name_with_markup_is_shown_as_text_on_the_report_page() {
     let app = start().await;
-    let pool = SqlitePool::connect(&app.db_url).await.expect("db");
     // A returned patient whose name in the PMS carries a script tag.
-    sqlx::raw_sql(
-        "INSERT INTO campaign_batches (id, batch_day, selected_at, holdout_share, seed, considered)
-         VALUES (1, '2026-01-05', '2026-01-05T02:00:00.000Z', 0.1, 7, 1);
-         INSERT INTO outbox (id, kind, recipient, body, language, idempotency_key, not_before,
-                             clinic_day, state, sent_at, created_at, updated_at)
-         VALUES (1, 'campaign', '+966501234567', 'hi', 'en', 'campaign:1',
-                 '2026-01-05T07:00:00.000Z', '2026-01-05', 'sent', '2026-01-05T07:00:01.000Z',
-                 '2026-01-05T07:00:00.000Z', '2026-01-05T07:00:01.000Z');
-         INSERT INTO campaign_patients (id, batch_id, patient_id, name_ar, name_en, mobile,
-                 last_visit, lifetime_halalas, holdout, state, message_id, converted_at,
-                 conversion_date, conversion_doctor_name, revenue_since_halalas)
-         VALUES (1, 1, 42, '<script>alert(1)</script>', '<img src=x onerror=alert(2)>',
-                 '+966501234567', '2024-06-01', 1000, 0, 'queued', 1, '2026-01-06 10:00:00',
-                 '2026-01-08', '<b>Dr</b>', 5000);",
+    returned_patient(
+        &app,
+        "<script>alert(1)</script>",
+        "<img src=x onerror=alert(2)>",
+        "<b>Dr</b>",
     )
-    .execute(&pool)
-    .await
-    .expect("fixture");
+    .await;
     let session = app.session("owner", "staple paper clip").await;
     for lang in ["en", "ar"] {
         let html = app
@@ -133,24 +153,7 @@ async fn the_returned_patients_download_as_csv_for_signed_in_users_only() {
             .status(),
         StatusCode::UNAUTHORIZED
     );
-    let pool = SqlitePool::connect(&app.db_url).await.expect("db");
-    sqlx::raw_sql(
-        "INSERT INTO campaign_batches (id, batch_day, selected_at, holdout_share, seed, considered)
-         VALUES (1, '2026-01-05', '2026-01-05T02:00:00.000Z', 0.1, 7, 1);
-         INSERT INTO outbox (id, kind, recipient, body, language, idempotency_key, not_before,
-                             clinic_day, state, sent_at, created_at, updated_at)
-         VALUES (1, 'campaign', '+966501234567', 'hi', 'en', 'campaign:1',
-                 '2026-01-05T07:00:00.000Z', '2026-01-05', 'sent', '2026-01-05T07:00:01.000Z',
-                 '2026-01-05T07:00:00.000Z', '2026-01-05T07:00:01.000Z');
-         INSERT INTO campaign_patients (id, batch_id, patient_id, name_ar, name_en, mobile,
-                 last_visit, lifetime_halalas, holdout, state, message_id, converted_at,
-                 conversion_date, conversion_doctor_name, revenue_since_halalas)
-         VALUES (1, 1, 42, 'سارة, الأولى', '=cmd', '+966501234567', '2024-06-01', 1000, 0,
-                 'queued', 1, '2026-01-06 10:00:00', '2026-01-08', 'د. علي', 5000);",
-    )
-    .execute(&pool)
-    .await
-    .expect("fixture");
+    returned_patient(&app, "سارة, الأولى", "=cmd", "د. علي").await;
     let session = app.session("owner", "staple paper clip").await;
     let response = app
         .get("/api/v1/marketing/returned.csv", Some(&session))

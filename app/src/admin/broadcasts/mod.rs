@@ -92,46 +92,36 @@ pub struct ImportOutcome {
 
 /// Why a broadcast (or an import) could not be reviewed, shown or changed; the pages translate
 /// each kind.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum BroadcastError {
+    #[error("sign in first")]
     Unauthenticated,
+    #[error("your role may not do this")]
     Forbidden,
+    #[error("the message is empty")]
     EmptyMessage,
     /// The message is longer than [`MAX_MESSAGE_CHARS`]; it has this many characters.
+    #[error("the message has {0} characters; at most {max}", max = MAX_MESSAGE_CHARS)]
     MessageTooLong(usize),
     /// Nothing in the list looks like a phone number.
+    #[error("the list holds no phone numbers")]
     NoNumbers,
     /// The file is not text (a spreadsheet saved as .xlsx, an image...).
+    #[error("the file is not a text or CSV file")]
     NotText,
     /// The CSV cannot be read at this line (an unclosed quote...).
+    #[error("the CSV cannot be read at line {0}")]
     MalformedCsv(u64),
     /// The list has more numbers than one broadcast may have.
+    #[error("a list may hold at most {0} numbers")]
     TooMany(usize),
+    #[error("no such broadcast")]
     NotFound,
     /// The broadcast was already sent or cancelled.
+    #[error("the broadcast was already sent or cancelled")]
     NotDraft,
+    #[error("unexpected error: {0}")]
     Unexpected(String),
-}
-
-impl std::fmt::Display for BroadcastError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Unauthenticated => f.write_str("sign in first"),
-            Self::Forbidden => f.write_str("your role may not do this"),
-            Self::EmptyMessage => f.write_str("the message is empty"),
-            Self::MessageTooLong(chars) => write!(
-                f,
-                "the message has {chars} characters; at most {MAX_MESSAGE_CHARS}"
-            ),
-            Self::NoNumbers => f.write_str("the list holds no phone numbers"),
-            Self::NotText => f.write_str("the file is not a text or CSV file"),
-            Self::MalformedCsv(line) => write!(f, "the CSV cannot be read at line {line}"),
-            Self::TooMany(max) => write!(f, "a list may hold at most {max} numbers"),
-            Self::NotFound => f.write_str("no such broadcast"),
-            Self::NotDraft => f.write_str("the broadcast was already sent or cancelled"),
-            Self::Unexpected(detail) => write!(f, "unexpected error: {detail}"),
-        }
-    }
 }
 
 impl BroadcastError {
@@ -167,12 +157,6 @@ impl BroadcastError {
             | Self::MalformedCsv(_)
             | Self::TooMany(_) => http::StatusCode::UNPROCESSABLE_ENTITY,
         }
-    }
-}
-
-impl crate::port::PageError for BroadcastError {
-    fn unexpected(detail: String) -> Self {
-        Self::Unexpected(detail)
     }
 }
 

@@ -9,7 +9,7 @@ use super::{
     BroadcastError, BroadcastSummary, BroadcastView, CancelBroadcast, MAX_MESSAGE_CHARS,
     ReviewBroadcast, SendBroadcast, list_broadcasts, load_broadcast, problem,
 };
-use crate::components::{AdminNav, LeftOut, NumberListInput};
+use crate::components::{AdminNav, LeftOut, NumberListInput, Refusal};
 use crate::format;
 use crate::i18n::{t, t_string, use_i18n};
 use leptos::prelude::*;
@@ -19,15 +19,8 @@ use leptos_router::hooks::use_params_map;
 /// The problem, with a link to the sign-in page when that is the way out.
 #[component]
 fn Problem(error: BroadcastError) -> impl IntoView {
-    let i18n = use_i18n();
-    let href = format!("/{}/admin/sign-in", i18n.get_locale_untracked().as_str());
     let sign_in = matches!(error, BroadcastError::Unauthenticated);
-    view! {
-        <p class="notice" role="alert">
-            {problem(&error)} " "
-            {sign_in.then(|| view! { <a href=href>{t!(i18n, admin.go_sign_in)}</a> })}
-        </p>
-    }
+    view! { <Refusal message=problem(&error) sign_in /> }
 }
 
 #[component]

@@ -28,33 +28,20 @@ pub struct ExclusionPage {
 }
 
 /// Why a list change failed; the page translates each kind.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum ExclusionError {
+    #[error("sign in first")]
     Unauthenticated,
+    #[error("your role may not do this")]
     Forbidden,
     /// The number is not a mobile that can be messaged: `missing`, `unparseable`, `invalid`,
     /// `not_mobile`.
+    #[error("not a mobile number ({0})")]
     InvalidMobile(String),
+    #[error("no such entry")]
     NotFound,
+    #[error("unexpected error: {0}")]
     Unexpected(String),
-}
-
-impl std::fmt::Display for ExclusionError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Unauthenticated => f.write_str("sign in first"),
-            Self::Forbidden => f.write_str("your role may not do this"),
-            Self::InvalidMobile(code) => write!(f, "not a mobile number ({code})"),
-            Self::NotFound => f.write_str("no such entry"),
-            Self::Unexpected(detail) => write!(f, "unexpected error: {detail}"),
-        }
-    }
-}
-
-impl crate::port::PageError for ExclusionError {
-    fn unexpected(detail: String) -> Self {
-        Self::Unexpected(detail)
-    }
 }
 
 crate::page_error!(ExclusionError);

@@ -4,11 +4,10 @@
 
 use super::{AddExclusion, ExclusionError, ExclusionPage, RestoreExclusion, list_exclusions};
 use crate::admin::broadcasts::{ImportExclusions, problem as import_problem};
-use crate::components::{AdminNav, LeftOut, NumberListInput};
+use crate::components::{AdminNav, LeftOut, NumberListInput, Refusal};
 use crate::format;
 use crate::i18n::{t, t_string, use_i18n};
 use leptos::prelude::*;
-use leptos_i18n::Locale as _;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
@@ -150,7 +149,10 @@ pub fn ExclusionsPage() -> impl IntoView {
             <Transition fallback=|| ()>
                 {move || list.get().map(|result| match result {
                     Ok(page) => view! { <ExclusionTable page=page restore=restore /> }.into_any(),
-                    Err(error) => view! { <AccessProblem error=error /> }.into_any(),
+                    Err(error) => {
+                        let sign_in = matches!(error, ExclusionError::Unauthenticated);
+                        view! { <Refusal message=problem(error) sign_in /> }.into_any()
+                    }
                 })}
             </Transition>
         </section>
@@ -166,19 +168,6 @@ fn problem(error: ExclusionError) -> String {
         ExclusionError::NotFound | ExclusionError::Unexpected(_) => {
             t_string!(i18n, exclusions.unexpected).to_owned()
         }
-    }
-}
-
-#[component]
-fn AccessProblem(error: ExclusionError) -> impl IntoView {
-    let i18n = use_i18n();
-    let href = format!("/{}/admin/sign-in", i18n.get_locale_untracked().as_str());
-    let sign_in = matches!(error, ExclusionError::Unauthenticated);
-    view! {
-        <p class="notice" role="alert">
-            {problem(error)} " "
-            {sign_in.then(|| view! { <a href=href>{t!(i18n, admin.go_sign_in)}</a> })}
-        </p>
     }
 }
 

@@ -94,33 +94,20 @@ pub struct LogFilter {
 }
 
 /// Why the log could not be shown or changed; the page translates each kind.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum LogError {
+    #[error("sign in first")]
     Unauthenticated,
+    #[error("your role may not do this")]
     Forbidden,
     /// A filter value is not valid (an unknown kind or state, a number that is not a mobile).
+    #[error("a filter is not valid")]
     BadFilter,
     /// The message is not `uncertain` (any more).
+    #[error("the message is not uncertain")]
     NotUncertain,
+    #[error("unexpected error: {0}")]
     Unexpected(String),
-}
-
-impl std::fmt::Display for LogError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Unauthenticated => f.write_str("sign in first"),
-            Self::Forbidden => f.write_str("your role may not do this"),
-            Self::BadFilter => f.write_str("a filter is not valid"),
-            Self::NotUncertain => f.write_str("the message is not uncertain"),
-            Self::Unexpected(detail) => write!(f, "unexpected error: {detail}"),
-        }
-    }
-}
-
-impl crate::port::PageError for LogError {
-    fn unexpected(detail: String) -> Self {
-        Self::Unexpected(detail)
-    }
 }
 
 crate::page_error!(LogError);

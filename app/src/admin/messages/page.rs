@@ -3,11 +3,10 @@
 //! `uncertain` one (it was sent, or send it again).
 
 use super::{LogEntry, LogError, LogFilter, MessageState, ResolveMessage, list_messages};
-use crate::components::AdminNav;
+use crate::components::{AdminNav, Refusal};
 use crate::format;
 use crate::i18n::{Locale, t, t_string, use_i18n};
 use leptos::prelude::*;
-use leptos_i18n::Locale as _;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
@@ -114,14 +113,7 @@ pub fn MessagesPage() -> impl IntoView {
                     Ok(entries) => view! { <LogTable entries=entries resolve=resolve /> }.into_any(),
                     Err(error) => {
                         let sign_in = matches!(error, LogError::Unauthenticated);
-                        let href = format!("/{}/admin/sign-in", i18n.get_locale_untracked().as_str());
-                        view! {
-                            <p class="notice" role="alert">
-                                {problem(error)} " "
-                                {sign_in.then(|| view! { <a href=href>{t!(i18n, admin.go_sign_in)}</a> })}
-                            </p>
-                        }
-                        .into_any()
+                        view! { <Refusal message=problem(error) sign_in /> }.into_any()
                     }
                 })}
             </Transition>

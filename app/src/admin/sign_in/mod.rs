@@ -7,35 +7,20 @@ pub mod page;
 use serde::{Deserialize, Serialize};
 
 /// Why a sign-in or sign-out failed; the page translates each kind.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 pub enum AdminError {
     /// Wrong username or password (the same whether or not the user exists).
+    #[error("wrong username or password")]
     InvalidCredentials,
     /// Too many failed attempts; try again in this many minutes.
+    #[error("too many attempts; try again in {0} minutes")]
     TooMany(i64),
     /// The username or password field is empty.
+    #[error("enter a username and a password")]
     Missing,
     /// Anything else; details are in the server's log.
+    #[error("unexpected error: {0}")]
     Unexpected(String),
-}
-
-impl std::fmt::Display for AdminError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::InvalidCredentials => f.write_str("wrong username or password"),
-            Self::TooMany(minutes) => {
-                write!(f, "too many attempts; try again in {minutes} minutes")
-            }
-            Self::Missing => f.write_str("enter a username and a password"),
-            Self::Unexpected(detail) => write!(f, "unexpected error: {detail}"),
-        }
-    }
-}
-
-impl crate::port::PageError for AdminError {
-    fn unexpected(detail: String) -> Self {
-        Self::Unexpected(detail)
-    }
 }
 
 crate::page_error!(AdminError);
