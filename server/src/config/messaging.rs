@@ -91,8 +91,13 @@ pub struct MessagingConfig {
     pub phone_region: Region,
 
     /// The language of patient messages: `ar` or `en`.
-    #[arg(long, env = "NABD_MESSAGE_LANGUAGE", global = true, default_value = "ar",
-          value_parser = parse_language)]
+    #[arg(
+        long,
+        env = "NABD_MESSAGE_LANGUAGE",
+        global = true,
+        default_value = "ar",
+        value_enum
+    )]
     pub message_language: Language,
 
     /// When the reminder job runs (cron with seconds, in the clinic's time zone).
@@ -365,10 +370,6 @@ fn parse_jobs_url(value: &str) -> Result<String, String> {
             "NABD_JOBS_URL must be a SQLite URL such as sqlite://data/nabd-jobs.db, not {value:?}"
         ))
     }
-}
-
-fn parse_language(value: &str) -> Result<Language, String> {
-    value.trim().parse()
 }
 
 fn parse_hours(value: &str) -> Result<SendingHours, String> {

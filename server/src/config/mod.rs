@@ -214,12 +214,12 @@ impl Config {
     }
 }
 
-/// Who may see the dashboard.
+/// Who may see the dashboard: `Public` anyone, `Token` holders of the access link
+/// `?key=<NABD_DASHBOARD_TOKEN>`. (The variants carry no doc comments: clap would print them as
+/// a long list in `nabd --help`.)
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum DashboardAccess {
-    /// Anyone.
     Public,
-    /// Holders of the access link `?key=<NABD_DASHBOARD_TOKEN>`.
     Token,
 }
 

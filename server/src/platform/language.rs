@@ -3,7 +3,7 @@
 use std::str::FromStr;
 
 /// The language a message is written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, clap::ValueEnum)]
 pub enum Language {
     Ar,
     En,
