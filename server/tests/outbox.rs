@@ -270,3 +270,40 @@ async fn a_message_left_sending_by_a_dead_process_becomes_uncertain_and_is_not_r
         0
     );
 }
+
+#[tokio::test]
+async fn a_message_whose_kind_cannot_be_read_fails_visibly_instead_of_passing_as_manual() {
+    // 'manual' skips the contact budget, so a guess would let a broken row jump it.
+    let fixture = outbox_at(local(5, 12, 0)).await;
+    let outbox = &fixture.outbox;
+    let id = queue(
+        outbox,
+        message(outbox, Kind::Campaign, "0501234567", "campaign:9"),
+    )
+    .await;
+    // The table's CHECK keeps such a kind out; a newer release's kind read by an older one, or
+    // a hand-edited database, gets past it.
+    let mut connection = outbox.db().acquire().await.expect("connection");
+    sqlx::query("PRAGMA ignore_check_constraints = ON")
+        .execute(&mut *connection)
+        .await
+        .expect("pragma");
+    sqlx::query("UPDATE outbox SET kind = 'newsletter' WHERE id = ?")
+        .bind(id)
+        .execute(&mut *connection)
+        .await
+        .expect("a kind this build does not know");
+    sqlx::query("PRAGMA ignore_check_constraints = OFF")
+        .execute(&mut *connection)
+        .await
+        .expect("pragma");
+    drop(connection);
+    let outcome = outbox.deliver(id).await.expect("deliver");
+    assert!(
+        matches!(&outcome, Outcome::Failed(reason) if reason.contains("unreadable message kind \"newsletter\"")),
+        "{outcome:?}"
+    );
+    let (state, error) = state_of(outbox, id).await;
+    assert_eq!(state, "failed");
+    assert!(error.is_some_and(|e| e.contains("newsletter")));
+}

@@ -82,3 +82,49 @@ async fn the_message_log_filters_and_an_admin_resolves_an_uncertain_message() {
             .expect("count");
     assert_eq!(audited, 1);
 }
+
+#[tokio::test]
+async fn the_json_log_and_the_page_check_their_filters_the_same_way() {
+    let app = start().await;
+    let session = app.session("manager", "correct horse battery").await;
+    for (query, code) in [
+        ("state=lost", "bad_state"),
+        ("kind=spam", "bad_kind"),
+        ("to=12", "invalid"),
+    ] {
+        let response = app
+            .get(&format!("/api/v1/admin/messages?{query}"), Some(&session))
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{query}"
+        );
+        let body: Value = response.json().await.expect("json");
+        assert_eq!(body["error"], code, "{query}");
+        let page = call_server_fn(
+            &app,
+            "/api/admin/messages",
+            &[(
+                query.split('=').next().unwrap_or_default(),
+                query.split('=').nth(1).unwrap_or_default(),
+            )],
+            Some(&session),
+        )
+        .await
+        .text()
+        .await
+        .expect("body");
+        assert!(page.contains("BadFilter"), "{query}: {page}");
+    }
+    let none: Value = app
+        .get(
+            "/api/v1/admin/messages?state=queued&kind=reminder",
+            Some(&session),
+        )
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(none, serde_json::json!([]));
+}
