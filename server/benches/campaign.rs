@@ -55,7 +55,7 @@ async fn main() -> anyhow::Result<()> {
         let config = cli.config;
         let db = nabd::platform::store::open(&config.database_url).await?;
         let clinic = Clinic::from_url(config.clinic_url.as_ref(), 4, config.clinic_timeout())?;
-        let messaging = nabd::messaging::build(&config, db, clinic, config.clock()?, None)
+        let messaging = nabd::messaging::setup::build(&config, db, clinic, config.clock()?, None)
             .map_err(anyhow::Error::msg)?;
         let campaign = Campaign::new(messaging, config.campaign.clone())?;
         let started = Instant::now();

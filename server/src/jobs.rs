@@ -6,6 +6,7 @@
 
 use crate::config::Schedule;
 use crate::messaging::outbox::{Deliver, Outbox, OutboxError, Timers};
+use crate::messaging::reminders::Touches;
 use crate::messaging::{Messaging, RunError, RunReport};
 use apalis::prelude::*;
 use apalis_cron::CronScheduler;
@@ -170,7 +171,7 @@ struct CronJob {
 
 async fn reminders_tick(_tick: apalis_cron::Tick<Tz>, job: Data<CronJob>) {
     once_at_a_time("reminders", &job.guard, || {
-        crate::messaging::reminders::run(&job.messaging, false)
+        crate::messaging::reminders::run(&job.messaging, Touches::All, false)
     })
     .await;
 }

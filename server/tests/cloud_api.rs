@@ -150,6 +150,8 @@ impl App {
             expires_at: None,
             clinic_day: clock.today(),
             batch: None,
+            appointment_id: None,
+            touch: None,
         };
         self.messaging
             .outbox

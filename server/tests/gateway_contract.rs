@@ -28,6 +28,12 @@ type AppointmentRow = (
 );
 
 /// A hand-made clinic: rows of the contract's tables, as the PMS would hold them.
+/// Patient 13 has an English name in every fixture (the others have none), which the look-up
+/// of an appointment carries.
+fn english_name(patient_id: i64) -> Option<&'static str> {
+    (patient_id == 13).then_some("Laila")
+}
+
 #[derive(Default, Clone)]
 struct Fixture {
     /// (id, name_a, name_e)
@@ -72,14 +78,17 @@ async fn sqlite_clinic(fixture: &Fixture) -> SqliteGateway {
             .expect("doctor");
     }
     for (id, name_a, mobile, trans_dt) in &fixture.patients {
-        sqlx::query("INSERT INTO patient (id, name_a, mobile, trans_dt) VALUES (?, ?, ?, ?)")
-            .bind(id)
-            .bind(name_a)
-            .bind(mobile)
-            .bind(trans_dt)
-            .execute(&pool)
-            .await
-            .expect("patient");
+        sqlx::query(
+            "INSERT INTO patient (id, name_a, name_e, mobile, trans_dt) VALUES (?, ?, ?, ?, ?)",
+        )
+        .bind(id)
+        .bind(name_a)
+        .bind(english_name(*id))
+        .bind(mobile)
+        .bind(trans_dt)
+        .execute(&pool)
+        .await
+        .expect("patient");
     }
     for (id, pt_id, doc_id, app_dt, from_tm, to_tm, status) in &fixture.appointments {
         sqlx::query(
@@ -330,6 +339,7 @@ async fn check_small_clinic<G: ClinicGateway>(gateway: &G) {
             id: 100,
             patient_id: 10,
             patient_name: "x".into(),
+            patient_name_en: None,
             mobile: None,
             doctor_id: 1,
             doctor_name: "x".into(),
@@ -345,6 +355,27 @@ async fn check_small_clinic<G: ClinicGateway>(gateway: &G) {
         .await
         .expect("new year's day");
     assert_eq!(ended.len(), 1);
+    assert_eq!(
+        gateway.appointment(103).await.expect("look-up"),
+        Some(ended[0].clone()),
+        "the look-up by id reads what the day's book reads"
+    );
+    assert_eq!(ended[0].patient_name_en.as_deref(), Some("Laila"));
+    assert_eq!(ended[0].date, date(2026, 1, 1));
+    assert_eq!(
+        gateway
+            .appointment(102)
+            .await
+            .expect("look-up")
+            .map(|a| a.status),
+        Some(3),
+        "any status"
+    );
+    assert_eq!(
+        gateway.appointment(999).await.expect("look-up"),
+        None,
+        "gone"
+    );
     assert_eq!(
         ended[0].ends,
         chrono::NaiveTime::from_hms_opt(9, 30, 0),
@@ -707,8 +738,9 @@ fn mssql_statements(fixture: &Fixture, dialect: &Dialect) -> Vec<String> {
     }
     for (id, name_a, mobile, trans_dt) in &fixture.patients {
         statements.push(format!(
-            "INSERT INTO patient (id, name_a, mobile, trans_dt) VALUES ({id}, {}, {}, {})",
+            "INSERT INTO patient (id, name_a, name_e, mobile, trans_dt) VALUES ({id}, {}, {}, {}, {})",
             text(name_a),
+            opt_text(english_name(*id)),
             opt_text(*mobile),
             text(trans_dt)
         ));

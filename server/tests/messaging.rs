@@ -225,8 +225,14 @@ async fn the_job_runtime_sends_exactly_the_due_reminders_and_feedback_requests_o
     assert_eq!(
         states,
         HashMap::from([
-            ("reminder:101", "sent"),
-            ("reminder:102", "sent"),
+            (
+                "reminder:same_day:101:2026-01-05T13:30:1:966501111111",
+                "sent"
+            ),
+            (
+                "reminder:same_day:102:2026-01-05T15:00:1:966502222222",
+                "sent"
+            ),
             ("feedback:106", "sent"),
         ])
     );
@@ -383,7 +389,7 @@ async fn a_number_excluded_after_its_message_was_queued_is_never_messaged() {
     assert_eq!(received.len(), 2, "{received:?}");
     assert!(received.iter().all(|(to, _)| to != "966502222222"));
     let skipped: (String, Option<String>) =
-        sqlx::query_as("SELECT state, error FROM outbox WHERE idempotency_key = 'reminder:102'")
+        sqlx::query_as("SELECT state, error FROM outbox WHERE idempotency_key = 'reminder:same_day:102:2026-01-05T15:00:1:966502222222'")
             .fetch_one(&pool)
             .await
             .expect("row");
@@ -408,7 +414,8 @@ async fn the_command_line_runs_each_job_once_and_lists_the_outbox_as_json() {
     };
     let dry = run(&["reminders", "send", "--dry-run"]);
     assert!(
-        dry.contains("reminder:101") && dry.contains("reminder:102"),
+        dry.contains("reminder:same_day:101:2026-01-05T13:30:1:966501111111")
+            && dry.contains("reminder:same_day:102:2026-01-05T15:00:1:966502222222"),
         "{dry}"
     );
     assert!(dry.contains("dry run: nothing was queued"), "{dry}");

@@ -57,6 +57,8 @@ fn message(outbox: &Outbox, kind: Kind, to: &str, key: &str) -> NewMessage {
         expires_at: None,
         clinic_day: outbox.clock().today(),
         batch: None,
+        appointment_id: None,
+        touch: None,
     }
 }
 

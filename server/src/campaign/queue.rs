@@ -143,6 +143,8 @@ pub async fn run(campaign: &Campaign) -> Result<QueueReport, RunError> {
             expires_at: None,
             clinic_day: today,
             batch: Some(format!("campaign:{}", row.batch_day)),
+            appointment_id: None,
+            touch: None,
         });
         rows.push(row.id);
     }

@@ -1,7 +1,7 @@
 //! The command-line jobs: each a thin call into the same service the scheduler runs.
 
 use crate::campaign::{self, Campaign};
-use crate::cli::{ListArgs, ReportArgs, RunArgs, SendManualArgs};
+use crate::cli::{ListArgs, RemindersArgs, ReportArgs, RunArgs, SendManualArgs};
 use crate::config::Config;
 use crate::gateway::clinic::Clinic;
 use crate::messaging::outbox::log::{self, ListFilter};
@@ -21,7 +21,7 @@ pub async fn messaging(config: &Config) -> anyhow::Result<Messaging> {
     let clinic = Clinic::from_config(config).context("NABD_CLINIC_URL cannot be used")?;
     let store = jobs::open_store(&config.messaging.jobs_url(&config.database_url)).await?;
     let timers: Arc<dyn Timers> = Arc::new(jobs::StoreTimers::new(&store));
-    messaging::build(config, db, clinic, clock, Some(timers)).map_err(anyhow::Error::msg)
+    messaging::setup::build(config, db, clinic, clock, Some(timers)).map_err(anyhow::Error::msg)
 }
 
 fn print_run(report: &RunReport, dry_run: bool) {
@@ -34,9 +34,9 @@ fn print_run(report: &RunReport, dry_run: bool) {
 }
 
 /// `nabd reminders send`.
-pub async fn send_reminders(config: &Config, args: &RunArgs) -> anyhow::Result<()> {
+pub async fn send_reminders(config: &Config, args: &RemindersArgs) -> anyhow::Result<()> {
     let messaging = messaging(config).await?;
-    let report = crate::messaging::reminders::run(&messaging, args.dry_run)
+    let report = crate::messaging::reminders::run(&messaging, args.touch, args.dry_run)
         .await
         .context("the reminder run failed")?;
     print_run(&report, args.dry_run);
@@ -75,6 +75,8 @@ pub async fn send_manual(config: &Config, args: &SendManualArgs) -> anyhow::Resu
         expires_at: None,
         clinic_day: clock.today(),
         batch: None,
+        appointment_id: None,
+        touch: None,
     };
     let queued = messaging.outbox.enqueue(&[message]).await?;
     let id = queued

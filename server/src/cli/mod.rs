@@ -45,7 +45,7 @@ pub enum Command {
     Admin(AdminCommand),
     /// The original system's name for `reminders send`.
     #[command(name = "reminders:send", hide = true)]
-    RemindersSendAlias(RunArgs),
+    RemindersSendAlias(RemindersArgs),
     /// The original system's name for `feedback send`.
     #[command(name = "feedback:send", hide = true)]
     FeedbackSendAlias(RunArgs),
@@ -67,7 +67,7 @@ pub enum Command {
 #[derive(Debug, Subcommand)]
 pub enum RemindersCommand {
     /// Queue the reminders due now (what the scheduler does every 15 minutes), once.
-    Send(RunArgs),
+    Send(RemindersArgs),
 }
 
 /// `nabd feedback ...`
@@ -153,6 +153,18 @@ pub struct RunArgs {
     pub dry_run: bool,
 }
 
+/// `nabd reminders send` arguments.
+#[derive(Debug, Clone, PartialEq, Eq, Args)]
+pub struct RemindersArgs {
+    /// Which touches: `day_before` (tomorrow's appointments, in the evening slot), `same_day`,
+    /// or `all` configured ones.
+    #[arg(long, value_enum, default_value = "all")]
+    pub touch: crate::messaging::reminders::Touches,
+    /// Print what would be queued; queue nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+}
+
 /// `nabd marketing send-manual` arguments.
 #[derive(Debug, Args)]
 pub struct SendManualArgs {
@@ -228,7 +240,10 @@ mod tests {
         let cli = Cli::try_parse_from(["nabd", "reminders:send", "--dry-run"]).expect("parses");
         assert!(matches!(
             cli.command,
-            Some(Command::RemindersSendAlias(RunArgs { dry_run: true }))
+            Some(Command::RemindersSendAlias(RemindersArgs {
+                dry_run: true,
+                ..
+            }))
         ));
         let cli = Cli::try_parse_from(["nabd", "feedback:send"]).expect("parses");
         assert!(matches!(cli.command, Some(Command::FeedbackSendAlias(_))));

@@ -2,6 +2,7 @@
 //! feedback rules, sending hours and the contact budget. Flattened into [`crate::config::Config`].
 
 use super::values::{Schedule, Secret, parse_cron, parse_range};
+use crate::messaging::kind::Touch;
 use crate::platform::language::Language;
 use crate::platform::phone::Region;
 use chrono::NaiveTime;
@@ -69,7 +70,8 @@ pub struct MessagingConfig {
     pub cloud_api_verify_token: Option<Secret>,
 
     /// Approved template names per message kind, comma-separated `kind=name` pairs. Kinds:
-    /// reminder_confirmed, reminder_unconfirmed, feedback, campaign, broadcast, manual. The
+    /// reminder_confirmed, reminder_unconfirmed, reminder_day_before_confirmed,
+    /// reminder_day_before_unconfirmed, feedback, campaign, broadcast, manual. The
     /// template's language is the message's.
     #[arg(long, env = "NABD_CLOUD_API_TEMPLATES", global = true, default_value = "",
           value_parser = parse_template_names)]
@@ -143,6 +145,24 @@ pub struct MessagingConfig {
     )]
     pub reminder_min_notice_minutes: u32,
 
+    /// The reminder touches sent, comma-separated: `day_before` (tomorrow's appointments, in the
+    /// evening slot) and `same_day` (within the windows above).
+    #[arg(
+        long,
+        env = "NABD_REMINDER_TOUCHES",
+        global = true,
+        value_delimiter = ',',
+        default_value = "day_before,same_day"
+    )]
+    pub reminder_touches: Vec<Touch>,
+
+    /// Clinic-local hours of the day-before touch's evening slot, e.g. `18:00-20:00`; its
+    /// reminders are spread across it (within the reminders' sending hours), and one not sent
+    /// by its end is dropped as `expired`.
+    #[arg(long, env = "NABD_REMINDER_DAY_BEFORE_HOURS", global = true,
+          default_value = "18:00-20:00", value_parser = parse_hours)]
+    pub reminder_day_before_hours: SendingHours,
+
     /// Reminder for a confirmed appointment, Arabic. Placeholders: {patient_name},
     /// {appointment_time}, {appointment_date}, {doctor_name}.
     #[arg(
@@ -179,6 +199,42 @@ pub struct MessagingConfig {
         default_value = "Hello {patient_name}, you have an appointment today, {appointment_date} at {appointment_time} with {doctor_name}. Please reply to confirm."
     )]
     pub template_reminder_unconfirmed_en: String,
+
+    /// Day-before reminder for a confirmed appointment, Arabic (same placeholders).
+    #[arg(
+        long,
+        env = "NABD_TEMPLATE_REMINDER_DAY_BEFORE_CONFIRMED_AR",
+        global = true,
+        default_value = "مرحباً {patient_name}، نذكّرك بموعدك غدًا {appointment_date} الساعة {appointment_time} مع {doctor_name}. نتطلع لرؤيتك."
+    )]
+    pub template_reminder_day_before_confirmed_ar: String,
+
+    /// Day-before reminder for a confirmed appointment, English.
+    #[arg(
+        long,
+        env = "NABD_TEMPLATE_REMINDER_DAY_BEFORE_CONFIRMED_EN",
+        global = true,
+        default_value = "Hello {patient_name}, a reminder of your appointment tomorrow, {appointment_date} at {appointment_time} with {doctor_name}. See you then."
+    )]
+    pub template_reminder_day_before_confirmed_en: String,
+
+    /// Day-before reminder for an unconfirmed appointment, Arabic.
+    #[arg(
+        long,
+        env = "NABD_TEMPLATE_REMINDER_DAY_BEFORE_UNCONFIRMED_AR",
+        global = true,
+        default_value = "مرحباً {patient_name}، لديك موعد غدًا {appointment_date} الساعة {appointment_time} مع {doctor_name}. نرجو تأكيد حضورك بالرد على هذه الرسالة."
+    )]
+    pub template_reminder_day_before_unconfirmed_ar: String,
+
+    /// Day-before reminder for an unconfirmed appointment, English.
+    #[arg(
+        long,
+        env = "NABD_TEMPLATE_REMINDER_DAY_BEFORE_UNCONFIRMED_EN",
+        global = true,
+        default_value = "Hello {patient_name}, you have an appointment tomorrow, {appointment_date} at {appointment_time} with {doctor_name}. Please reply to confirm."
+    )]
+    pub template_reminder_day_before_unconfirmed_en: String,
 
     /// Feedback request, Arabic. Placeholders: {patient_name}, {doctor_name}, {feedback_link}.
     #[arg(
@@ -321,9 +377,11 @@ impl SendingHours {
 pub struct TemplateNames(Vec<(String, String)>);
 
 /// The kinds a template name can be configured for.
-pub const TEMPLATE_KINDS: [&str; 6] = [
+pub const TEMPLATE_KINDS: [&str; 8] = [
     "reminder_confirmed",
     "reminder_unconfirmed",
+    "reminder_day_before_confirmed",
+    "reminder_day_before_unconfirmed",
     "feedback",
     "campaign",
     "broadcast",

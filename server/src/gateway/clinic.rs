@@ -109,6 +109,10 @@ impl ClinicGateway for Clinic {
         dispatch!(self, gateway => gateway.appointments_on(day))
     }
 
+    async fn appointment(&self, id: i64) -> Result<Option<BookedAppointment>, GatewayError> {
+        dispatch!(self, gateway => gateway.appointment(id))
+    }
+
     async fn new_patients(&self, days: Days) -> Result<i64, GatewayError> {
         dispatch!(self, gateway => gateway.new_patients(days))
     }

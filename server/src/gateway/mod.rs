@@ -64,6 +64,8 @@ pub struct BookedAppointment {
     pub patient_id: i64,
     /// `pt_name` as the PMS wrote it on the booking.
     pub patient_name: String,
+    /// The patient's English name (`patient.name_e`), when the PMS has one.
+    pub patient_name_en: Option<String>,
     /// The mobile as typed at the desk (unnormalised; may be malformed or missing).
     pub mobile: Option<String>,
     pub doctor_id: i64,
@@ -252,6 +254,13 @@ pub trait ClinicGateway: Send + Sync {
         &self,
         day: NaiveDate,
     ) -> impl Future<Output = Result<Vec<BookedAppointment>, GatewayError>> + Send;
+
+    /// Returns appointment `id` as the PMS holds it now (any status), or `None` when it is gone:
+    /// one primary-key seek, made just before a message about it is sent.
+    fn appointment(
+        &self,
+        id: i64,
+    ) -> impl Future<Output = Result<Option<BookedAppointment>, GatewayError>> + Send;
 
     /// Counts patients registered (`trans_dt`) within `days`.
     fn new_patients(&self, days: Days) -> impl Future<Output = Result<i64, GatewayError>> + Send;

@@ -188,6 +188,31 @@ fn get_time(row: &Row, index: usize) -> Result<Option<NaiveTime>, GatewayError> 
 
 /// Reads a date-time sent as text in ODBC canonical form (`CONVERT(..., 120)`:
 /// `2026-01-05 08:00:00`), the same whatever the login's language.
+/// Reads one appointment row as `appointments_on` and `appointment` select it; `None` for a
+/// booking without a start time, which cannot be reminded of or followed up.
+fn booked(row: &Row) -> Result<Option<BookedAppointment>, GatewayError> {
+    let Some(starts) = get_time(row, 8)? else {
+        return Ok(None);
+    };
+    let date = get_text(row, 7)?
+        .and_then(|text| NaiveDate::parse_from_str(text.get(..10)?, "%Y-%m-%d").ok())
+        .ok_or_else(|| GatewayError::Query("an appointment without a readable app_dt".into()))?;
+    Ok(Some(BookedAppointment {
+        id: get_i64(row, 0)?,
+        patient_id: get_i64(row, 1)?,
+        patient_name: get_text(row, 2)?.unwrap_or_default(),
+        patient_name_en: get_text(row, 3)?.filter(|name| !name.trim().is_empty()),
+        mobile: get_text(row, 4)?,
+        doctor_id: get_i64(row, 5)?,
+        doctor_name: get_text(row, 6)?.unwrap_or_default(),
+        date,
+        starts,
+        ends: get_time(row, 9)?,
+        status: get_i64(row, 10)?,
+        booked_at: get_datetime(row, 11),
+    }))
+}
+
 fn get_datetime(row: &Row, index: usize) -> Option<NaiveDateTime> {
     let text = get_text(row, index).ok().flatten()?;
     NaiveDateTime::parse_from_str(text.trim(), "%Y-%m-%d %H:%M:%S").ok()
@@ -411,35 +436,37 @@ impl ClinicGateway for MssqlGateway {
         day: NaiveDate,
     ) -> Result<Vec<BookedAppointment>, GatewayError> {
         // language=TSQL
-        let sql = r"SELECT CAST(id AS BIGINT), CAST(pt_id AS BIGINT), pt_name, mobile,
-                           CAST(doc_id AS BIGINT), doc_nm, from_tm, to_tm,
-                           CAST(app_status AS BIGINT), CONVERT(NVARCHAR(19), trans_dt, 120)
-                    FROM appointment
-                    WHERE app_dt >= CAST(@P1 AS DATETIME) AND app_dt < CAST(@P2 AS DATETIME)
-                    ORDER BY from_tm, id";
+        let sql = r"SELECT CAST(a.id AS BIGINT), CAST(a.pt_id AS BIGINT), a.pt_name, p.name_e,
+                           a.mobile, CAST(a.doc_id AS BIGINT), a.doc_nm,
+                           CONVERT(NVARCHAR(19), a.app_dt, 120), a.from_tm, a.to_tm,
+                           CAST(a.app_status AS BIGINT), CONVERT(NVARCHAR(19), a.trans_dt, 120)
+                    FROM appointment a LEFT JOIN patient p ON p.id = a.pt_id
+                    WHERE a.app_dt >= CAST(@P1 AS DATETIME) AND a.app_dt < CAST(@P2 AS DATETIME)
+                    ORDER BY a.from_tm, a.id";
         let next = day.succ_opt().unwrap_or(day);
         let rows = self.rows(sql, &[bound(day), bound(next)]).await?;
         let mut appointments = Vec::with_capacity(rows.len());
         for row in &rows {
-            // A booking without a start time cannot be reminded of or followed up: skipped.
-            let Some(starts) = get_time(row, 6)? else {
-                continue;
-            };
-            appointments.push(BookedAppointment {
-                id: get_i64(row, 0)?,
-                patient_id: get_i64(row, 1)?,
-                patient_name: get_text(row, 2)?.unwrap_or_default(),
-                mobile: get_text(row, 3)?,
-                doctor_id: get_i64(row, 4)?,
-                doctor_name: get_text(row, 5)?.unwrap_or_default(),
-                date: day,
-                starts,
-                ends: get_time(row, 7)?,
-                status: get_i64(row, 8)?,
-                booked_at: get_datetime(row, 9),
-            });
+            if let Some(appointment) = booked(row)? {
+                appointments.push(appointment);
+            }
         }
         Ok(appointments)
+    }
+
+    async fn appointment(&self, id: i64) -> Result<Option<BookedAppointment>, GatewayError> {
+        // language=TSQL
+        let sql = r"SELECT CAST(a.id AS BIGINT), CAST(a.pt_id AS BIGINT), a.pt_name, p.name_e,
+                           a.mobile, CAST(a.doc_id AS BIGINT), a.doc_nm,
+                           CONVERT(NVARCHAR(19), a.app_dt, 120), a.from_tm, a.to_tm,
+                           CAST(a.app_status AS BIGINT), CONVERT(NVARCHAR(19), a.trans_dt, 120)
+                    FROM appointment a LEFT JOIN patient p ON p.id = a.pt_id
+                    WHERE a.id = CAST(@P1 AS BIGINT)";
+        let rows = self.rows(sql, &[Param::Int(id)]).await?;
+        match rows.first() {
+            Some(row) => booked(row),
+            None => Ok(None),
+        }
     }
 
     async fn new_patients(&self, days: Days) -> Result<i64, GatewayError> {

@@ -99,19 +99,61 @@ fn parse_datetime(text: &str) -> Option<NaiveDateTime> {
     NaiveDateTime::parse_from_str(text.get(..19).unwrap_or(text), "%Y-%m-%d %H:%M:%S").ok()
 }
 
-/// One `appointment` row as `appointments_on` selects it.
+/// One `appointment` row (with its patient's English name) as `appointments_on` and
+/// `appointment` select it.
 type AppointmentRow = (
     i64,
     i64,
     Option<String>,
     Option<String>,
+    Option<String>,
     i64,
     Option<String>,
+    String,
     Option<String>,
     Option<String>,
     i64,
     Option<String>,
 );
+
+/// Reads one appointment row; `None` for a booking without a start time, which cannot be
+/// reminded of or followed up.
+fn booked(row: AppointmentRow) -> Result<Option<BookedAppointment>, sqlx::Error> {
+    let (
+        id,
+        patient_id,
+        name,
+        name_en,
+        mobile,
+        doctor_id,
+        doctor,
+        date,
+        starts,
+        ends,
+        status,
+        booked,
+    ) = row;
+    let Some(starts) = starts.filter(|text| !text.trim().is_empty()) else {
+        return Ok(None);
+    };
+    Ok(Some(BookedAppointment {
+        id,
+        patient_id,
+        patient_name: name.unwrap_or_default(),
+        patient_name_en: name_en.filter(|name| !name.trim().is_empty()),
+        mobile,
+        doctor_id,
+        doctor_name: doctor.unwrap_or_default(),
+        date: parse_day(&date)?,
+        starts: parse_time(&starts)?,
+        ends: ends
+            .filter(|text| !text.trim().is_empty())
+            .map(|text| parse_time(&text))
+            .transpose()?,
+        status,
+        booked_at: booked.as_deref().and_then(parse_datetime),
+    }))
+}
 
 fn parse_day(text: &str) -> Result<NaiveDate, sqlx::Error> {
     NaiveDate::parse_from_str(text.get(..10).unwrap_or(text), "%Y-%m-%d")
@@ -340,10 +382,11 @@ impl ClinicGateway for SqliteGateway {
         day: NaiveDate,
     ) -> Result<Vec<BookedAppointment>, GatewayError> {
         // language=SQL
-        let sql = r"SELECT id, pt_id, pt_name, mobile, doc_id, doc_nm, from_tm, to_tm, app_status,
-                           trans_dt
-                    FROM appointment WHERE app_dt >= ?1 AND app_dt < ?2
-                    ORDER BY from_tm, id";
+        let sql = r"SELECT a.id, a.pt_id, a.pt_name, p.name_e, a.mobile, a.doc_id, a.doc_nm, a.app_dt,
+                           a.from_tm, a.to_tm, a.app_status, a.trans_dt
+                    FROM appointment a LEFT JOIN patient p ON p.id = a.pt_id
+                    WHERE a.app_dt >= ?1 AND a.app_dt < ?2
+                    ORDER BY a.from_tm, a.id";
         let next = day.succ_opt().unwrap_or(day);
         let rows: Vec<AppointmentRow> = self
             .run(
@@ -354,31 +397,27 @@ impl ClinicGateway for SqliteGateway {
             )
             .await?;
         let mut appointments = Vec::with_capacity(rows.len());
-        for (id, patient_id, name, mobile, doctor_id, doctor, starts, ends, status, booked) in rows
-        {
-            // A booking without a start time cannot be reminded of or followed up: skipped.
-            let Some(starts) = starts.filter(|text| !text.trim().is_empty()) else {
-                continue;
-            };
-            appointments.push(BookedAppointment {
-                id,
-                patient_id,
-                patient_name: name.unwrap_or_default(),
-                mobile,
-                doctor_id,
-                doctor_name: doctor.unwrap_or_default(),
-                date: day,
-                starts: parse_time(&starts).map_err(classify)?,
-                ends: ends
-                    .filter(|text| !text.trim().is_empty())
-                    .map(|text| parse_time(&text))
-                    .transpose()
-                    .map_err(classify)?,
-                status,
-                booked_at: booked.as_deref().and_then(parse_datetime),
-            });
+        for row in rows {
+            if let Some(appointment) = booked(row).map_err(classify)? {
+                appointments.push(appointment);
+            }
         }
         Ok(appointments)
+    }
+
+    async fn appointment(&self, id: i64) -> Result<Option<BookedAppointment>, GatewayError> {
+        // language=SQL
+        let sql = r"SELECT a.id, a.pt_id, a.pt_name, p.name_e, a.mobile, a.doc_id, a.doc_nm, a.app_dt,
+                           a.from_tm, a.to_tm, a.app_status, a.trans_dt
+                    FROM appointment a LEFT JOIN patient p ON p.id = a.pt_id
+                    WHERE a.id = ?1";
+        let row: Option<AppointmentRow> = self
+            .run(sqlx::query_as(sql).bind(id).fetch_optional(&self.pool))
+            .await?;
+        match row {
+            Some(row) => booked(row).map_err(classify),
+            None => Ok(None),
+        }
     }
 
     async fn new_patients(&self, days: Days) -> Result<i64, GatewayError> {

@@ -343,6 +343,8 @@ pub async fn send(outbox: &Outbox, by: &str, id: i64) -> Result<usize, Failure> 
                 expires_at: None,
                 clinic_day: clock.local_at(at).date_naive(),
                 batch: Some(batch(id)),
+                appointment_id: None,
+                touch: None,
             })
         })
         .collect();

@@ -7,7 +7,7 @@ use crate::gateway::{BookedAppointment, ClinicGateway, StatusCodes};
 use crate::messaging::kind::Kind;
 use crate::messaging::outbox::NewMessage;
 use crate::messaging::template::{FEEDBACK_PLACEHOLDERS, params_in_order};
-use crate::messaging::{Messaging, RunError, RunReport};
+use crate::messaging::{Messaging, Pace, RunError, RunReport, patient_name};
 use crate::platform::phone::{Mobile, MobileError, Region};
 use chrono::{Duration as Span, NaiveDateTime};
 use std::collections::{HashMap, HashSet};
@@ -102,7 +102,7 @@ pub async fn run(messaging: &Messaging, dry_run: bool) -> Result<RunReport, RunE
         }
         let language = messaging.language;
         let values = HashMap::from([
-            ("patient_name", appointment.patient_name.trim().to_owned()),
+            ("patient_name", patient_name(appointment, language)),
             (
                 "doctor_name",
                 doctors.name(appointment.doctor_id, language, &appointment.doctor_name),
@@ -121,9 +121,13 @@ pub async fn run(messaging: &Messaging, dry_run: bool) -> Result<RunReport, RunE
             expires_at: None,
             clinic_day: today,
             batch: None,
+            appointment_id: Some(appointment.id),
+            touch: None,
         });
     }
-    messaging.queue(messages, dry_run, &mut report).await?;
+    messaging
+        .queue(messages, Pace::Stagger, dry_run, &mut report)
+        .await?;
     Ok(report)
 }
 
@@ -157,6 +161,7 @@ mod tests {
             id: 3,
             patient_id: 9,
             patient_name: "Omar".into(),
+            patient_name_en: None,
             mobile: Some("0551234567".into()),
             doctor_id: 2,
             doctor_name: "د. علي".into(),

@@ -1,4 +1,5 @@
-//! Why a message is sent, with its one stored name.
+//! What a message is, each with its one stored name: why it is sent ([`Kind`]) and, for a
+//! reminder, which touch it is ([`Touch`]).
 
 use std::fmt;
 use std::str::FromStr;
@@ -64,6 +65,46 @@ impl FromStr for Kind {
 }
 
 impl fmt::Display for Kind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Which reminder of an appointment a message is: the evening before, or on the day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Touch {
+    /// For tomorrow's appointments, in the evening slot.
+    DayBefore,
+    /// On the day, within the status's window before it starts.
+    SameDay,
+}
+
+impl Touch {
+    /// Every touch, in the order a patient receives them.
+    pub const ALL: [Self; 2] = [Self::DayBefore, Self::SameDay];
+
+    /// Returns the name stored in the outbox (and used in settings and the CLI).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DayBefore => "day_before",
+            Self::SameDay => "same_day",
+        }
+    }
+}
+
+impl FromStr for Touch {
+    type Err = String;
+
+    fn from_str(value: &str) -> Result<Self, Self::Err> {
+        Self::ALL
+            .into_iter()
+            .find(|touch| touch.as_str() == value.trim())
+            .ok_or_else(|| format!("unknown reminder touch {value:?} (day_before or same_day)"))
+    }
+}
+
+impl fmt::Display for Touch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
     }

@@ -12,7 +12,9 @@ pub mod kind;
 pub mod number_list;
 pub mod outbox;
 pub mod provider;
+pub mod recheck;
 pub mod reminders;
+pub mod setup;
 pub mod template;
 pub mod webhook;
 
@@ -36,6 +38,27 @@ pub struct Messaging {
     pub statuses: Arc<StatusCodes>,
     pub language: Language,
     pub region: Region,
+}
+
+/// When a run's messages go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pace {
+    /// The first at once, each next one a random gap (`NABD_STAGGER_SECONDS`) later.
+    Stagger,
+    /// Spread over `[from, until)`, one in each equal part of it.
+    Spread {
+        from: chrono::DateTime<chrono::Utc>,
+        until: chrono::DateTime<chrono::Utc>,
+    },
+}
+
+/// Returns the patient's name in the message's language: the PMS's English name
+/// (`patient.name_e`) for an English message when there is one, else the name on the booking.
+pub fn patient_name(appointment: &crate::gateway::BookedAppointment, language: Language) -> String {
+    match (language, &appointment.patient_name_en) {
+        (Language::En, Some(english)) if !english.trim().is_empty() => english.trim().to_owned(),
+        _ => appointment.patient_name.trim().to_owned(),
+    }
 }
 
 /// A scheduled run failed; nothing it had not queued is lost (the next run looks again).
@@ -123,11 +146,12 @@ impl Messaging {
         ))
     }
 
-    /// Queues a run's messages, staggered, leaving out keys already in the outbox (and
+    /// Queues a run's messages at the `pace` given, leaving out keys already in the outbox (and
     /// duplicates within the run); with `dry_run`, only reports them.
     pub async fn queue(
         &self,
         messages: Vec<NewMessage>,
+        pace: Pace,
         dry_run: bool,
         report: &mut RunReport,
     ) -> Result<(), RunError> {
@@ -143,12 +167,17 @@ impl Messaging {
                 fresh.push(message);
             }
         }
-        let times = outbox::stagger(
-            self.outbox.clock().real_now(),
-            fresh.len(),
-            &self.outbox.config().stagger_seconds,
-            &mut rand::rng(),
-        );
+        let times = match pace {
+            Pace::Stagger => outbox::stagger(
+                self.outbox.clock().real_now(),
+                fresh.len(),
+                &self.outbox.config().stagger_seconds,
+                &mut rand::rng(),
+            ),
+            Pace::Spread { from, until } => {
+                outbox::spread(from, until, fresh.len(), &mut rand::rng())
+            }
+        };
         for (message, at) in fresh.iter_mut().zip(times) {
             message.not_before = at;
         }
@@ -167,28 +196,4 @@ impl Messaging {
             }));
         Ok(())
     }
-}
-
-/// Builds the messaging services from the configuration: the provider, the checked templates
-/// and the outbox (waking through `timers` when the job runtime keeps them). An error names the
-/// setting at fault.
-pub fn build(
-    config: &crate::config::Config,
-    db: sqlx::SqlitePool,
-    clinic: Clinic,
-    clock: crate::platform::clock::Clock,
-    timers: Option<Arc<dyn outbox::Timers>>,
-) -> Result<Messaging, String> {
-    let settings = &config.messaging;
-    let provider = provider::Provider::from_config(settings)?;
-    let templates = Templates::from_config(settings).map_err(|error| error.to_string())?;
-    let language = settings.message_language;
-    Ok(Messaging {
-        outbox: Outbox::new(db, provider, clock, Arc::new(settings.clone()), timers),
-        clinic,
-        templates: Arc::new(templates),
-        statuses: Arc::new(StatusCodes::from_config(config)),
-        language,
-        region: settings.phone_region,
-    })
 }

@@ -200,6 +200,8 @@ impl Bilingual {
 pub struct Templates {
     pub reminder_confirmed: Bilingual,
     pub reminder_unconfirmed: Bilingual,
+    pub reminder_day_before_confirmed: Bilingual,
+    pub reminder_day_before_unconfirmed: Bilingual,
     pub feedback: Bilingual,
 }
 
@@ -231,6 +233,32 @@ impl Templates {
                     (
                         "NABD_TEMPLATE_REMINDER_UNCONFIRMED_EN",
                         &config.template_reminder_unconfirmed_en,
+                    ),
+                ],
+                &REMINDER_PLACEHOLDERS,
+            )?,
+            reminder_day_before_confirmed: Bilingual::parse(
+                [
+                    (
+                        "NABD_TEMPLATE_REMINDER_DAY_BEFORE_CONFIRMED_AR",
+                        &config.template_reminder_day_before_confirmed_ar,
+                    ),
+                    (
+                        "NABD_TEMPLATE_REMINDER_DAY_BEFORE_CONFIRMED_EN",
+                        &config.template_reminder_day_before_confirmed_en,
+                    ),
+                ],
+                &REMINDER_PLACEHOLDERS,
+            )?,
+            reminder_day_before_unconfirmed: Bilingual::parse(
+                [
+                    (
+                        "NABD_TEMPLATE_REMINDER_DAY_BEFORE_UNCONFIRMED_AR",
+                        &config.template_reminder_day_before_unconfirmed_ar,
+                    ),
+                    (
+                        "NABD_TEMPLATE_REMINDER_DAY_BEFORE_UNCONFIRMED_EN",
+                        &config.template_reminder_day_before_unconfirmed_en,
                     ),
                 ],
                 &REMINDER_PLACEHOLDERS,

@@ -105,7 +105,7 @@ impl Application {
         let timers = jobs.as_ref().map(|store| {
             Arc::new(jobs::StoreTimers::new(store)) as Arc<dyn messaging::outbox::Timers>
         });
-        let messaging = messaging::build(&config, db.clone(), clinic.clone(), clock, timers)
+        let messaging = messaging::setup::build(&config, db.clone(), clinic.clone(), clock, timers)
             .map_err(anyhow::Error::msg)?;
         let campaign = crate::campaign::Campaign::new(messaging.clone(), config.campaign.clone())
             .map_err(|error| anyhow::anyhow!("{error}"))?;

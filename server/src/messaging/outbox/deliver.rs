@@ -3,11 +3,11 @@
 //! to the provider and the record of what happened; and the recovery of sends a dead process
 //! left behind.
 
-use super::{Outbox, OutboxError, Outcome, State};
+use super::{AboutAppointment, Outbox, OutboxError, Outcome, State, Verdict};
 use crate::config::messaging::{MessagingConfig, SendingHours};
 use crate::messaging::exclusions::{self, Scope};
 use crate::messaging::inbound;
-use crate::messaging::kind::Kind;
+use crate::messaging::kind::{Kind, Touch};
 use crate::messaging::provider::{Outgoing, Provider, STOPPED_MARKETING, SendError};
 use crate::platform::language::Language;
 use crate::platform::phone::{Mobile, Region};
@@ -16,6 +16,10 @@ use chrono::{DateTime, Duration as Span, Utc};
 use chrono_tz::Tz;
 use std::time::Duration;
 
+/// How long a message waits before its appointment is read again when the clinic database
+/// did not answer.
+const RECHECK_RETRY: Span = Span::minutes(2);
+
 /// Why a message is never sent (state `skipped`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Skip {
@@ -23,6 +27,8 @@ enum Skip {
     Expired,
     /// The sending hours stay closed until after it expires.
     ClosedUntilExpiry,
+    /// Its appointment was cancelled, moved, re-assigned or deleted since it was queued.
+    AppointmentChanged,
 }
 
 impl Skip {
@@ -32,6 +38,7 @@ impl Skip {
             Self::DoNotContact => "do_not_contact",
             Self::Expired => "expired",
             Self::ClosedUntilExpiry => "expired: outside sending hours",
+            Self::AppointmentChanged => "appointment_changed",
         }
     }
 
@@ -40,6 +47,7 @@ impl Skip {
         match self {
             Self::DoNotContact => "do_not_contact",
             Self::Expired | Self::ClosedUntilExpiry => "expired",
+            Self::AppointmentChanged => "appointment_changed",
         }
     }
 }
@@ -56,6 +64,10 @@ struct ClaimRow {
     expires_at: Option<String>,
     state: String,
     attempts: i64,
+    idempotency_key: String,
+    appointment_id: Option<i64>,
+    touch: Option<String>,
+    created_at: String,
 }
 
 /// How long a message may stay `sending` before the sweep calls it `uncertain`: a hand-off
@@ -72,7 +84,7 @@ impl Outbox {
         // language=SQL
         let Some(row) = sqlx::query_as::<_, ClaimRow>(
             "SELECT kind, recipient, body, language, template, params, not_before, expires_at,
-                    state, attempts
+                    state, attempts, idempotency_key, appointment_id, touch, created_at
              FROM outbox WHERE id = ?",
         )
         .bind(id)
@@ -110,6 +122,9 @@ impl Outbox {
         if kind.counts_against_budget() && self.over_budget(id, &row.recipient).await? {
             let tomorrow = self.opening_tomorrow(kind, now);
             return self.defer(id, tomorrow, "daily contact budget used").await;
+        }
+        if let Some(waiting) = self.recheck(id, kind, &row, expires_at, now).await? {
+            return Ok(waiting);
         }
         // The claim re-checks the do-not-contact list in the same statement, so a number
         // excluded a moment ago is never handed over.
@@ -203,6 +218,68 @@ impl Outbox {
                     .await?;
                 }
                 self.record_failure(id, reason).await
+            }
+        }
+    }
+
+    /// Reads the message's appointment again, when it is about one: `Some` outcome when the
+    /// message must not go now (its appointment changed, or the clinic did not answer and
+    /// there is still time to ask again), `None` when it goes.
+    ///
+    /// The clinic unreachable: asked again every [`RECHECK_RETRY`] until the last moment a
+    /// message is still worth sending unchecked (a same-day reminder 30 minutes before the
+    /// appointment; a day-before one 5 minutes before its slot ends; a feedback request 30
+    /// minutes after it was queued), then sent as queued, which beats no reminder at all.
+    async fn recheck(
+        &self,
+        id: i64,
+        kind: Kind,
+        row: &ClaimRow,
+        expires_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Outcome>, OutboxError> {
+        let (Some(check), Some(appointment_id)) = (&self.check, row.appointment_id) else {
+            return Ok(None);
+        };
+        let touch = row
+            .touch
+            .as_deref()
+            .and_then(|touch| touch.parse::<Touch>().ok());
+        let about = AboutAppointment {
+            kind,
+            appointment_id,
+            touch,
+            key: row.idempotency_key.clone(),
+        };
+        match check.check(&about).await {
+            Verdict::Send => Ok(None),
+            Verdict::Changed => self
+                .finish_unsent(id, Skip::AppointmentChanged)
+                .await
+                .map(Some),
+            Verdict::Unknown => {
+                let queued_at = parse_stamp(&row.created_at).unwrap_or(now);
+                let last_chance = match (kind, touch, expires_at) {
+                    (Kind::Reminder, Some(Touch::DayBefore), Some(end)) => end - Span::minutes(5),
+                    (Kind::Reminder, _, Some(starts)) => starts - Span::minutes(30),
+                    _ => queued_at + Span::minutes(30),
+                };
+                if now >= last_chance {
+                    tracing::warn!(
+                        id,
+                        appointment = appointment_id,
+                        "the clinic database did not answer; sent as queued, without the re-check"
+                    );
+                    return Ok(None);
+                }
+                let again = (now + RECHECK_RETRY).min(last_chance);
+                self.defer(
+                    id,
+                    again,
+                    "the clinic database did not answer; checking again",
+                )
+                .await
+                .map(Some)
             }
         }
     }

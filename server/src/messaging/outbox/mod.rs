@@ -18,7 +18,7 @@ pub mod log;
 pub use app::admin::messages::MessageState as State;
 
 use crate::config::messaging::MessagingConfig;
-use crate::messaging::kind::Kind;
+use crate::messaging::kind::{Kind, Touch};
 use crate::messaging::provider::Provider;
 use crate::platform::clock::Clock;
 use crate::platform::language::Language;
@@ -52,6 +52,10 @@ pub struct NewMessage {
     pub clinic_day: NaiveDate,
     /// The broadcast or campaign run it belongs to.
     pub batch: Option<String>,
+    /// The appointment it is about (reminders, feedback), read again just before it is sent.
+    pub appointment_id: Option<i64>,
+    /// Which reminder touch it is.
+    pub touch: Option<Touch>,
 }
 
 /// What queuing one message did.
@@ -78,7 +82,7 @@ pub enum Outcome {
     Retrying(DateTime<Utc>),
     /// Failed for good, with the reason.
     Failed(String),
-    /// Not sent and never will be: `do_not_contact`, `expired`.
+    /// Not sent and never will be: `do_not_contact`, `expired`, `appointment_changed`.
     Skipped(&'static str),
     /// Outside its sending hours or over the contact budget; it waits until this instant.
     Deferred(DateTime<Utc>),
@@ -107,6 +111,35 @@ pub trait Timers: Send + Sync {
     ) -> futures::future::BoxFuture<'_, Result<(), OutboxError>>;
 }
 
+/// A message about an appointment, as the send-time check sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AboutAppointment {
+    pub kind: Kind,
+    pub appointment_id: i64,
+    pub touch: Option<Touch>,
+    pub key: String,
+}
+
+/// What the send-time check says of a message about an appointment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verdict {
+    /// The appointment is as it was when the message was queued.
+    Send,
+    /// It was cancelled, moved, re-assigned or deleted since: the message is not sent.
+    Changed,
+    /// The clinic database did not answer; nothing is known.
+    Unknown,
+}
+
+/// Reads an appointment again just before a message about it goes (the clinic gateway, in
+/// production), so that a reminder about a cancelled or moved appointment is never sent.
+pub trait SendCheck: Send + Sync {
+    fn check<'a>(
+        &'a self,
+        message: &'a AboutAppointment,
+    ) -> futures::future::BoxFuture<'a, Verdict>;
+}
+
 /// The outbox with what sending needs.
 #[derive(Clone)]
 pub struct Outbox {
@@ -115,6 +148,7 @@ pub struct Outbox {
     clock: Clock,
     config: Arc<MessagingConfig>,
     timers: Option<Arc<dyn Timers>>,
+    check: Option<Arc<dyn SendCheck>>,
 }
 
 impl Outbox {
@@ -133,7 +167,15 @@ impl Outbox {
             clock,
             config,
             timers,
+            check: None,
         }
+    }
+
+    /// Returns this outbox with `check` reading each appointment again before a message about
+    /// it is sent.
+    pub fn with_check(mut self, check: Arc<dyn SendCheck>) -> Self {
+        self.check = Some(check);
+        self
     }
 
     /// Returns the app database.
@@ -162,9 +204,9 @@ impl Outbox {
             // language=SQL
             let id: Option<i64> = sqlx::query_scalar(
                 "INSERT INTO outbox (kind, recipient, body, language, template, params,
-                     idempotency_key, not_before, expires_at, clinic_day, batch, created_at,
-                     updated_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                     idempotency_key, not_before, expires_at, clinic_day, batch, appointment_id,
+                     touch, created_at, updated_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                  ON CONFLICT (idempotency_key) DO NOTHING
                  RETURNING id",
             )
@@ -179,6 +221,8 @@ impl Outbox {
             .bind(message.expires_at.map(stamp))
             .bind(message.clinic_day.to_string())
             .bind(&message.batch)
+            .bind(message.appointment_id)
+            .bind(message.touch.map(Touch::as_str))
             .bind(&now)
             .bind(&now)
             .fetch_optional(&mut *tx)
@@ -369,6 +413,32 @@ pub fn stagger(
         .collect()
 }
 
+/// Returns when each of `count` messages goes when spread over `[from, until)`: in order, one
+/// in each of `count` equal parts of the span, at a random point of its part, so that a full
+/// day of appointments fits the slot (400 in two hours is one every 18 s).
+pub fn spread(
+    from: DateTime<Utc>,
+    until: DateTime<Utc>,
+    count: usize,
+    rng: &mut impl Rng,
+) -> Vec<DateTime<Utc>> {
+    if count == 0 {
+        return Vec::new();
+    }
+    let span = (until - from).num_milliseconds().max(0);
+    let part = span / count as i64;
+    (0..count as i64)
+        .map(|index| {
+            let offset = if part > 0 {
+                rng.random_range(0..part)
+            } else {
+                0
+            };
+            from + Span::milliseconds(index * part + offset)
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -390,5 +460,22 @@ mod tests {
             .map(|p| (p[1] - p[0]).num_seconds())
             .collect();
         assert!(distinct.len() > 10, "gaps should vary: {distinct:?}");
+    }
+
+    #[test]
+    fn a_spread_fills_the_slot_in_order_one_per_part() {
+        let from = DateTime::from_timestamp(1_767_628_800, 0).expect("valid");
+        let until = from + Span::hours(2);
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(3);
+        let times = spread(from, until, 400, &mut rng);
+        assert_eq!(times.len(), 400);
+        assert!(times.windows(2).all(|pair| pair[0] <= pair[1]), "in order");
+        assert!(times.iter().all(|at| *at >= from && *at < until), "inside");
+        let part = Span::seconds(18);
+        for (index, at) in times.iter().enumerate() {
+            let start = from + part * index as i32;
+            assert!(*at >= start && *at < start + part, "{index} in its part");
+        }
+        assert!(spread(from, until, 0, &mut rng).is_empty());
     }
 }
