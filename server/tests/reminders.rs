@@ -36,7 +36,12 @@ async fn clinic(path: &Path) -> SqlitePool {
            (201, 1, 'سارة', '0501111111', 1, 'د. علي', '2026-01-05', '13:00:00', NULL, 1, '2026-01-01 10:00:00'),
            (202, 2, 'Omar', '0502222222', 1, 'د. علي', '2026-01-05', '13:10:00', NULL, 1, '2026-01-01 10:00:00'),
            (203, 3, 'Huda', '0503333333', 1, 'د. علي', '2026-01-05', '13:20:00', NULL, 1, '2026-01-01 10:00:00'),
-           (204, 4, 'Fahad', '0504444444', 1, 'د. علي', '2026-01-05', '13:30:00', NULL, 1, '2026-01-01 10:00:00');",
+           (204, 4, 'Fahad', '0504444444', 1, 'د. علي', '2026-01-05', '13:30:00', NULL, 1, '2026-01-01 10:00:00'),
+           -- tomorrow: the day-before touch's
+           (205, 5, 'Mona', '0505555555', 2, 'د. هند', '2026-01-06', '09:00:00', NULL, 0, '2026-01-01 10:00:00'),
+           (206, 6, 'Yousef', '0506666666', 2, 'د. هند', '2026-01-06', '10:00:00', NULL, 1, '2026-01-01 10:00:00'),
+           -- a visit that ended 90 minutes ago: a feedback request
+           (207, 7, 'Reem', '0507777777', 1, 'د. علي', '2026-01-05', '09:30:00', '10:30:00', 2, '2026-01-01 10:00:00');",
     )
     .execute(&pool)
     .await
@@ -52,6 +57,10 @@ struct Setup {
 }
 
 async fn setup(language: &str) -> Setup {
+    setup_at(language, NOW).await
+}
+
+async fn setup_at(language: &str, now: &str) -> Setup {
     let dir = tempfile::tempdir().expect("temp dir");
     let clinic_db = clinic(&dir.path().join("clinic.db")).await;
     let (bridge_url, bridge) = start_bridge().await;
@@ -68,7 +77,7 @@ async fn setup(language: &str) -> Setup {
         "--jobs-enabled",
         "false",
         "--now",
-        NOW,
+        now,
         "--whatsapp-provider",
         "whatsapp-web",
         "--whatsapp-web-url",
@@ -283,4 +292,117 @@ async fn with_the_clinic_unreachable_a_reminder_waits_then_goes_as_queued_at_the
         "20 minutes ahead (under 30), it goes as queued"
     );
     assert_eq!(setup.received().len(), 1);
+}
+
+#[tokio::test]
+async fn the_evening_before_tomorrows_appointments_are_reminded_across_the_slot() {
+    let setup = setup_at("en", "2026-01-05T18:30").await;
+    let report = reminders::run(&setup.state.messaging, Touches::DayBefore, false)
+        .await
+        .expect("run");
+    let keys: Vec<&str> = report.planned.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(
+        keys,
+        vec![
+            "reminder:day_before:205:2026-01-06T09:00:2:966505555555",
+            "reminder:day_before:206:2026-01-06T10:00:2:966506666666",
+        ]
+    );
+    assert!(
+        report.planned[0].body.starts_with("Hello Mona, you have an appointment tomorrow, Tuesday, 6 January 2026 at 9:00 AM with Dr. Hind."),
+        "{}",
+        report.planned[0].body
+    );
+    assert!(
+        report.planned[1]
+            .body
+            .contains("a reminder of your appointment tomorrow")
+    );
+    // What is left of the slot, 18:30 to 20:00 on the clinic's clock, in real instants (timers
+    // run on the machine's clock even when NABD_NOW stops the clinic's): one message in each
+    // half of it.
+    let clock = &setup.state.clock;
+    let slot_end = clock.real_instant_of(
+        chrono::TimeZone::from_local_datetime(
+            &clock.timezone(),
+            &chrono::NaiveDate::from_ymd_opt(2026, 1, 5)
+                .and_then(|d| d.and_hms_opt(20, 0, 0))
+                .expect("valid"),
+        )
+        .earliest()
+        .expect("a local time"),
+    );
+    let slot_start = slot_end - chrono::Duration::minutes(90);
+    let middle = slot_start + chrono::Duration::minutes(45);
+    let rows: Vec<(String, String, Option<String>, Option<String>)> = sqlx::query_as(
+        "SELECT not_before, expires_at, template, touch FROM outbox ORDER BY not_before",
+    )
+    .fetch_all(&setup.state.db)
+    .await
+    .expect("rows");
+    assert_eq!(rows.len(), 2);
+    let at = |text: &str| nabd::platform::time::parse_stamp(text).expect("an instant");
+    let near = |a: chrono::DateTime<chrono::Utc>, b: chrono::DateTime<chrono::Utc>| {
+        (a - b).num_seconds().abs() <= 5
+    };
+    let (first, second) = (at(&rows[0].0), at(&rows[1].0));
+    assert!(
+        first >= slot_start - chrono::Duration::seconds(5) && first < middle,
+        "{rows:?}"
+    );
+    assert!(second >= middle && second < slot_end, "{rows:?}");
+    assert!(
+        rows.iter().all(|row| near(at(&row.1), slot_end)),
+        "they expire with the slot: {rows:?}"
+    );
+    assert_eq!(
+        rows[0].2.as_deref(),
+        Some("reminder_day_before_unconfirmed")
+    );
+    assert_eq!(rows[1].2.as_deref(), Some("reminder_day_before_confirmed"));
+    assert!(
+        rows.iter()
+            .all(|row| row.3.as_deref() == Some("day_before"))
+    );
+    let again = reminders::run(&setup.state.messaging, Touches::DayBefore, false)
+        .await
+        .expect("run");
+    assert!(again.planned.is_empty() && again.already_queued == 2);
+    let same_day = reminders::run(&setup.state.messaging, Touches::SameDay, false)
+        .await
+        .expect("run");
+    assert!(
+        same_day.planned.is_empty(),
+        "at 18:30 today's appointments have started"
+    );
+}
+
+#[tokio::test]
+async fn after_the_evening_slot_no_day_before_reminder_is_queued() {
+    let setup = setup_at("en", "2026-01-05T20:30").await;
+    let report = reminders::run(&setup.state.messaging, Touches::DayBefore, false)
+        .await
+        .expect("run");
+    assert!(report.planned.is_empty(), "{:?}", report.planned);
+}
+
+#[tokio::test]
+async fn a_feedback_request_is_not_sent_for_a_visit_marked_no_show_since() {
+    let setup = setup("en").await;
+    let report = nabd::messaging::feedback::run(&setup.state.messaging, false)
+        .await
+        .expect("run");
+    assert_eq!(report.planned.len(), 1);
+    let id: i64 = sqlx::query_scalar("SELECT id FROM outbox WHERE kind = 'feedback'")
+        .fetch_one(&setup.state.db)
+        .await
+        .expect("queued");
+    setup
+        .change("UPDATE appointment SET app_status = 4 WHERE id = 207")
+        .await;
+    assert_eq!(
+        setup.deliver(id).await,
+        Outcome::Skipped("appointment_changed")
+    );
+    assert!(setup.received().is_empty());
 }

@@ -267,6 +267,7 @@ impl MessageLogSource for MessageLog {
                     sent_at: row.sent_at,
                     error: row.error,
                     delivery_status: row.delivery_status,
+                    touch: row.touch,
                 })
                 .collect())
         })

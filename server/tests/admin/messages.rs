@@ -128,3 +128,42 @@ async fn the_json_log_and_the_page_check_their_filters_the_same_way() {
         .expect("json");
     assert_eq!(none, serde_json::json!([]));
 }
+
+#[tokio::test]
+async fn the_log_says_which_touch_a_reminder_was_and_why_one_was_not_sent_in_both_languages() {
+    let app = start().await;
+    let pool = SqlitePool::connect(&app.db_url).await.expect("db");
+    sqlx::raw_sql(
+        "INSERT INTO outbox (id, kind, recipient, body, language, idempotency_key, not_before,
+                             clinic_day, state, error, appointment_id, touch, created_at,
+                             updated_at)
+         VALUES (1, 'reminder', '+966501234567', 'r', 'ar',
+                 'reminder:day_before:7:2026-01-06T09:00:1:966501234567',
+                 '2026-01-05T15:00:00.000Z', '2026-01-05', 'skipped', 'appointment_changed', 7,
+                 'day_before', '2026-01-05T07:00:00.000Z', '2026-01-05T15:00:00.000Z');",
+    )
+    .execute(&pool)
+    .await
+    .expect("fixture");
+    let session = app.session("manager", "correct horse battery").await;
+    let english = app.html("/en/admin/messages", Some(&session)).await;
+    assert!(english.contains("Reminder, day before"), "{english}");
+    assert!(
+        english.contains("Not sent: the appointment was cancelled, moved or changed since"),
+        "{english}"
+    );
+    let arabic = app.html("/ar/admin/messages", Some(&session)).await;
+    assert!(arabic.contains("قبل يوم"), "the touch in Arabic");
+    assert!(
+        arabic.contains("لم تُرسل: أُلغي الموعد أو نُقل أو تغيّر منذ جدولتها"),
+        "the reason in Arabic"
+    );
+    let json: Value = app
+        .get("/api/v1/admin/messages", Some(&session))
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(json[0]["touch"], "day_before");
+    assert_eq!(json[0]["error"], "appointment_changed");
+}

@@ -18,6 +18,9 @@ pub struct LogEntry {
     pub sent_at: Option<String>,
     pub error: Option<String>,
     pub delivery_status: Option<String>,
+    /// Which reminder touch it is (`day_before`, `same_day`).
+    #[serde(default)]
+    pub touch: Option<String>,
 }
 
 /// The state of an outbox message. The one list of them: the server's outbox stores

@@ -26,6 +26,39 @@ fn kind_label(locale: Locale, kind: &str) -> String {
     .to_owned()
 }
 
+/// The kind in the page's language, with the touch for a reminder ("Reminder, day before").
+fn kind_and_touch(locale: Locale, kind: &str, touch: Option<&str>) -> String {
+    let i18n = use_i18n();
+    let touch = match touch {
+        Some("day_before") => Some(t_string!(i18n, messages.touches.day_before)),
+        Some("same_day") => Some(t_string!(i18n, messages.touches.same_day)),
+        _ => None,
+    };
+    match touch {
+        Some(touch) => t_string!(
+            i18n,
+            messages.kind_with_touch,
+            kind = kind_label(locale, kind),
+            touch = touch
+        )
+        .to_string(),
+        None => kind_label(locale, kind),
+    }
+}
+
+/// Why a message was not sent, in the page's language; other notes as they are.
+fn note(error: &str) -> String {
+    let i18n = use_i18n();
+    match error {
+        "appointment_changed" => t_string!(i18n, messages.reasons.appointment_changed),
+        "do_not_contact" => t_string!(i18n, messages.reasons.do_not_contact),
+        "expired" => t_string!(i18n, messages.reasons.expired),
+        "expired: outside sending hours" => t_string!(i18n, messages.reasons.closed_until_expiry),
+        other => return other.to_owned(),
+    }
+    .to_owned()
+}
+
 fn state_label(state: &str) -> String {
     let i18n = use_i18n();
     match state {
@@ -166,14 +199,14 @@ fn LogTable(entries: Vec<LogEntry>, resolve: ServerAction<ResolveMessage>) -> im
                         view! {
                             <tr title=entry.body.clone()>
                                 <td>{format::count(locale, entry.id)}</td>
-                                <td>{kind_label(locale, &entry.kind)}</td>
+                                <td>{kind_and_touch(locale, &entry.kind, entry.touch.as_deref())}</td>
                                 <td dir="ltr">{entry.to}</td>
                                 <td class=format!("state state-{}", entry.state)>{state_label(&entry.state)}</td>
                                 <td>{format::count(locale, entry.attempts)}</td>
                                 <td>{when(&entry.scheduled_at)}</td>
                                 <td>{entry.sent_at.as_deref().map(when).unwrap_or_default()}</td>
                                 <td>{entry.delivery_status.unwrap_or_default()}</td>
-                                <td>{entry.error.unwrap_or_default()}</td>
+                                <td>{entry.error.as_deref().map(note).unwrap_or_default()}</td>
                                 <td>
                                     {uncertain.then(|| view! {
                                         <ActionForm action=resolve attr:class="inline-form">

@@ -25,6 +25,8 @@ pub struct MessageRow {
     pub provider: Option<String>,
     pub delivery_status: Option<String>,
     pub batch: Option<String>,
+    /// Which reminder touch it is (`day_before`, `same_day`).
+    pub touch: Option<String>,
     pub created_at: String,
 }
 
@@ -124,7 +126,7 @@ pub async fn list(db: &SqlitePool, filter: &ListFilter) -> Result<Vec<MessageRow
     sqlx::query_as(
         "SELECT id, kind, recipient AS \"to\", body, idempotency_key AS key, state, attempts,
                 not_before AS scheduled_at, sent_at, error, provider, delivery_status, batch,
-                created_at
+                touch, created_at
          FROM outbox
          WHERE (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR state = ?2)
            AND (?3 IS NULL OR recipient = ?3)
