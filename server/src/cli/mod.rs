@@ -223,6 +223,26 @@ mod tests {
     use clap::CommandFactory;
 
     #[test]
+    fn reminders_send_takes_a_touch_in_the_settings_spelling() {
+        let cli = Cli::try_parse_from(["nabd", "reminders", "send", "--touch", "day_before"])
+            .expect("parses");
+        assert!(matches!(
+            cli.command,
+            Some(Command::Reminders(RemindersCommand::Send(RemindersArgs {
+                touch: crate::messaging::reminders::Touches::DayBefore,
+                dry_run: false,
+            })))
+        ));
+        let alias = Cli::try_parse_from(["nabd", "reminders:send", "--touch", "same_day"])
+            .expect("the original name still works");
+        assert!(matches!(
+            alias.command,
+            Some(Command::RemindersSendAlias(_))
+        ));
+        assert!(Cli::try_parse_from(["nabd", "reminders", "send", "--touch", "weekly"]).is_err());
+    }
+
+    #[test]
     fn the_command_line_definition_is_consistent() {
         Cli::command().debug_assert();
     }

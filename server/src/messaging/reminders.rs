@@ -167,6 +167,7 @@ pub fn still_true(
 
 /// Which touches a run sends: `All` configured ones, or one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+#[value(rename_all = "snake_case")]
 pub enum Touches {
     #[default]
     All,
