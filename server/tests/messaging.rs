@@ -18,13 +18,8 @@ const NOW: &str = "2026-01-05T12:00";
 
 /// A clinic whose appointments today exercise every reminder and feedback rule.
 async fn clinic(path: &Path) {
-    let url = format!("sqlite://{}?mode=rwc", path.display());
-    let pool = SqlitePool::connect(&url).await.expect("create clinic");
-    sqlx::raw_sql(nabd::gateway::sqlite::SCHEMA)
-        .execute(&pool)
-        .await
-        .expect("schema");
-    sqlx::raw_sql(
+    let pool = common::sqlite_clinic(
+        path,
         "INSERT INTO doctor VALUES (1, 'د. علي الحربي', 'Dr. Ali Alharbi'), (2, '', 'Ghost');
          INSERT INTO appointment VALUES
            -- confirmed, starts in 90 min: reminder (confirmed template)
@@ -44,9 +39,7 @@ async fn clinic(path: &Path) {
            -- cancelled: nothing
            (108, 8, 'Zaid', '0507777777', 1, 'د. علي', '2026-01-05', '13:00:00', NULL, 3, '2026-01-01 09:00:00');",
     )
-    .execute(&pool)
-    .await
-    .expect("fixtures");
+    .await;
     pool.close().await;
 }
 

@@ -20,13 +20,8 @@ use std::sync::Arc;
 const NOW: &str = "2026-01-05T12:00";
 
 async fn clinic(path: &Path) -> SqlitePool {
-    let url = format!("sqlite://{}?mode=rwc", path.display());
-    let pool = SqlitePool::connect(&url).await.expect("create clinic");
-    sqlx::raw_sql(nabd::gateway::sqlite::SCHEMA)
-        .execute(&pool)
-        .await
-        .expect("schema");
-    sqlx::raw_sql(
+    common::sqlite_clinic(
+        path,
         "INSERT INTO doctor VALUES (1, 'د. علي الحربي', 'Dr. Ali Alharbi'),
                                    (2, 'د. هند', 'Dr. Hind');
          INSERT INTO patient (id, name_a, name_e, mobile, trans_dt) VALUES
@@ -43,10 +38,7 @@ async fn clinic(path: &Path) -> SqlitePool {
            -- a visit that ended 90 minutes ago: a feedback request
            (207, 7, 'Reem', '0507777777', 1, 'د. علي', '2026-01-05', '09:30:00', '10:30:00', 2, '2026-01-01 10:00:00');",
     )
-    .execute(&pool)
     .await
-    .expect("fixtures");
-    pool
 }
 
 struct Setup {

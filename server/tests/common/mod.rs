@@ -49,6 +49,24 @@ pub fn nabd_command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command 
     command
 }
 
+/// Creates a clinic database at `path` with the contract's tables (and a PMS's indexes), runs
+/// `fixtures` in it, and returns a pool on it.
+pub async fn sqlite_clinic(path: &Path, fixtures: &'static str) -> sqlx::SqlitePool {
+    let url = format!("sqlite://{}?mode=rwc", path.display());
+    let pool = sqlx::SqlitePool::connect(&url)
+        .await
+        .expect("create clinic");
+    sqlx::raw_sql(nabd::gateway::sqlite::SCHEMA)
+        .execute(&pool)
+        .await
+        .expect("schema");
+    sqlx::raw_sql(fixtures)
+        .execute(&pool)
+        .await
+        .expect("fixtures");
+    pool
+}
+
 /// A child process that is killed when the test lets go of it, pass or fail.
 pub struct Killed(pub Child);
 
