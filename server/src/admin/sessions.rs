@@ -106,27 +106,38 @@ pub async fn sign_in(
     })
 }
 
-/// Returns the user of session `token` if it has been used within `idle`, and marks it used.
+/// How long a session lives: it ends when unused for `idle`, and `max` after it was opened
+/// however busy it is (a clinic day, so a forgotten browser at the desk does not stay signed in).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Lifetime {
+    pub idle: Span,
+    pub max: Span,
+}
+
+/// Returns the user of session `token` if it is alive (used within `lifetime.idle` and opened
+/// less than `lifetime.max` ago), and marks it used; a dead session is deleted.
 pub async fn session(
     db: &SqlitePool,
     token: &str,
-    idle: Span,
+    lifetime: Lifetime,
     now: DateTime<Utc>,
 ) -> Result<Option<SessionUser>, sqlx::Error> {
     let hash = token_hash(token);
     // language=SQL
-    let row: Option<(i64, String, String, String, String)> = sqlx::query_as(
-        "SELECT u.id, u.username, u.role, s.csrf_token, s.last_seen_at
+    let row: Option<(i64, String, String, String, String, String)> = sqlx::query_as(
+        "SELECT u.id, u.username, u.role, s.csrf_token, s.last_seen_at, s.created_at
          FROM admin_sessions s JOIN admin_users u ON u.id = s.user_id
          WHERE s.token_hash = ?",
     )
     .bind(&hash)
     .fetch_optional(db)
     .await?;
-    let Some((user_id, username, role, csrf, last_seen)) = row else {
+    let Some((user_id, username, role, csrf, last_seen, created)) = row else {
         return Ok(None);
     };
-    if parse_stamp(&last_seen).is_none_or(|at| at + idle < now) {
+    let idle = parse_stamp(&last_seen).is_none_or(|at| at + lifetime.idle < now);
+    let too_old = parse_stamp(&created).is_none_or(|at| at + lifetime.max <= now);
+    if idle || too_old {
         // language=SQL
         sqlx::query("DELETE FROM admin_sessions WHERE token_hash = ?")
             .bind(&hash)
@@ -156,4 +167,57 @@ pub async fn sign_out(db: &SqlitePool, token: &str) -> Result<(), sqlx::Error> {
         .execute(db)
         .await?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::admin::users::create_user;
+
+    #[tokio::test]
+    async fn a_busy_session_still_ends_at_its_absolute_lifetime() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db =
+            crate::platform::store::open(&format!("sqlite://{}/nabd.db", dir.path().display()))
+                .await
+                .expect("app db");
+        let opened = DateTime::from_timestamp(1_767_600_000, 0).expect("valid");
+        create_user(&db, "desk", "correct horse battery", Role::Admin, opened)
+            .await
+            .expect("user");
+        let limiter = AttemptLimiter::default();
+        let session = sign_in(&db, &limiter, "desk", "correct horse battery", None, opened)
+            .await
+            .expect("signed in");
+        let lifetime = Lifetime {
+            idle: Span::minutes(30),
+            max: Span::hours(14),
+        };
+        // Used every 20 minutes all day: alive until the 14th hour.
+        let mut at = opened;
+        while at + Span::minutes(20) < opened + Span::hours(14) {
+            at += Span::minutes(20);
+            assert!(
+                session_alive(&db, &session.token, lifetime, at).await,
+                "{at}"
+            );
+        }
+        assert!(!session_alive(&db, &session.token, lifetime, opened + Span::hours(14)).await);
+        assert!(
+            !session_alive(&db, &session.token, lifetime, at).await,
+            "and it was deleted"
+        );
+    }
+
+    async fn session_alive(
+        db: &SqlitePool,
+        token: &str,
+        lifetime: Lifetime,
+        at: DateTime<Utc>,
+    ) -> bool {
+        session(db, token, lifetime, at)
+            .await
+            .expect("read")
+            .is_some()
+    }
 }

@@ -144,7 +144,10 @@ pub async fn build(
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .map(|s| {
-            let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+            let digits: String = crate::platform::phone::latin_digits(s)
+                .chars()
+                .filter(char::is_ascii_digit)
+                .collect();
             (
                 format!("%{s}%"),
                 if digits.is_empty() {

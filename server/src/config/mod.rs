@@ -162,6 +162,11 @@ pub struct Config {
           value_parser = clap::value_parser!(u32).range(1..=10080))]
     pub admin_idle_minutes: u32,
 
+    /// Hours an admin session lives at most, however busy (a clinic day of 08:00-22:00).
+    #[arg(long, env = "NABD_ADMIN_MAX_HOURS", global = true, default_value_t = 14,
+          value_parser = clap::value_parser!(u32).range(1..=168))]
+    pub admin_max_hours: u32,
+
     /// WhatsApp, the job runtime, reminders, feedback and sending rules.
     #[command(flatten)]
     pub messaging: messaging::MessagingConfig,

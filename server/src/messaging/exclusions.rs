@@ -3,7 +3,7 @@
 //! moment of sending, so a number added after a message was queued is still never messaged.
 
 use crate::messaging::kind::Kind;
-use crate::platform::phone::Mobile;
+use crate::platform::phone::{Mobile, latin_digits};
 use crate::platform::time::stamp;
 use app::admin::exclusions::{Exclusion, ExclusionPage};
 use chrono::{DateTime, Utc};
@@ -108,7 +108,12 @@ pub async fn page(
     page: u32,
 ) -> Result<ExclusionPage, sqlx::Error> {
     let search = search
-        .map(|s| s.chars().filter(char::is_ascii_digit).collect::<String>())
+        .map(|s| {
+            latin_digits(s)
+                .chars()
+                .filter(char::is_ascii_digit)
+                .collect::<String>()
+        })
         .filter(|digits| !digits.is_empty())
         .map(|digits| format!("%{digits}%"));
     let offset = i64::from(page.max(1) - 1) * PER_PAGE;

@@ -6,7 +6,7 @@
 //! `جوال`...), or else the column where most cells look like phone numbers, so a file exported
 //! with names beside the numbers works as it is.
 
-use crate::platform::phone::{Mobile, Region};
+use crate::platform::phone::{Mobile, Region, is_digit};
 use std::collections::{HashMap, HashSet};
 
 /// Most numbers one list may hold.
@@ -78,13 +78,11 @@ fn refuse_binary(text: &str) -> Result<(), ListError> {
 
 /// Whether a cell looks like a phone number: mostly digits, between 7 and 15 of them.
 fn looks_like_phone(cell: &str) -> bool {
-    let digits = cell.chars().filter(char::is_ascii_digit).count()
-        + cell.chars().filter(|c| ('٠'..='٩').contains(c)).count();
+    let digits = cell.chars().filter(|c| is_digit(*c)).count();
     let others = cell
         .chars()
         .filter(|c| {
-            !c.is_ascii_digit()
-                && !('٠'..='٩').contains(c)
+            !is_digit(*c)
                 && !matches!(
                     c,
                     '+' | '-' | ' ' | '(' | ')' | '.' | '\u{200e}' | '\u{200f}'
@@ -271,6 +269,23 @@ mod tests {
                 (3, "0531112222"),
                 (3, "0561112222"),
             ]
+        );
+    }
+
+    #[test]
+    fn numbers_in_arabic_indic_and_persian_digits_are_valid_and_deduplicated() {
+        let entries = from_text("٠٥٣٨١٤٤٤٩٤\n۰۵۳۸۱۴۴۴۹۴\n0538144494").expect("a list");
+        let judged = judge(&entries, Region::default(), &HashSet::new());
+        assert!(matches!(&judged[0].1, Verdict::Valid(m) if m.e164() == "+966538144494"));
+        assert!(
+            matches!(&judged[1].1, Verdict::Duplicate(_, 1)),
+            "{:?}",
+            judged[1].1
+        );
+        assert!(
+            matches!(&judged[2].1, Verdict::Duplicate(_, 1)),
+            "{:?}",
+            judged[2].1
         );
     }
 

@@ -1,5 +1,6 @@
 //! Mobile numbers: parsing what the front desk typed (`05XXXXXXXX`, `5XXXXXXXX`,
-//! `9665XXXXXXXX`, with spaces, dashes or `+`) into E.164 with libphonenumber's metadata (the
+//! `9665XXXXXXXX`, with spaces, dashes or `+`, in Latin, Arabic-Indic `٠٥…` or Eastern Arabic
+//! `۰۵…` digits, as Arabic keyboards type them) into E.164 with libphonenumber's metadata (the
 //! `phonenumber` crate), never with hand-written prefix rules. Every number Nabd compares,
 //! stores or sends is a [`Mobile`].
 
@@ -62,10 +63,32 @@ impl FromStr for Region {
     }
 }
 
+/// Tells whether `c` is a decimal digit in Latin (`0-9`), Arabic-Indic (`٠-٩`) or Eastern
+/// Arabic / Persian (`۰-۹`) script.
+pub fn is_digit(c: char) -> bool {
+    c.is_ascii_digit()
+        || ('\u{0660}'..='\u{0669}').contains(&c)
+        || ('\u{06F0}'..='\u{06F9}').contains(&c)
+}
+
+/// Writes every Arabic-Indic and Eastern Arabic digit of `text` as its Latin digit, leaving
+/// everything else as it is.
+pub fn latin_digits(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\u{0660}'..='\u{0669}' => char::from(b'0' + (c as u32 - 0x0660) as u8),
+            '\u{06F0}'..='\u{06F9}' => char::from(b'0' + (c as u32 - 0x06F0) as u8),
+            other => other,
+        })
+        .collect()
+}
+
 impl Mobile {
-    /// Parses a number as typed at the desk, assuming `region` for local forms.
+    /// Parses a number as typed at the desk (any of the three digit scripts), assuming `region`
+    /// for local forms.
     pub fn parse(raw: &str, region: Region) -> Result<Self, MobileError> {
-        let trimmed = raw.trim();
+        let latin = latin_digits(raw);
+        let trimmed = latin.trim();
         if trimmed.is_empty() {
             return Err(MobileError::Missing);
         }
@@ -137,6 +160,26 @@ impl fmt::Display for Mobile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn numbers_typed_in_arabic_indic_or_persian_digits_are_the_same_mobile() {
+        let region = Region::default();
+        let latin = Mobile::parse("0538144494", region).expect("valid");
+        assert_eq!(latin.e164(), "+966538144494");
+        assert_eq!(Mobile::parse("٠٥٣٨١٤٤٤٩٤", region), Ok(latin.clone()));
+        assert_eq!(Mobile::parse("۰۵۳۸۱۴۴۴۹۴", region), Ok(latin.clone()));
+        assert_eq!(Mobile::parse("+٩٦٦ ٥٣ ٨١٤ ٤٤٩٤", region), Ok(latin));
+        assert_eq!(
+            latin_digits("٠١٢٣٤٥٦٧٨٩ ۰۱۲۳۴۵۶۷۸۹ x"),
+            "0123456789 0123456789 x"
+        );
+        assert!(is_digit('٧') && is_digit('۷') && is_digit('7') && !is_digit('x'));
+        assert_eq!(
+            Mobile::parse("٠١١٤٦٥٠٠٠٠", region),
+            Err(MobileError::NotMobile),
+            "a Riyadh landline is still a landline"
+        );
+    }
 
     fn sa(raw: &str) -> Result<String, MobileError> {
         Mobile::parse(raw, Region::default()).map(|m| m.e164().to_owned())

@@ -14,6 +14,14 @@ use chrono::Duration as Span;
 use serde_json::json;
 use std::net::SocketAddr;
 
+/// How long an admin session lives (`NABD_ADMIN_IDLE_MINUTES`, `NABD_ADMIN_MAX_HOURS`).
+fn lifetime(config: &crate::config::Config) -> admin::Lifetime {
+    admin::Lifetime {
+        idle: Span::minutes(i64::from(config.admin_idle_minutes)),
+        max: Span::hours(i64::from(config.admin_max_hours)),
+    }
+}
+
 /// The session cookie's name.
 pub const SESSION_COOKIE: &str = "nabd_session";
 
@@ -214,8 +222,8 @@ impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
     }
 }
 
-/// Checks the credentials, ends the browser's previous session, opens a new one (audited)
-/// and returns it with its `Set-Cookie` value.
+/// Checks the credentials and, when they are right, ends the browser's previous session and
+/// opens a new one (audited); returns it with its `Set-Cookie` value.
 pub(crate) async fn start_session(
     state: &AppState,
     headers: &HeaderMap,
@@ -227,9 +235,6 @@ pub(crate) async fn start_session(
         return Err(AdminError::CrossSite);
     }
     let now = state.clock.real_now();
-    if let Some(old) = cookies::get(headers, SESSION_COOKIE) {
-        admin::sign_out(&state.db, old).await?;
-    }
     let session = admin::sign_in(
         &state.db,
         &state.sign_in_limiter,
@@ -247,6 +252,10 @@ pub(crate) async fn start_session(
         SignInError::TooMany { minutes } => AdminError::TooMany(minutes),
         SignInError::Database(error) => error.into(),
     })?;
+    // Only a sign-in that succeeded replaces the browser's session: a refused one leaves it be.
+    if let Some(old) = cookies::get(headers, SESSION_COOKIE) {
+        admin::sign_out(&state.db, old).await?;
+    }
     admin::audit(&state.db, Some(&session.user), "signed_in", "", now).await?;
     let max_age = i64::from(state.config.admin_idle_minutes) * 60;
     let cookie = session_cookie(&session.token, max_age, over_https(headers));
@@ -260,8 +269,8 @@ pub(crate) async fn end_session(
 ) -> Result<String, AdminError> {
     let now = state.clock.real_now();
     if let Some(token) = cookies::get(headers, SESSION_COOKIE) {
-        let idle = Span::minutes(i64::from(state.config.admin_idle_minutes));
-        if let Some(user) = admin::session(&state.db, token, idle, now).await? {
+        let lifetime = lifetime(&state.config);
+        if let Some(user) = admin::session(&state.db, token, lifetime, now).await? {
             admin::audit(&state.db, Some(&user), "signed_out", "", now).await?;
         }
         admin::sign_out(&state.db, token).await?;
@@ -275,8 +284,12 @@ pub(crate) async fn session_user(
     headers: &HeaderMap,
 ) -> Result<SessionUser, AdminError> {
     let token = cookies::get(headers, SESSION_COOKIE).ok_or(AdminError::Unauthenticated)?;
-    let idle = Span::minutes(i64::from(state.config.admin_idle_minutes));
-    admin::session(&state.db, token, idle, state.clock.real_now())
-        .await?
-        .ok_or(AdminError::Unauthenticated)
+    admin::session(
+        &state.db,
+        token,
+        lifetime(&state.config),
+        state.clock.real_now(),
+    )
+    .await?
+    .ok_or(AdminError::Unauthenticated)
 }

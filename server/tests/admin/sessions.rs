@@ -231,3 +231,39 @@ async fn users_are_created_and_their_passwords_set_from_the_command_line() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn a_refused_sign_in_leaves_the_browsers_live_session_alone() {
+    let app = start().await;
+    let session = app.session("manager", "correct horse battery").await;
+    let refused = app
+        .client
+        .post(app.url("/api/v1/admin/sign-in"))
+        .header("origin", &app.base)
+        .header("cookie", &session.cookie)
+        .json(&json!({ "username": "manager", "password": "a wrong guess" }))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        app.get("/api/v1/admin/me", Some(&session)).await.status(),
+        StatusCode::OK,
+        "the session the browser had is still alive"
+    );
+    let replaced = app
+        .client
+        .post(app.url("/api/v1/admin/sign-in"))
+        .header("origin", &app.base)
+        .header("cookie", &session.cookie)
+        .json(&json!({ "username": "manager", "password": "correct horse battery" }))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(replaced.status(), StatusCode::OK);
+    assert_eq!(
+        app.get("/api/v1/admin/me", Some(&session)).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "a successful sign-in replaces it"
+    );
+}
