@@ -7,6 +7,7 @@ use crate::gateway::{ClinicGateway, LapsedPatient, LapsedQuery};
 use crate::messaging::RunError;
 use crate::messaging::exclusions;
 use crate::platform::phone::{Mobile, Region};
+use crate::platform::text::without_bidi_controls;
 use crate::platform::time::stamp;
 use chrono::{Datelike, Duration as Span, NaiveDate};
 use rand::seq::SliceRandom;
@@ -250,12 +251,13 @@ pub async fn run(campaign: &Campaign) -> Result<SelectReport, RunError> {
         )
         .bind(batch_id)
         .bind(chosen.patient.patient_id)
-        .bind(&chosen.patient.name_ar)
-        .bind(&chosen.patient.name_en)
+        // Names are shown on the report page: no bidi control from the PMS may reorder it.
+        .bind(without_bidi_controls(&chosen.patient.name_ar))
+        .bind(chosen.patient.name_en.as_deref().map(without_bidi_controls))
         .bind(chosen.mobile.e164())
         .bind(chosen.patient.last_visit.to_string())
         .bind(doctor_id)
-        .bind(doctor_name)
+        .bind(doctor_name.as_deref().map(without_bidi_controls))
         .bind(chosen.patient.lifetime_halalas)
         .bind(holdout)
         .execute(&mut *tx)

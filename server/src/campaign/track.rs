@@ -5,6 +5,7 @@
 use super::Campaign;
 use crate::gateway::ClinicGateway;
 use crate::messaging::RunError;
+use crate::platform::text::without_bidi_controls;
 use crate::platform::time::{parse_stamp, stamp};
 use chrono::{Duration as Span, NaiveDate};
 use std::collections::HashMap;
@@ -105,7 +106,7 @@ pub async fn run(campaign: &Campaign) -> Result<TrackReport, RunError> {
             .bind(booking.appointment_id)
             .bind(booking.date.to_string())
             .bind(booking.doctor_id)
-            .bind(&booking.doctor_name)
+            .bind(without_bidi_controls(&booking.doctor_name))
             .bind(stamp(now))
             .bind(row.id)
             .execute(db)

@@ -14,6 +14,7 @@ use crate::gateway::{
     PatientRevenue,
 };
 use crate::platform::clock::Clock;
+use crate::platform::text::without_bidi_controls;
 use app::dashboard::{
     DashboardFigures, DoctorOption, DoctorRevenueRow, MonthRevenue, PatientMixDay,
 };
@@ -235,8 +236,8 @@ pub fn compute(
         .take(TOP_DOCTORS)
         .map(|(doctor, halalas)| DoctorRevenueRow {
             doctor_id: doctor.id,
-            name_ar: doctor.name_ar.clone(),
-            name_en: doctor.name_en.clone(),
+            name_ar: without_bidi_controls(&doctor.name_ar),
+            name_en: doctor.name_en.as_deref().map(without_bidi_controls),
             revenue: money(halalas),
         })
         .collect();
@@ -289,8 +290,8 @@ pub fn compute(
             .iter()
             .map(|doctor| DoctorOption {
                 id: doctor.id,
-                name_ar: doctor.name_ar.clone(),
-                name_en: doctor.name_en.clone(),
+                name_ar: without_bidi_controls(&doctor.name_ar),
+                name_en: doctor.name_en.as_deref().map(without_bidi_controls),
             })
             .collect(),
         doctor_avg_revenue_per_patient_30d: rows
@@ -359,6 +360,32 @@ mod tests {
         assert_eq!(figures.patient_mix.len(), 30);
         assert_eq!(figures.patient_mix[29].date, "2026-01-05");
         assert_eq!(figures.as_of, "2026-01-05T10:00:00+03:00");
+    }
+
+    #[test]
+    fn a_doctor_name_cannot_reorder_the_board_with_bidi_controls() {
+        let periods = Periods::for_today(date(2026, 1, 5));
+        let now = chrono_tz::Asia::Riyadh
+            .with_ymd_and_hms(2026, 1, 5, 10, 0, 0)
+            .single()
+            .expect("valid");
+        let rows = Rows {
+            doctors: vec![Doctor {
+                id: 1,
+                name_ar: "د. \u{202E}علي".into(),
+                name_en: Some("Dr. \u{2066}Ali\u{2069}".into()),
+            }],
+            revenue_by_doctor_30_days: vec![DoctorRevenue {
+                doctor_id: 1,
+                halalas: 100,
+            }],
+            ..Rows::default()
+        };
+        let figures = compute(&rows, &periods, now, "SAR");
+        assert_eq!(figures.doctors[0].name_ar, "د. علي");
+        assert_eq!(figures.doctors[0].name_en.as_deref(), Some("Dr. Ali"));
+        assert_eq!(figures.top_doctors[0].name_ar, "د. علي");
+        assert_eq!(figures.top_doctors[0].name_en.as_deref(), Some("Dr. Ali"));
     }
 
     #[test]

@@ -3,6 +3,7 @@
 //! and the clinic-local date and time written the way patients read them.
 
 use crate::platform::language::Language;
+use crate::platform::text::without_bidi_controls;
 use chrono::{Datelike, NaiveDate, NaiveTime, Timelike};
 use std::collections::HashMap;
 
@@ -68,13 +69,18 @@ impl Template {
         Ok(Self { parts })
     }
 
-    /// Writes the message with `values`; a placeholder without a value is written empty.
+    /// Writes the message with `values`; a placeholder without a value is written empty, and a
+    /// value (a name from the clinic database) loses any bidirectional controls, which could
+    /// reorder the text around it.
     pub fn render(&self, values: &HashMap<&str, String>) -> String {
         self.parts
             .iter()
             .map(|part| match part {
-                Part::Text(text) => text.as_str(),
-                Part::Placeholder(name) => values.get(name.as_str()).map_or("", String::as_str),
+                Part::Text(text) => text.clone(),
+                Part::Placeholder(name) => values
+                    .get(name.as_str())
+                    .map(|value| without_bidi_controls(value))
+                    .unwrap_or_default(),
             })
             .collect()
     }
@@ -143,6 +149,13 @@ mod tests {
         );
         assert!(Template::parse("NABD_X", "Hi {patient_name", &KNOWN).is_err());
         assert!(Template::parse("NABD_X", "  ", &KNOWN).is_err());
+    }
+
+    #[test]
+    fn a_value_loses_its_bidi_controls_and_the_template_its_text_stays() {
+        let template = Template::parse("NABD_X", "Hello {patient_name}.", &KNOWN).expect("ok");
+        let values = HashMap::from([("patient_name", "\u{202E}Sara".to_owned())]);
+        assert_eq!(template.render(&values), "Hello Sara.");
     }
 
     #[test]

@@ -1,8 +1,9 @@
-//! What every capability stands on: the clinic clock, stored instants, phone numbers and the app
-//! database. Nothing here knows about a feature.
+//! What every capability stands on: the clinic clock, stored instants, phone numbers, text made
+//! safe to show, and the app database. Nothing here knows about a feature.
 
 pub mod clock;
 pub mod language;
 pub mod phone;
 pub mod store;
+pub mod text;
 pub mod time;
