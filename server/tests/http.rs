@@ -412,3 +412,36 @@ async fn static_files_are_compressed_once_revalidated_and_never_stale() {
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(decoded(response).await.1, second);
 }
+
+#[tokio::test]
+async fn a_doctor_name_with_bidi_controls_cannot_reorder_the_public_board() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("clinic.db");
+    // U+202E (right-to-left override) and an isolate around the English name: the PMS's text,
+    // as an attacker with a desk account could type it.
+    let pool = common::sqlite_clinic(
+        &path,
+        "INSERT INTO doctor VALUES (1, 'د. ' || char(8238) || 'علي', 'Dr. ' || char(8294) || 'Ali' || char(8297));
+         INSERT INTO invoice_h VALUES (1, '2026-01-05 09:00:00', 100, 0, 1, 1);",
+    )
+    .await;
+    pool.close().await;
+    let clinic = format!("sqlite://{}", path.display());
+    let app = spawn_app(&["--clinic-url", &clinic, "--now", "2026-01-05T12:00"]).await;
+    for lang in ["en", "ar"] {
+        let html = app
+            .get(&format!("/{lang}/clinic-dashboard"))
+            .await
+            .text()
+            .await
+            .expect("page");
+        assert!(
+            !html.contains('\u{202E}') && !html.contains('\u{2066}') && !html.contains('\u{2069}'),
+            "{lang}: no bidi control reaches the board"
+        );
+        assert!(
+            html.contains("د. علي") || html.contains("Dr. Ali"),
+            "{lang}: the doctor is still named"
+        );
+    }
+}
