@@ -312,6 +312,14 @@ mod tests {
         NaiveDate::from_ymd_opt(y, m, d).expect("valid date")
     }
 
+    /// Monday 5 January 2026, 10:00 in Riyadh: the moment these figures are computed for.
+    fn monday_at_ten() -> DateTime<Tz> {
+        chrono_tz::Asia::Riyadh
+            .with_ymd_and_hms(2026, 1, 5, 10, 0, 0)
+            .single()
+            .expect("valid")
+    }
+
     #[test]
     fn the_last_30_days_are_today_and_the_29_before_it() {
         let periods = Periods::for_today(date(2026, 3, 1));
@@ -345,10 +353,7 @@ mod tests {
     #[test]
     fn empty_rows_give_zeros_and_full_series() {
         let periods = Periods::for_today(date(2026, 1, 5));
-        let now = chrono_tz::Asia::Riyadh
-            .with_ymd_and_hms(2026, 1, 5, 10, 0, 0)
-            .single()
-            .expect("valid");
+        let now = monday_at_ten();
         let figures = compute(&Rows::default(), &periods, now, "SAR");
         assert_eq!(figures.revenue_today, 0.0);
         assert_eq!(figures.avg_revenue_per_patient_30d, 0.0);
@@ -365,10 +370,7 @@ mod tests {
     #[test]
     fn a_doctor_name_cannot_reorder_the_board_with_bidi_controls() {
         let periods = Periods::for_today(date(2026, 1, 5));
-        let now = chrono_tz::Asia::Riyadh
-            .with_ymd_and_hms(2026, 1, 5, 10, 0, 0)
-            .single()
-            .expect("valid");
+        let now = monday_at_ten();
         let rows = Rows {
             doctors: vec![Doctor {
                 id: 1,
@@ -391,10 +393,7 @@ mod tests {
     #[test]
     fn averages_round_to_the_halala_and_top_doctors_skip_unnamed_ones() {
         let periods = Periods::for_today(date(2026, 1, 5));
-        let now = chrono_tz::Asia::Riyadh
-            .with_ymd_and_hms(2026, 1, 5, 10, 0, 0)
-            .single()
-            .expect("valid");
+        let now = monday_at_ten();
         let rows = Rows {
             doctors: vec![Doctor {
                 id: 1,

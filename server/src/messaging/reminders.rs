@@ -28,7 +28,7 @@ use crate::messaging::outbox::NewMessage;
 use crate::messaging::template::{REMINDER_PLACEHOLDERS, clock_time, long_date, params_in_order};
 use crate::messaging::{Messaging, Pace, RunError, RunReport, patient_name};
 use crate::platform::phone::{Mobile, MobileError, Region};
-use chrono::{Duration as Span, NaiveDate, NaiveDateTime, TimeZone};
+use chrono::{Duration as Span, NaiveDate, NaiveDateTime, NaiveTime, TimeZone};
 use std::collections::HashMap;
 
 /// The reminder rules' settings.
@@ -211,19 +211,20 @@ async fn run_touch(
     let now = clock.now();
     let today = now.date_naive();
     let rules = ReminderRules::from_config(messaging.outbox.config());
+    // A clinic-local day and time as the real instant timers and expiries are kept in.
+    let real_at = |day: NaiveDate, time: NaiveTime| {
+        let at = now
+            .timezone()
+            .from_local_datetime(&day.and_time(time))
+            .earliest()
+            .unwrap_or(now);
+        clock.real_instant_of(at)
+    };
     let (day, pace) = match touch {
         Touch::SameDay => (today, Pace::Stagger),
         Touch::DayBefore => {
-            let local = |day: NaiveDate, time| {
-                let at = now
-                    .timezone()
-                    .from_local_datetime(&day.and_time(time))
-                    .earliest()
-                    .unwrap_or(now);
-                clock.real_instant_of(at)
-            };
-            let opens = local(today, rules.day_before_slot.start);
-            let closes = local(today, rules.day_before_slot.end);
+            let opens = real_at(today, rules.day_before_slot.start);
+            let closes = real_at(today, rules.day_before_slot.end);
             let from = opens.max(clock.real_now());
             if from >= closes {
                 return Ok(());
@@ -295,12 +296,7 @@ async fn run_touch(
         };
         let expires_at = match pace {
             Pace::Spread { until, .. } => until,
-            Pace::Stagger => clock.real_instant_of(
-                now.timezone()
-                    .from_local_datetime(&appointment.date.and_time(appointment.starts))
-                    .earliest()
-                    .unwrap_or(now),
-            ),
+            Pace::Stagger => real_at(appointment.date, appointment.starts),
         };
         messages.push(NewMessage {
             kind: Kind::Reminder,
