@@ -8,6 +8,8 @@
 
 use crate::admin::broadcasts::page::{BroadcastPage, BroadcastsPage};
 use crate::admin::exclusions::page::ExclusionsPage;
+use crate::admin::inbox::page::InboxPage;
+use crate::admin::inbox::replies::RepliesPage;
 use crate::admin::messages::page::MessagesPage;
 use crate::admin::sign_in::page::SignInPage;
 use crate::marketing::page::MarketingReportPage;
@@ -95,5 +97,33 @@ impl LazyRoute for BroadcastRoute {
 
     fn view(_this: Self) -> AnyView {
         view! { <BroadcastPage /> }.into_any()
+    }
+}
+
+/// The inbox ([`InboxPage`]).
+pub struct InboxRoute;
+
+#[lazy_route]
+impl LazyRoute for InboxRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <InboxPage /> }.into_any()
+    }
+}
+
+/// The reception's list of replies ([`RepliesPage`]).
+pub struct RepliesRoute;
+
+#[lazy_route]
+impl LazyRoute for RepliesRoute {
+    fn data() -> Self {
+        Self
+    }
+
+    fn view(_this: Self) -> AnyView {
+        view! { <RepliesPage /> }.into_any()
     }
 }

@@ -21,8 +21,8 @@ use crate::components::layout::LocaleLayout;
 use crate::dashboard::page::DashboardPage;
 use crate::i18n::{I18nContextProvider, Locale};
 use crate::lazy::{
-    BroadcastRoute, BroadcastsRoute, ExclusionsRoute, MarketingReportRoute, MessagesRoute,
-    SignInRoute,
+    BroadcastRoute, BroadcastsRoute, ExclusionsRoute, InboxRoute, MarketingReportRoute,
+    MessagesRoute, RepliesRoute, SignInRoute,
 };
 use crate::pages::{HomePage, NotFound};
 use leptos::prelude::*;
@@ -98,6 +98,16 @@ macro_rules! localized_routes {
                         <Route
                             path=(StaticSegment("admin"), StaticSegment("messages"))
                             view={Lazy::<MessagesRoute>::new()}
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=(StaticSegment("admin"), StaticSegment("inbox"))
+                            view={Lazy::<InboxRoute>::new()}
+                            ssr=SsrMode::Async
+                        />
+                        <Route
+                            path=(StaticSegment("admin"), StaticSegment("replies"))
+                            view={Lazy::<RepliesRoute>::new()}
                             ssr=SsrMode::Async
                         />
                         <Route

@@ -152,6 +152,8 @@ impl App {
             batch: None,
             appointment_id: None,
             touch: None,
+            campaign_patient_id: None,
+            broadcast_id: None,
         };
         self.messaging
             .outbox

@@ -59,6 +59,8 @@ fn message(outbox: &Outbox, kind: Kind, to: &str, key: &str) -> NewMessage {
         batch: None,
         appointment_id: None,
         touch: None,
+        campaign_patient_id: None,
+        broadcast_id: None,
     }
 }
 

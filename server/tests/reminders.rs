@@ -267,6 +267,8 @@ async fn with_the_clinic_unreachable_a_reminder_waits_then_goes_as_queued_at_the
         batch: None,
         appointment_id: Some(id),
         touch: Some(Touch::SameDay),
+        campaign_patient_id: None,
+        broadcast_id: None,
     };
     let queued = outbox
         .enqueue(&[reminder(301, 90), reminder(302, 20)])

@@ -3,5 +3,6 @@
 
 pub mod broadcasts;
 pub mod exclusions;
+pub mod inbox;
 pub mod messages;
 pub mod sign_in;

@@ -1,11 +1,13 @@
 //! Pieces more than one page uses: the bilingual layout, the admin navigation, the number-list
-//! input with its table of left-out lines, and the refusal with its way to sign in.
+//! input with its table of left-out lines, the refusal with its way to sign in, and polling.
 
 mod admin_nav;
 pub mod layout;
 mod number_list;
+mod poll;
 mod refusal;
 
 pub use admin_nav::AdminNav;
 pub use number_list::{LeftOut, NumberListInput, pasted_count};
+pub use poll::use_poll;
 pub use refusal::Refusal;

@@ -87,6 +87,9 @@ pub struct Returned {
 pub struct Report {
     pub messages: MessageCounts,
     pub messaged: Group,
+    /// Messaged patients who asked to book by reply (between "messaged" and "returned").
+    #[serde(default)]
+    pub asked_to_book: i64,
     pub holdout: Group,
     pub lift: Lift,
     /// Revenue since returning of the messaged group's returned patients, in halalas.

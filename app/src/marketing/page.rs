@@ -144,6 +144,10 @@ fn ReportView(report: Report, page: u32) -> impl IntoView {
             format::count(locale, report.messages.failed),
         ),
         (
+            t_string!(i18n, marketing_report.asked_to_book).to_owned(),
+            format::count(locale, report.asked_to_book),
+        ),
+        (
             t_string!(i18n, marketing_report.returned).to_owned(),
             format::count(locale, report.messaged.returned),
         ),

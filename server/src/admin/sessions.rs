@@ -114,13 +114,23 @@ pub struct Lifetime {
     pub max: Span,
 }
 
+/// Whether a request counts as the admin using the session (it pushes back the idle timeout)
+/// or is a page refreshing itself, which must not keep a forgotten browser signed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Activity {
+    Use,
+    Poll,
+}
+
 /// Returns the user of session `token` if it is alive (used within `lifetime.idle` and opened
-/// less than `lifetime.max` ago), and marks it used; a dead session is deleted.
+/// less than `lifetime.max` ago), and, for [`Activity::Use`], marks it used; a dead session is
+/// deleted.
 pub async fn session(
     db: &SqlitePool,
     token: &str,
     lifetime: Lifetime,
     now: DateTime<Utc>,
+    activity: Activity,
 ) -> Result<Option<SessionUser>, sqlx::Error> {
     let hash = token_hash(token);
     // language=SQL
@@ -145,12 +155,14 @@ pub async fn session(
             .await?;
         return Ok(None);
     }
-    // language=SQL
-    sqlx::query("UPDATE admin_sessions SET last_seen_at = ? WHERE token_hash = ?")
-        .bind(stamp(now))
-        .bind(&hash)
-        .execute(db)
-        .await?;
+    if activity == Activity::Use {
+        // language=SQL
+        sqlx::query("UPDATE admin_sessions SET last_seen_at = ? WHERE token_hash = ?")
+            .bind(stamp(now))
+            .bind(&hash)
+            .execute(db)
+            .await?;
+    }
     Ok(Some(SessionUser {
         user_id,
         username,
@@ -215,9 +227,39 @@ mod tests {
         lifetime: Lifetime,
         at: DateTime<Utc>,
     ) -> bool {
-        session(db, token, lifetime, at)
+        session(db, token, lifetime, at, Activity::Use)
             .await
             .expect("read")
             .is_some()
+    }
+
+    #[tokio::test]
+    async fn a_page_polling_does_not_keep_an_idle_session_alive() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db =
+            crate::platform::store::open(&format!("sqlite://{}/nabd.db", dir.path().display()))
+                .await
+                .expect("app db");
+        let opened = DateTime::from_timestamp(1_767_600_000, 0).expect("valid");
+        create_user(&db, "desk", "correct horse battery", Role::Admin, opened)
+            .await
+            .expect("user");
+        let opened_session = sign_in(&db, &AttemptLimiter::default(), "desk", "correct horse battery", None, opened)
+            .await
+            .expect("signed in");
+        let token = opened_session.token;
+        let lifetime = Lifetime {
+            idle: Span::minutes(30),
+            max: Span::hours(14),
+        };
+        // The inbox polls every few seconds for 29 minutes: the session answers each poll...
+        for minute in 1..30 {
+            let polled = session(&db, &token, lifetime, opened + Span::minutes(minute), Activity::Poll)
+                .await
+                .expect("read");
+            assert!(polled.is_some(), "minute {minute}");
+        }
+        // ...but nobody used it, so 31 minutes after the last real use it is over.
+        assert!(!session_alive(&db, &token, lifetime, opened + Span::minutes(31)).await);
     }
 }

@@ -145,6 +145,8 @@ pub async fn run(campaign: &Campaign) -> Result<QueueReport, RunError> {
             batch: Some(format!("campaign:{}", row.batch_day)),
             appointment_id: None,
             touch: None,
+            campaign_patient_id: Some(row.id),
+            broadcast_id: None,
         });
         rows.push(row.id);
     }

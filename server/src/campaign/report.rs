@@ -3,6 +3,7 @@
 //! and `nabd marketing report`.
 
 use crate::platform::phone::{Mobile, Region};
+use crate::platform::text::csv_cell;
 use chrono::NaiveDate;
 use sqlx::SqlitePool;
 
@@ -112,6 +113,19 @@ pub async fn build(
             .map_or_else(Group::default, |(_, n, r)| group(*n, *r))
     };
     let (messaged, holdout) = (find(false), find(true));
+    // The funnel step between "messaged" and "returned": patients who asked to book by reply.
+    // language=SQL
+    let asked_to_book: i64 = sqlx::query_scalar(
+        "SELECT COUNT(DISTINCT p.id)
+         FROM campaign_patients p
+         JOIN campaign_batches b ON b.id = p.batch_id
+         JOIN message_replies r ON r.message_id = p.message_id
+         WHERE b.batch_day >= ?1 AND b.batch_day <= ?2 AND r.intent = 'book'",
+    )
+    .bind(&from)
+    .bind(&to)
+    .fetch_one(db)
+    .await?;
     // language=SQL
     let by_doctor: Vec<(Option<i64>, Option<String>, i64, i64)> = sqlx::query_as(
         "SELECT p.conversion_doctor_id AS doctor_id, MAX(p.conversion_doctor_name) AS doctor_name,
@@ -250,6 +264,7 @@ pub async fn build(
             delivered,
             failed,
         },
+        asked_to_book,
         lift: lift(&messaged, &holdout),
         cost_per_return: (messaged.returned > 0).then(|| cost / messaged.returned as f64),
         messaged,
@@ -291,21 +306,6 @@ pub async fn all_returned(
         }
     }
     Ok(rows)
-}
-
-/// One CSV cell: quoted when it holds a separator, a quote or a line break, and defused when a
-/// spreadsheet would read it as a formula.
-fn csv_cell(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{value}")
-    } else {
-        value.to_owned()
-    };
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value
-    }
 }
 
 /// Writes returned patients as CSV: UTF-8 with a byte-order mark (so spreadsheets read Arabic

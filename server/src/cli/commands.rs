@@ -77,6 +77,8 @@ pub async fn send_manual(config: &Config, args: &SendManualArgs) -> anyhow::Resu
         batch: None,
         appointment_id: None,
         touch: None,
+        campaign_patient_id: None,
+        broadcast_id: None,
     };
     let queued = messaging.outbox.enqueue(&[message]).await?;
     let id = queued

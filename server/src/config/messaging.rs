@@ -77,6 +77,44 @@ pub struct MessagingConfig {
           value_parser = parse_template_names)]
     pub cloud_api_templates: TemplateNames,
 
+    /// Quick-reply buttons of approved Cloud API templates, per template kind: `kind=intent,...`
+    /// separated by `;`, e.g. `reminder_unconfirmed=confirm,reschedule,cancel`. The buttons are
+    /// given in the template's order; each is sent the payload `<intent>:<message id>`, so that
+    /// a patient's tap is read without guessing. Intents: confirm, cancel, reschedule, book,
+    /// stop.
+    #[arg(long, env = "NABD_CLOUD_API_BUTTONS", global = true, default_value = "",
+          value_parser = parse_buttons)]
+    pub cloud_api_buttons: Buttons,
+
+    /// The shared secret the whatsapp-web bridge sends in `X-Nabd-Bridge-Secret` when it posts
+    /// a patient's message to `/webhooks/whatsapp-web`. Unset: that endpoint answers 404.
+    #[arg(long, env = "NABD_WHATSAPP_WEB_SECRET", global = true, value_parser = parse_secret)]
+    pub whatsapp_web_secret: Option<Secret>,
+
+    /// Thanks a patient who confirms an appointment by reply, once per appointment, through the
+    /// outbox (inside the reply window).
+    #[arg(long, env = "NABD_REPLY_ACKNOWLEDGE", global = true, default_value_t = false,
+          action = clap::ArgAction::Set)]
+    pub reply_acknowledge: bool,
+
+    /// The thanks for a confirmation by reply, Arabic.
+    #[arg(
+        long,
+        env = "NABD_TEMPLATE_ACKNOWLEDGE_AR",
+        global = true,
+        default_value = "شكراً لتأكيد موعدك، نراك قريباً."
+    )]
+    pub template_acknowledge_ar: String,
+
+    /// The thanks for a confirmation by reply, English.
+    #[arg(
+        long,
+        env = "NABD_TEMPLATE_ACKNOWLEDGE_EN",
+        global = true,
+        default_value = "Thank you for confirming your appointment. See you soon."
+    )]
+    pub template_acknowledge_en: String,
+
     /// Inbound words (case-insensitive, whole message) that put the sender on the
     /// do-not-contact list.
     #[arg(
@@ -414,6 +452,59 @@ fn parse_template_names(value: &str) -> Result<TemplateNames, String> {
         names.push((kind.to_owned(), name.trim().to_owned()));
     }
     Ok(TemplateNames(names))
+}
+
+/// Quick-reply buttons per template kind (Cloud API only): each button's intent, in order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Buttons(Vec<(String, Vec<String>)>);
+
+/// The intents a quick-reply button can carry.
+pub const BUTTON_INTENTS: [&str; 5] = ["confirm", "cancel", "reschedule", "book", "stop"];
+
+impl Buttons {
+    /// Returns the buttons of template kind `kind` (empty when it has none).
+    pub fn get(&self, kind: &str) -> &[String] {
+        self.0
+            .iter()
+            .find(|(k, _)| k == kind)
+            .map_or(&[], |(_, intents)| intents.as_slice())
+    }
+}
+
+fn parse_buttons(value: &str) -> Result<Buttons, String> {
+    let mut sets = Vec::new();
+    for set in value.split(';').map(str::trim).filter(|p| !p.is_empty()) {
+        let (kind, intents) = set.split_once('=').ok_or_else(|| {
+            format!("NABD_CLOUD_API_BUTTONS takes kind=intent,intent;... not {set:?}")
+        })?;
+        let kind = kind.trim();
+        if !TEMPLATE_KINDS.contains(&kind) {
+            return Err(format!(
+                "NABD_CLOUD_API_BUTTONS: unknown kind {kind:?} (known: {})",
+                TEMPLATE_KINDS.join(", ")
+            ));
+        }
+        let intents: Vec<String> = intents
+            .split(',')
+            .map(str::trim)
+            .filter(|i| !i.is_empty())
+            .map(str::to_owned)
+            .collect();
+        if let Some(unknown) = intents.iter().find(|i| !BUTTON_INTENTS.contains(&i.as_str())) {
+            return Err(format!(
+                "NABD_CLOUD_API_BUTTONS: unknown intent {unknown:?} for {kind} (known: {})",
+                BUTTON_INTENTS.join(", ")
+            ));
+        }
+        if intents.len() > 10 {
+            return Err(format!(
+                "NABD_CLOUD_API_BUTTONS: {kind} has {} buttons; a template has at most 10 quick replies",
+                intents.len()
+            ));
+        }
+        sets.push((kind.to_owned(), intents));
+    }
+    Ok(Buttons(sets))
 }
 
 fn parse_secret(value: &str) -> Result<Secret, String> {

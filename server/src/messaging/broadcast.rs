@@ -345,6 +345,8 @@ pub async fn send(outbox: &Outbox, by: &str, id: i64) -> Result<usize, Failure> 
                 batch: Some(batch(id)),
                 appointment_id: None,
                 touch: None,
+                campaign_patient_id: None,
+                broadcast_id: Some(id),
             })
         })
         .collect();

@@ -45,8 +45,8 @@ macro_rules! excluded_sql {
 
 /// Puts `mobile` on the list; a number already excluded with that scope stays as it is.
 /// Returns whether a new entry was made.
-pub async fn exclude(
-    db: &SqlitePool,
+pub async fn exclude<'e>(
+    db: impl sqlx::SqliteExecutor<'e>,
     mobile: &Mobile,
     scope: Scope,
     reason: Option<&str>,

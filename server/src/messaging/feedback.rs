@@ -123,6 +123,8 @@ pub async fn run(messaging: &Messaging, dry_run: bool) -> Result<RunReport, RunE
             batch: None,
             appointment_id: Some(appointment.id),
             touch: None,
+            campaign_patient_id: None,
+            broadcast_id: None,
         });
     }
     messaging

@@ -14,16 +14,19 @@ pub enum Kind {
     Campaign,
     Broadcast,
     Manual,
+    /// A staff answer from the inbox to a patient who wrote.
+    Reply,
 }
 
 impl Kind {
     /// Every kind.
-    pub const ALL: [Self; 5] = [
+    pub const ALL: [Self; 6] = [
         Self::Reminder,
         Self::Feedback,
         Self::Campaign,
         Self::Broadcast,
         Self::Manual,
+        Self::Reply,
     ];
 
     /// Returns the name stored in the outbox.
@@ -34,6 +37,7 @@ impl Kind {
             Self::Campaign => "campaign",
             Self::Broadcast => "broadcast",
             Self::Manual => "manual",
+            Self::Reply => "reply",
         }
     }
 
@@ -45,7 +49,13 @@ impl Kind {
     /// Tells whether the message counts against a patient's daily contact budget (reminders
     /// and messages typed by staff for one patient do not).
     pub fn counts_against_budget(self) -> bool {
-        !matches!(self, Self::Reminder | Self::Manual)
+        !matches!(self, Self::Reminder | Self::Manual | Self::Reply)
+    }
+
+    /// Tells whether the message waits for the sending hours (a staff reply answers a patient
+    /// who just wrote, so it goes at once).
+    pub fn waits_for_sending_hours(self) -> bool {
+        !matches!(self, Self::Reply)
     }
 }
 
@@ -59,6 +69,7 @@ impl FromStr for Kind {
             "campaign" => Self::Campaign,
             "broadcast" => Self::Broadcast,
             "manual" => Self::Manual,
+            "reply" => Self::Reply,
             other => return Err(format!("unknown message kind {other:?}")),
         })
     }

@@ -2,12 +2,13 @@
 //! ([`feedback`]), manual broadcasts ([`broadcast`], over lists [`number_list`] reads), the
 //! durable outbox every message goes through ([`outbox`]: how a message is sent once), the
 //! do-not-contact list ([`exclusions`]), the WhatsApp providers and templates, and what comes
-//! back ([`webhook`], [`inbound`]).
+//! back: deliveries ([`webhook`]) and patients' replies, gathered into conversations
+//! ([`conversations`]).
 
 pub mod broadcast;
+pub mod conversations;
 pub mod exclusions;
 pub mod feedback;
-pub mod inbound;
 pub mod kind;
 pub mod number_list;
 pub mod outbox;

@@ -4,7 +4,7 @@
 //! happens next.
 
 use crate::config::Secret;
-use crate::config::messaging::{MessagingConfig, TemplateNames};
+use crate::config::messaging::{Buttons, MessagingConfig, TemplateNames};
 use crate::messaging::kind::Kind;
 use crate::platform::language::Language;
 use crate::platform::phone::Mobile;
@@ -15,6 +15,8 @@ use std::time::Duration;
 /// One message as a provider sees it.
 #[derive(Debug, Clone)]
 pub struct Outgoing<'a> {
+    /// The outbox id (a quick-reply button's payload names it).
+    pub id: i64,
     pub kind: Kind,
     pub to: &'a Mobile,
     pub body: &'a str,
@@ -85,6 +87,7 @@ impl Provider {
                     phone_number_id,
                     token,
                     templates: config.cloud_api_templates.clone(),
+                    buttons: config.cloud_api_buttons.clone(),
                 }))
             }
             _ => Ok(Self::Log),
@@ -198,6 +201,7 @@ pub struct CloudApi {
     phone_number_id: String,
     token: Secret,
     templates: TemplateNames,
+    buttons: Buttons,
 }
 
 #[derive(Deserialize)]
@@ -221,21 +225,35 @@ impl CloudApi {
     async fn send(&self, message: &Outgoing<'_>) -> Result<Accepted, SendError> {
         let template = message.template_key.and_then(|key| self.templates.get(key));
         let payload = match template {
-            Some(name) => json!({
-                "messaging_product": "whatsapp",
-                "to": message.to.digits(),
-                "type": "template",
-                "template": {
-                    "name": name,
-                    "language": { "code": message.language.code() },
-                    "components": [{
-                        "type": "body",
-                        "parameters": message.params.iter()
-                            .map(|text| json!({ "type": "text", "text": text }))
-                            .collect::<Vec<_>>(),
-                    }],
-                },
-            }),
+            Some(name) => {
+                let mut components = vec![json!({
+                    "type": "body",
+                    "parameters": message.params.iter()
+                        .map(|text| json!({ "type": "text", "text": text }))
+                        .collect::<Vec<_>>(),
+                })];
+                // Each quick-reply button carries `<intent>:<outbox id>`, so that the patient's
+                // tap names what it answers and means.
+                let buttons = self.buttons.get(message.template_key.unwrap_or_default());
+                components.extend(buttons.iter().enumerate().map(|(index, intent)| {
+                    json!({
+                        "type": "button",
+                        "sub_type": "quick_reply",
+                        "index": index.to_string(),
+                        "parameters": [{ "type": "payload", "payload": format!("{intent}:{}", message.id) }],
+                    })
+                }));
+                json!({
+                    "messaging_product": "whatsapp",
+                    "to": message.to.digits(),
+                    "type": "template",
+                    "template": {
+                        "name": name,
+                        "language": { "code": message.language.code() },
+                        "components": components,
+                    },
+                })
+            }
             None if message.reply_window_open => json!({
                 "messaging_product": "whatsapp",
                 "to": message.to.digits(),

@@ -13,7 +13,8 @@
 //!
 //! Neither goes to an appointment booked less than `NABD_REMINDER_MIN_NOTICE_MINUTES` before
 //! it starts, nor to a missing or invalid mobile. A confirmed appointment gets the confirmed
-//! template. The outbox key names the touch and everything the send-time re-check compares,
+//! template, and so does one whose patient confirmed by reply (their newest yes-or-no reply
+//! says yes), although the PMS still says unconfirmed. The outbox key names the touch and everything the send-time re-check compares,
 //! `reminder:<touch>:<id>:<date>T<time>:<doctor>:<mobile digits>`, so there is at most one
 //! reminder per touch for each version of an appointment. Just before one is handed to the
 //! provider the appointment is read again ([`still_true`]): cancelled, no-show, attended, gone,
@@ -243,6 +244,11 @@ async fn run_touch(
     };
     let appointments = messaging.clinic.appointments_on(day).await?;
     let doctors = messaging.doctor_names().await?;
+    // A patient who confirmed by reply gets the confirmed wording from then on, although the
+    // PMS says "unconfirmed" until reception updates it.
+    let ids: Vec<i64> = appointments.iter().map(|a| a.id).collect();
+    let confirmed_by_reply =
+        crate::messaging::conversations::confirmed_by_reply(messaging.outbox.db(), &ids).await?;
     let language = messaging.language;
     let mut messages = Vec::new();
     for appointment in &appointments {
@@ -282,6 +288,7 @@ async fn run_touch(
             ),
         ]);
         let templates = &messaging.templates;
+        let confirmed = confirmed || confirmed_by_reply.contains(&appointment.id);
         let (template, template_key) = match (touch, confirmed) {
             (Touch::SameDay, true) => (&templates.reminder_confirmed, "reminder_confirmed"),
             (Touch::SameDay, false) => (&templates.reminder_unconfirmed, "reminder_unconfirmed"),
@@ -312,6 +319,8 @@ async fn run_touch(
             batch: None,
             appointment_id: Some(appointment.id),
             touch: Some(touch),
+            campaign_patient_id: None,
+            broadcast_id: None,
         });
     }
     messaging.queue(messages, pace, dry_run, report).await

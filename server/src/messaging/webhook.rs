@@ -1,19 +1,21 @@
 //! What the WhatsApp Cloud API webhook delivers, once its signature is checked: delivery
-//! statuses and inbound messages. Statuses are recorded once each (this module owns the
+//! statuses and patients' messages. Statuses are recorded once each (this module owns the
 //! `delivery_events` table) and never move a message backwards (a late "delivered" after "read"
-//! changes nothing); an inbound opt-out word puts the sender on the do-not-contact list at
-//! once. The HTTP half (Meta's handshake, the signature header) is `web::api::webhook`.
+//! changes nothing); messages of every type (text, buttons, interactive replies, media,
+//! locations, reactions) go to [`conversations`]. The HTTP half (Meta's handshake, the
+//! signature header) is `web::api::webhook`; the whatsapp-web bridge's endpoint is beside it.
 
+use crate::messaging::Messaging;
+use crate::messaging::conversations::{self, Incoming, Source, Stored};
 use crate::messaging::exclusions::{self, Scope};
+use crate::messaging::outbox::{self, OutboxError};
 use crate::messaging::provider::STOPPED_MARKETING;
-use crate::messaging::{inbound, outbox};
-use crate::platform::phone::{Mobile, Region};
+use crate::platform::phone::Mobile;
 use crate::platform::time::stamp;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, KeyInit, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
-use sqlx::SqlitePool;
 
 /// Checks `X-Hub-Signature-256` (HMAC-SHA256 of the raw body with the app secret).
 pub fn signature_is_valid(secret: &str, body: &[u8], header: Option<&str>) -> bool {
@@ -82,22 +84,72 @@ struct ReportedError {
     title: Option<String>,
 }
 
+/// A patient's message as the Cloud API delivers it; the parts Nabd reads depend on its `type`.
 #[derive(Debug, Deserialize)]
 struct Inbound {
     id: String,
     from: String,
     #[serde(default)]
     timestamp: Option<String>,
+    #[serde(default, rename = "type")]
+    message_type: Option<String>,
     #[serde(default)]
-    text: Option<InboundText>,
-    #[serde(default)]
-    button: Option<InboundText>,
+    context: Option<Context>,
+    #[serde(flatten)]
+    parts: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Debug, Deserialize)]
-struct InboundText {
-    #[serde(alias = "text")]
-    body: String,
+struct Context {
+    #[serde(default)]
+    id: Option<String>,
+}
+
+impl Inbound {
+    /// Turns the delivery into what conversations store: the text (a button's or list item's
+    /// title, a caption, a reaction's emoji), a button's payload, and the quoted message.
+    fn into_incoming(self, now: DateTime<Utc>) -> Incoming {
+        let message_type = self.message_type.unwrap_or_else(|| {
+            // Older deliveries may omit `type`: the part present says it.
+            ["text", "button", "interactive", "image"]
+                .into_iter()
+                .find(|key| self.parts.contains_key(*key))
+                .unwrap_or("unknown")
+                .to_owned()
+        });
+        let part = self.parts.get(&message_type);
+        let field = |value: Option<&serde_json::Value>, key: &str| {
+            value
+                .and_then(|v| v.get(key))
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+        };
+        let mut context_id = self.context.and_then(|c| c.id);
+        let (text, payload) = match message_type.as_str() {
+            "text" => (field(part, "body"), None),
+            "button" => (field(part, "text"), field(part, "payload")),
+            "interactive" => {
+                let reply = part.and_then(|p| p.get("button_reply").or_else(|| p.get("list_reply")));
+                (field(reply, "title"), field(reply, "id"))
+            }
+            "reaction" => {
+                context_id = context_id.or_else(|| field(part, "message_id"));
+                (field(part, "emoji"), None)
+            }
+            "location" => (field(part, "name").or_else(|| field(part, "address")), None),
+            _ => (field(part, "caption"), None),
+        };
+        Incoming {
+            source: Source::CloudApi,
+            id: self.id,
+            from: self.from,
+            message_type,
+            text: text.unwrap_or_default(),
+            payload,
+            context_id,
+            sent_at: reported_at(self.timestamp.as_deref(), now),
+        }
+    }
 }
 
 fn reported_at(timestamp: Option<&str>, fallback: DateTime<Utc>) -> DateTime<Utc> {
@@ -107,21 +159,56 @@ fn reported_at(timestamp: Option<&str>, fallback: DateTime<Utc>) -> DateTime<Utc
         .unwrap_or(fallback)
 }
 
-/// What recording a delivery needs.
-pub struct Recorder<'a> {
-    pub db: &'a SqlitePool,
-    /// The country assumed for numbers without a country code.
-    pub region: Region,
-    /// The words that, alone in a message, mean "never write to me".
-    pub opt_out_words: &'a [String],
-    /// The real instant the delivery arrived.
-    pub now: DateTime<Utc>,
+/// One patient's message as the whatsapp-web bridge posts it to `/webhooks/whatsapp-web`.
+#[derive(Debug, Deserialize)]
+pub struct BridgeMessage {
+    id: String,
+    from: String,
+    #[serde(default)]
+    body: String,
+    #[serde(default)]
+    timestamp: Option<i64>,
+    #[serde(default, rename = "type")]
+    message_type: Option<String>,
+    #[serde(default)]
+    quoted_id: Option<String>,
 }
 
-/// Records a delivery: each status once (never moving a message backwards), each inbound
-/// message once, and the opt-outs they carry.
-pub async fn record(to: &Recorder<'_>, notification: Notification) -> Result<(), sqlx::Error> {
-    let (db, now, region) = (to.db, to.now, to.region);
+impl BridgeMessage {
+    /// Turns the bridge's message into what conversations store. whatsapp-web.js calls a text
+    /// message `chat`; it is stored as `text`, like the Cloud API's.
+    pub fn into_incoming(self, now: DateTime<Utc>) -> Incoming {
+        let message_type = match self.message_type.as_deref() {
+            None | Some("chat") | Some("") => "text".to_owned(),
+            Some(other) => other.chars().take(32).collect(),
+        };
+        Incoming {
+            source: Source::WhatsappWeb,
+            id: self.id,
+            from: self.from,
+            message_type,
+            text: self.body,
+            payload: None,
+            context_id: self.quoted_id.filter(|id| !id.is_empty()),
+            sent_at: self
+                .timestamp
+                .and_then(|seconds| DateTime::from_timestamp(seconds, 0))
+                .unwrap_or(now),
+        }
+    }
+}
+
+/// Records a delivery: each status once (never moving a message backwards), and each
+/// patient's message once, into its conversation ([`conversations::receive`], which also
+/// applies the opt-outs they carry).
+pub async fn record(
+    messaging: &Messaging,
+    notification: Notification,
+    now: DateTime<Utc>,
+) -> Result<Stored, OutboxError> {
+    let db = messaging.outbox.db();
+    let region = messaging.region;
+    let mut incoming = Vec::new();
     let values = notification
         .entry
         .into_iter()
@@ -174,49 +261,9 @@ pub async fn record(to: &Recorder<'_>, notification: Notification) -> Result<(),
                 .await?;
             }
         }
-        for message in value.messages {
-            let Ok(sender) = Mobile::parse(&format!("+{}", message.from), region) else {
-                tracing::warn!(
-                    from = message.from,
-                    "inbound message from an unreadable number"
-                );
-                continue;
-            };
-            let text = message
-                .text
-                .or(message.button)
-                .map(|text| text.body)
-                .unwrap_or_default();
-            let at = reported_at(message.timestamp.as_deref(), now);
-            inbound::store(db, &message.id, &sender, &text, at, now).await?;
-            if is_opt_out(&text, to.opt_out_words) {
-                let added = exclusions::exclude(
-                    db,
-                    &sender,
-                    Scope::All,
-                    Some(&format!("replied {:?}", text.trim())),
-                    "whatsapp",
-                    now,
-                )
-                .await?;
-                if added {
-                    tracing::info!(to = %sender, "patient opted out by reply; number excluded");
-                }
-            }
-        }
+        incoming.extend(value.messages.into_iter().map(|m| m.into_incoming(now)));
     }
-    Ok(())
-}
-
-/// Tells whether an inbound message is one of the opt-out words (the whole message, ignoring
-/// case, spaces and punctuation around it).
-pub fn is_opt_out(text: &str, words: &[String]) -> bool {
-    let cleaned = text
-        .trim()
-        .trim_matches(|c: char| c.is_ascii_punctuation() || c.is_whitespace() || c == '.');
-    words
-        .iter()
-        .any(|word| !word.trim().is_empty() && cleaned.to_lowercase() == word.trim().to_lowercase())
+    conversations::receive(messaging, incoming, now).await
 }
 
 #[cfg(test)]
@@ -234,16 +281,5 @@ mod tests {
         assert!(!signature_is_valid("app-secret", b"{}", Some(&good)));
         assert!(!signature_is_valid("app-secret", body, None));
         assert!(!signature_is_valid("app-secret", body, Some("sha256=zz")));
-    }
-
-    #[test]
-    fn opt_out_words_match_the_whole_message_in_either_language() {
-        let words: Vec<String> = ["STOP", "إيقاف", "الغاء"].map(String::from).to_vec();
-        assert!(is_opt_out(" stop ", &words));
-        assert!(is_opt_out("STOP.", &words));
-        assert!(is_opt_out("إيقاف", &words));
-        assert!(is_opt_out("الغاء!", &words));
-        assert!(!is_opt_out("please don't stop reminding me", &words));
-        assert!(!is_opt_out("", &words));
     }
 }

@@ -11,6 +11,21 @@ pub fn without_bidi_controls(text: &str) -> String {
         .collect()
 }
 
+/// One CSV cell: quoted when it holds a separator, a quote or a line break, and defused when a
+/// spreadsheet would read it as a formula (text from outside: names, patients' replies).
+pub fn csv_cell(value: &str) -> String {
+    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{value}")
+    } else {
+        value.to_owned()
+    };
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

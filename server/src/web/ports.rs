@@ -15,6 +15,8 @@ use app::admin::broadcasts::source::{self as broadcast_port, BroadcastSource};
 use app::admin::broadcasts::{BroadcastError, BroadcastSummary, BroadcastView, ImportOutcome};
 use app::admin::exclusions::source::{self as exclusion_port, ExclusionSource};
 use app::admin::exclusions::{ExclusionError, ExclusionPage};
+use app::admin::inbox::source::{self as inbox_port, InboxSource};
+use app::admin::inbox::{Conversation, ConversationSummary, DayReplies, InboxError};
 use app::admin::messages::source::{self as log_port, MessageLogSource};
 use app::admin::messages::{LogEntry, LogError, LogFilter};
 use app::admin::sign_in::AdminError as SignInError;
@@ -39,7 +41,9 @@ pub fn provide(state: &AppState) -> impl Fn() + Clone + Send + Sync + 'static {
     let exclusions: Port<dyn ExclusionSource> = Port::new(Arc::new(Exclusions(state.clone())));
     let messages: Port<dyn MessageLogSource> = Port::new(Arc::new(MessageLog(state.clone())));
     let broadcasts: Port<dyn BroadcastSource> = Port::new(Arc::new(Broadcasts(state.clone())));
+    let inbox: Port<dyn InboxSource> = Port::new(Arc::new(Inbox(state.clone())));
     move || {
+        provide_context(inbox.clone());
         provide_context(dashboard.clone());
         provide_context(reports.clone());
         provide_context(sessions.clone());
@@ -365,6 +369,112 @@ impl BroadcastSource for Broadcasts {
             )
             .await
             .map_err(Refusal::for_page)
+        })
+    }
+}
+
+/// The inbox and the reception's list (admins).
+struct Inbox(AppState);
+
+fn for_inbox(error: AdminError) -> InboxError {
+    match error {
+        AdminError::Unauthenticated => InboxError::Unauthenticated,
+        AdminError::Forbidden => InboxError::Forbidden,
+        AdminError::NotFound => InboxError::NotFound,
+        AdminError::Invalid("bad_filter", _) => InboxError::BadFilter,
+        AdminError::Invalid("invalid_mobile", _) => InboxError::BadNumber,
+        AdminError::Invalid("bad_date", _) => InboxError::BadDate,
+        AdminError::Invalid("empty_reply", _) => InboxError::EmptyReply,
+        AdminError::Invalid("reply_too_long", _) => InboxError::TooLong,
+        AdminError::Invalid("window_closed", _) => InboxError::WindowClosed,
+        other => other.unexpected(),
+    }
+}
+
+impl Inbox {
+    async fn admin(&self, request: &Parts, poll: bool) -> Result<SessionUser, InboxError> {
+        let activity = if poll {
+            crate::admin::Activity::Poll
+        } else {
+            crate::admin::Activity::Use
+        };
+        let user = session::session_user_for(&self.0, &request.headers, activity)
+            .await
+            .map_err(for_inbox)?;
+        require_admin(&user).map_err(for_inbox)?;
+        Ok(user)
+    }
+}
+
+impl InboxSource for Inbox {
+    fn list<'a>(
+        &'a self,
+        request: &'a Parts,
+        filter: Option<String>,
+        search: Option<String>,
+        poll: bool,
+    ) -> inbox_port::Fut<'a, Vec<ConversationSummary>> {
+        Box::pin(async move {
+            self.admin(request, poll).await?;
+            api::conversations::list(&self.0, filter.as_deref(), search.as_deref(), 1)
+                .await
+                .map_err(for_inbox)
+        })
+    }
+
+    fn open<'a>(
+        &'a self,
+        request: &'a Parts,
+        mobile: String,
+        poll: bool,
+    ) -> inbox_port::Fut<'a, Conversation> {
+        Box::pin(async move {
+            self.admin(request, poll).await?;
+            api::conversations::open(&self.0, &mobile, true)
+                .await
+                .map_err(for_inbox)
+        })
+    }
+
+    fn reply<'a>(
+        &'a self,
+        request: &'a Parts,
+        mobile: String,
+        body: String,
+    ) -> inbox_port::Fut<'a, ()> {
+        Box::pin(async move {
+            let user = self.admin(request, false).await?;
+            api::conversations::reply(&self.0, &user, &mobile, &body)
+                .await
+                .map(|_| ())
+                .map_err(for_inbox)
+        })
+    }
+
+    fn mark_handled<'a>(&'a self, request: &'a Parts, mobile: String) -> inbox_port::Fut<'a, ()> {
+        Box::pin(async move {
+            let user = self.admin(request, false).await?;
+            api::conversations::mark_handled(&self.0, &user, &mobile)
+                .await
+                .map_err(for_inbox)
+        })
+    }
+
+    fn count<'a>(&'a self, request: &'a Parts) -> inbox_port::Fut<'a, i64> {
+        Box::pin(async move {
+            self.admin(request, true).await?;
+            crate::messaging::conversations::needing_action(&self.0.db)
+                .await
+                .map_err(|error| for_inbox(error.into()))
+        })
+    }
+
+    fn day<'a>(&'a self, request: &'a Parts, date: Option<String>) -> inbox_port::Fut<'a, DayReplies> {
+        Box::pin(async move {
+            self.admin(request, false).await?;
+            api::conversations::day(&self.0, date.as_deref())
+                .await
+                .map_err(for_inbox)
         })
     }
 }

@@ -270,7 +270,7 @@ pub(crate) async fn end_session(
     let now = state.clock.real_now();
     if let Some(token) = cookies::get(headers, SESSION_COOKIE) {
         let lifetime = lifetime(&state.config);
-        if let Some(user) = admin::session(&state.db, token, lifetime, now).await? {
+        if let Some(user) = admin::session(&state.db, token, lifetime, now, admin::Activity::Use).await? {
             admin::audit(&state.db, Some(&user), "signed_out", "", now).await?;
         }
         admin::sign_out(&state.db, token).await?;
@@ -278,10 +278,21 @@ pub(crate) async fn end_session(
     Ok(session_cookie("", 0, over_https(headers)))
 }
 
-/// The signed-in user of a request's headers, if their session is alive.
+/// The signed-in user of a request's headers, if their session is alive; the request counts
+/// as using the session.
 pub(crate) async fn session_user(
     state: &AppState,
     headers: &HeaderMap,
+) -> Result<SessionUser, AdminError> {
+    session_user_for(state, headers, admin::Activity::Use).await
+}
+
+/// The signed-in user of a request's headers, if their session is alive; a
+/// [`admin::Activity::Poll`] (a page refreshing itself) leaves the idle timeout where it was.
+pub(crate) async fn session_user_for(
+    state: &AppState,
+    headers: &HeaderMap,
+    activity: admin::Activity,
 ) -> Result<SessionUser, AdminError> {
     let token = cookies::get(headers, SESSION_COOKIE).ok_or(AdminError::Unauthenticated)?;
     admin::session(
@@ -289,6 +300,7 @@ pub(crate) async fn session_user(
         token,
         lifetime(&state.config),
         state.clock.real_now(),
+        activity,
     )
     .await?
     .ok_or(AdminError::Unauthenticated)

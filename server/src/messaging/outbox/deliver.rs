@@ -6,7 +6,7 @@
 use super::{AboutAppointment, Outbox, OutboxError, Outcome, State, Verdict};
 use crate::config::messaging::{MessagingConfig, SendingHours};
 use crate::messaging::exclusions::{self, Scope};
-use crate::messaging::inbound;
+use crate::messaging::conversations;
 use crate::messaging::kind::{Kind, Touch};
 use crate::messaging::provider::{Outgoing, Provider, STOPPED_MARKETING, SendError};
 use crate::platform::language::Language;
@@ -113,7 +113,7 @@ impl Outbox {
         if expires_at.is_some_and(|expiry| expiry <= now) {
             return self.finish_unsent(id, Skip::Expired).await;
         }
-        if let Some(open) = self.next_opening(kind, now) {
+        if let Some(open) = self.next_opening(kind, now).filter(|_| kind.waits_for_sending_hours()) {
             if expires_at.is_some_and(|expiry| expiry <= open) {
                 return self.finish_unsent(id, Skip::ClosedUntilExpiry).await;
             }
@@ -153,6 +153,7 @@ impl Outbox {
         let language = row.language.parse().unwrap_or(Language::Ar);
         let reply_window_open = self.reply_window_open(&to, now).await?;
         let outgoing = Outgoing {
+            id,
             kind,
             to: &to,
             body: &row.body,
@@ -379,7 +380,7 @@ impl Outbox {
         let used: i64 = sqlx::query_scalar(
             "SELECT COUNT(*) FROM outbox
              WHERE recipient = ? AND clinic_day = ? AND id <> ?
-               AND kind NOT IN ('reminder', 'manual')
+               AND kind NOT IN ('reminder', 'manual', 'reply')
                AND state IN ('sending', 'sent', 'uncertain')",
         )
         .bind(recipient)
@@ -398,7 +399,7 @@ impl Outbox {
         if !matches!(self.provider, Provider::CloudApi(_)) {
             return Ok(false);
         }
-        Ok(inbound::heard_from_since(&self.db, to, now - Span::hours(24)).await?)
+        Ok(conversations::heard_from_since(&self.db, to, now - conversations::REPLY_WINDOW).await?)
     }
 
     /// Marks messages left `sending` by a process that died mid-send as `uncertain`: they may

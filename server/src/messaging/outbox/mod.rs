@@ -56,6 +56,10 @@ pub struct NewMessage {
     pub appointment_id: Option<i64>,
     /// Which reminder touch it is.
     pub touch: Option<Touch>,
+    /// The campaign patient (`campaign_patients.id`) a campaign message is for.
+    pub campaign_patient_id: Option<i64>,
+    /// The broadcast a broadcast message belongs to.
+    pub broadcast_id: Option<i64>,
 }
 
 /// What queuing one message did.
@@ -183,6 +187,11 @@ impl Outbox {
         &self.db
     }
 
+    /// Returns the provider messages go through.
+    pub fn provider(&self) -> &Provider {
+        &self.provider
+    }
+
     /// Returns the program's clock.
     pub fn clock(&self) -> &Clock {
         &self.clock
@@ -205,8 +214,8 @@ impl Outbox {
             let id: Option<i64> = sqlx::query_scalar(
                 "INSERT INTO outbox (kind, recipient, body, language, template, params,
                      idempotency_key, not_before, expires_at, clinic_day, batch, appointment_id,
-                     touch, created_at, updated_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                     touch, campaign_patient_id, broadcast_id, created_at, updated_at)
+                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                  ON CONFLICT (idempotency_key) DO NOTHING
                  RETURNING id",
             )
@@ -223,6 +232,8 @@ impl Outbox {
             .bind(&message.batch)
             .bind(message.appointment_id)
             .bind(message.touch.map(Touch::as_str))
+            .bind(message.campaign_patient_id)
+            .bind(message.broadcast_id)
             .bind(&now)
             .bind(&now)
             .fetch_optional(&mut *tx)
@@ -310,6 +321,105 @@ impl Outbox {
             None => Ok(()),
         }
     }
+}
+
+/// An outbox message a patient's reply answers: what it was about.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct Answered {
+    pub id: i64,
+    pub kind: String,
+    pub appointment_id: Option<i64>,
+    pub campaign_patient_id: Option<i64>,
+    pub broadcast_id: Option<i64>,
+}
+
+/// Finds the message a reply from `recipient` answers: message `id` when a button named it,
+/// else the one the provider knows as `context_id` (the quoted message), else the latest sent
+/// to that number since `since`. Each must have gone to `recipient`, so that a reply cannot
+/// claim another patient's message.
+pub async fn answered_by(
+    db: &mut SqliteConnection,
+    recipient: &Mobile,
+    id: Option<i64>,
+    context_id: Option<&str>,
+    since: DateTime<Utc>,
+) -> Result<Option<Answered>, sqlx::Error> {
+    macro_rules! answered_sql {
+        ($rest:literal) => {
+            concat!(
+                "SELECT id, kind, appointment_id, campaign_patient_id, broadcast_id FROM outbox ",
+                $rest
+            )
+        };
+    }
+    if let Some(id) = id {
+        // language=SQL
+        let found = sqlx::query_as::<_, Answered>(answered_sql!("WHERE id = ? AND recipient = ?"))
+            .bind(id)
+            .bind(recipient.e164())
+            .fetch_optional(&mut *db)
+            .await?;
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    if let Some(context_id) = context_id.filter(|c| !c.is_empty()) {
+        // language=SQL
+        let found = sqlx::query_as::<_, Answered>(answered_sql!(
+            "WHERE provider_message_id = ? AND recipient = ?"
+        ))
+        .bind(context_id)
+        .bind(recipient.e164())
+        .fetch_optional(&mut *db)
+        .await?;
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    // language=SQL
+    sqlx::query_as::<_, Answered>(answered_sql!(
+        "WHERE recipient = ? AND sent_at IS NOT NULL AND sent_at >= ?
+         ORDER BY sent_at DESC, id DESC LIMIT 1"
+    ))
+    .bind(recipient.e164())
+    .bind(stamp(since))
+    .fetch_optional(db)
+    .await
+}
+
+/// One message Nabd sent (or is sending) to a number, as a conversation's thread shows it.
+#[derive(Debug, Clone, PartialEq, Eq, sqlx::FromRow)]
+pub struct ToNumber {
+    pub id: i64,
+    pub kind: String,
+    pub body: String,
+    pub state: String,
+    /// When it was sent, or when it was queued if it has not gone.
+    pub at: String,
+    pub appointment_id: Option<i64>,
+    pub delivery_status: Option<String>,
+}
+
+/// The newest `limit` messages to `recipient` that were sent or are on their way, oldest first.
+pub async fn to_number(
+    db: &SqlitePool,
+    recipient: &Mobile,
+    limit: i64,
+) -> Result<Vec<ToNumber>, sqlx::Error> {
+    // language=SQL
+    let mut rows: Vec<ToNumber> = sqlx::query_as(
+        "SELECT id, kind, body, state, COALESCE(sent_at, created_at) AS at, appointment_id,
+                delivery_status
+         FROM outbox
+         WHERE recipient = ? AND state IN ('queued', 'sending', 'sent', 'uncertain', 'failed')
+         ORDER BY at DESC, id DESC LIMIT ?",
+    )
+    .bind(recipient.e164())
+    .bind(limit)
+    .fetch_all(db)
+    .await?;
+    rows.reverse();
+    Ok(rows)
 }
 
 /// How many messages of each batch are in each state, for the batches `batches` (at most a

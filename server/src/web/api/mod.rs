@@ -5,6 +5,7 @@
 
 pub mod admin;
 pub mod broadcasts;
+pub mod conversations;
 pub mod dashboard;
 pub mod exclusions;
 pub mod marketing;
@@ -24,4 +25,5 @@ pub fn routes() -> Router<AppState> {
         .merge(exclusions::routes())
         .merge(messages::routes())
         .merge(broadcasts::routes())
+        .merge(conversations::routes())
 }

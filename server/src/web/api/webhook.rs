@@ -1,27 +1,41 @@
-//! `/webhooks/whatsapp`: the WhatsApp Cloud API webhook. Meta's verification handshake, then
-//! signed deliveries, which [`crate::messaging::webhook`] records.
+//! The providers' webhooks: `/webhooks/whatsapp` (the WhatsApp Cloud API: Meta's verification
+//! handshake, then signed deliveries) and `/webhooks/whatsapp-web` (the whatsapp-web bridge,
+//! authenticated by a shared secret). Both hand what they carry to
+//! [`crate::messaging::webhook`].
 
-use crate::messaging::webhook::{self, Notification, Recorder};
+use crate::messaging::webhook::{self, BridgeMessage, Notification};
 use crate::web::state::AppState;
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::{DefaultBodyLimit, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, post};
 use std::collections::HashMap;
 
-/// Returns the webhook's routes.
+/// The largest Cloud API delivery accepted (Meta batches up to a few hundred changes).
+const CLOUD_API_BODY_LIMIT: usize = 1024 * 1024;
+
+/// The largest bridge post accepted: one message.
+const BRIDGE_BODY_LIMIT: usize = 64 * 1024;
+
+/// Returns the webhooks' routes.
 pub fn routes() -> Router<AppState> {
-    Router::new().route("/webhooks/whatsapp", get(verify).post(receive))
+    Router::new()
+        .route(
+            "/webhooks/whatsapp",
+            get(verify)
+                .post(receive)
+                .layer(DefaultBodyLimit::max(CLOUD_API_BODY_LIMIT)),
+        )
+        .route(
+            "/webhooks/whatsapp-web",
+            post(receive_bridge).layer(DefaultBodyLimit::max(BRIDGE_BODY_LIMIT)),
+        )
 }
 
-fn not_configured() -> Response {
-    (
-        StatusCode::NOT_FOUND,
-        "the WhatsApp webhook is not configured",
-    )
-        .into_response()
+fn not_configured(which: &str) -> Response {
+    (StatusCode::NOT_FOUND, format!("the {which} webhook is not configured")).into_response()
 }
 
 /// Answers Meta's subscription check: echoes `hub.challenge` when `hub.verify_token` matches.
@@ -30,7 +44,7 @@ async fn verify(
     Query(query): Query<HashMap<String, String>>,
 ) -> Response {
     let Some(expected) = &state.config.messaging.cloud_api_verify_token else {
-        return not_configured();
+        return not_configured("WhatsApp");
     };
     let mode = query.get("hub.mode").map(String::as_str);
     let token = query.get("hub.verify_token").map(String::as_str);
@@ -47,7 +61,7 @@ async fn verify(
 async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Response {
     let settings = &state.config.messaging;
     let Some(secret) = &settings.cloud_api_app_secret else {
-        return not_configured();
+        return not_configured("WhatsApp");
     };
     let header = headers
         .get("x-hub-signature-256")
@@ -63,17 +77,56 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
             return (StatusCode::BAD_REQUEST, "unreadable notification").into_response();
         }
     };
-    let recorder = Recorder {
-        db: &state.db,
-        region: settings.phone_region,
-        opt_out_words: &settings.opt_out_words,
-        now: state.clock.real_now(),
-    };
-    match webhook::record(&recorder, notification).await {
-        Ok(()) => StatusCode::OK.into_response(),
+    let now = state.clock.real_now();
+    match webhook::record(&state.messaging, notification, now).await {
+        Ok(_) => StatusCode::OK.into_response(),
         Err(error) => {
             // Meta retries deliveries that fail, so nothing is lost by answering 500 here.
             tracing::error!(error = %error, "cannot record a WhatsApp webhook delivery");
+            StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
+}
+
+/// A patient's message from the whatsapp-web bridge (`X-Nabd-Bridge-Secret`).
+async fn receive_bridge(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    let Some(secret) = &state.config.messaging.whatsapp_web_secret else {
+        return not_configured("whatsapp-web");
+    };
+    let sent = headers
+        .get("x-nabd-bridge-secret")
+        .map(|value| value.as_bytes())
+        .unwrap_or_default();
+    if !webhook::constant_time_eq(sent, secret.expose().as_bytes()) {
+        tracing::warn!("whatsapp-web bridge post with a missing or wrong secret refused");
+        return (StatusCode::UNAUTHORIZED, "bad secret").into_response();
+    }
+    let message: BridgeMessage = match serde_json::from_slice(&body) {
+        Ok(message) => message,
+        Err(error) => {
+            tracing::warn!(%error, "unreadable whatsapp-web bridge post");
+            return (
+                StatusCode::BAD_REQUEST,
+                format!("unreadable message: {error}"),
+            )
+                .into_response();
+        }
+    };
+    let now = state.clock.real_now();
+    match crate::messaging::conversations::receive(
+        &state.messaging,
+        vec![message.into_incoming(now)],
+        now,
+    )
+    .await
+    {
+        Ok(_) => StatusCode::OK.into_response(),
+        Err(error) => {
+            tracing::error!(error = %error, "cannot record a whatsapp-web bridge message");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }

@@ -1,0 +1,134 @@
+//! The reception's list (`/{lang}/admin/replies?date=YYYY-MM-DD`, admins): the day's
+//! appointments whose patients answered, by start time, with the doctor, the patient, what
+//! they asked and their words, so that the front desk can update the PMS (Nabd never writes to
+//! it). Printable, and as CSV.
+
+use super::page::{encode, intent_label, problem, when};
+use super::{DayReplies, InboxError, list_day_replies};
+use crate::components::{AdminNav, Refusal};
+use crate::format;
+use crate::i18n::{t, use_i18n};
+use leptos::prelude::*;
+use leptos_router::components::Form;
+use leptos_router::hooks::use_query_map;
+
+/// The reception's list.
+#[component]
+pub fn RepliesPage() -> impl IntoView {
+    let i18n = use_i18n();
+    let query = use_query_map();
+    let date = Memo::new(move |_| query.read().get("date").filter(|d| !d.is_empty()));
+    let day = Resource::new(move || date.get(), list_day_replies);
+    view! {
+        <section class="replies" aria-labelledby="replies-title">
+            <AdminNav />
+            <h1 id="replies-title">{t!(i18n, replies.title)}</h1>
+            <p class="no-print">{t!(i18n, replies.intro)}</p>
+            <Transition fallback=|| ()>
+                {move || day.get().map(|result| match result {
+                    Ok(day) => view! { <Day day /> }.into_any(),
+                    Err(error) => {
+                        let sign_in = matches!(error, InboxError::Unauthenticated);
+                        view! { <Refusal message=problem(&error) sign_in /> }.into_any()
+                    }
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+fn next_day(date: &str) -> Option<String> {
+    let mut parts = date.split('-').map(|p| p.parse::<u32>().ok());
+    let (Some(Some(y)), Some(Some(m)), Some(Some(d))) = (parts.next(), parts.next(), parts.next())
+    else {
+        return None;
+    };
+    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let days = match m {
+        2 if leap => 29,
+        2 => 28,
+        4 | 6 | 9 | 11 => 30,
+        _ => 31,
+    };
+    let (y, m, d) = if d < days {
+        (y, m, d + 1)
+    } else if m < 12 {
+        (y, m + 1, 1)
+    } else {
+        (y + 1, 1, 1)
+    };
+    Some(format!("{y:04}-{m:02}-{d:02}"))
+}
+
+#[component]
+fn Day(day: DayReplies) -> impl IntoView {
+    let i18n = use_i18n();
+    let locale = i18n.get_locale_untracked();
+    let tomorrow = next_day(&day.today).unwrap_or_default();
+    let csv = format!(
+        "/api/v1/admin/appointment-replies.csv?date={}",
+        encode(&day.date)
+    );
+    let heading = format::day(locale, &day.date);
+    view! {
+        <div class="replies-day">
+            <nav class="inbox-filters no-print" aria-label="days">
+                <a href=format!("?date={}", day.today) aria-current=(day.date == day.today).then_some("page")>
+                    {t!(i18n, replies.today)}
+                </a>
+                <a href=format!("?date={tomorrow}") aria-current=(day.date == tomorrow).then_some("page")>
+                    {t!(i18n, replies.tomorrow)}
+                </a>
+            </nav>
+            <Form method="GET" action="" attr:class="report-filter no-print">
+                <label>
+                    <span>{t!(i18n, replies.date)}</span>
+                    <input type="date" name="date" value=day.date.clone() />
+                </label>
+                <button type="submit">{t!(i18n, replies.show)}</button>
+                <a class="button" href=csv download="">{t!(i18n, replies.csv)}</a>
+                <button type="button" class="print" onclick="window.print()">{t!(i18n, replies.print)}</button>
+            </Form>
+            <h2>{heading}</h2>
+            {if day.replies.is_empty() {
+                view! { <p class="none">{t!(i18n, replies.none)}</p> }.into_any()
+            } else {
+                view! {
+                    <table class="returned reception">
+                        <thead>
+                            <tr>
+                                <th scope="col">{t!(i18n, replies.col_time)}</th>
+                                <th scope="col">{t!(i18n, replies.col_doctor)}</th>
+                                <th scope="col">{t!(i18n, replies.col_patient)}</th>
+                                <th scope="col">{t!(i18n, replies.col_intent)}</th>
+                                <th scope="col">{t!(i18n, replies.col_text)}</th>
+                                <th scope="col">{t!(i18n, replies.col_at)}</th>
+                            </tr>
+                        </thead>
+                        <tbody>
+                            {day
+                                .replies
+                                .into_iter()
+                                .map(|reply| view! {
+                                    <tr data-appointment=reply.appointment_id>
+                                        <td>{format::digits(locale, &reply.starts_at)}</td>
+                                        <td>{reply.doctor}</td>
+                                        <td>
+                                            {reply.patient_name}
+                                            " "
+                                            <span class="number" dir="ltr">{reply.mobile}</span>
+                                        </td>
+                                        <td class=format!("intent intent-{}", reply.intent)>{intent_label(&reply.intent)}</td>
+                                        <td>{reply.text}</td>
+                                        <td>{when(locale, &reply.replied_at)}</td>
+                                    </tr>
+                                })
+                                .collect_view()}
+                        </tbody>
+                    </table>
+                }
+                .into_any()
+            }}
+        </div>
+    }
+}
