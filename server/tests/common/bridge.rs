@@ -53,20 +53,26 @@ async fn send_message(
         }
         let to = body["to"].as_str().unwrap_or_default().to_owned();
         let message = body["message"].as_str().unwrap_or_default().to_owned();
-        bridge.received.push((to, message));
+        bridge.received.push((to.clone(), message));
         let count = bridge.received.len();
-        match bridge.hold {
+        let hold = match bridge.hold {
             Some((nth, duration)) if nth == count => {
                 bridge.holding = true;
                 Some(duration)
             }
             _ => None,
-        }
+        };
+        // whatsapp-web.js serialises a sent message's id like this.
+        (hold, format!("true_{to}@c.us_3EB0BRIDGE{count}"))
     };
+    let (hold, id) = hold;
     if let Some(duration) = hold {
         tokio::time::sleep(duration).await;
     }
-    (axum::http::StatusCode::OK, Json(json!({ "success": true })))
+    (
+        axum::http::StatusCode::OK,
+        Json(json!({ "success": true, "messageId": id })),
+    )
 }
 
 pub async fn start_bridge() -> (String, Shared) {

@@ -412,6 +412,8 @@ pub async fn list(
         .chars()
         .filter(char::is_ascii_digit)
         .collect();
+    // A local form ("0501...") matches the stored international one ("+966501...").
+    let digits = digits.trim_start_matches('0');
     let (number_like, name_like) = match search {
         None => (None, None),
         Some(text) => (
@@ -717,15 +719,25 @@ pub async fn appointment_replies(
 ) -> Result<Vec<AppointmentReply>, crate::messaging::RunError> {
     let db = messaging.outbox.db();
     // Reminders go at most a day ahead; a reply can come a while after. Two weeks is ample.
-    let from = date - Span::days(14);
+    let clock = messaging.outbox.clock();
+    let real = |day: NaiveDate| {
+        use chrono::TimeZone;
+        let local = clock
+            .now()
+            .timezone()
+            .from_local_datetime(&day.and_time(chrono::NaiveTime::MIN))
+            .earliest()
+            .unwrap_or_else(|| clock.now());
+        stamp(clock.real_instant_of(local))
+    };
     // language=SQL
     let rows: Vec<(i64, String, String, String, String)> = sqlx::query_as(
         "SELECT appointment_id, intent, body, sent_at, sender FROM inbound_messages
          WHERE appointment_id IS NOT NULL AND sent_at >= ? AND sent_at < ?
          ORDER BY appointment_id, sent_at, id",
     )
-    .bind(format!("{from}T00:00:00"))
-    .bind(format!("{}T00:00:00", date + Span::days(2)))
+    .bind(real(date - Span::days(14)))
+    .bind(real(date + Span::days(2)))
     .fetch_all(db)
     .await?;
     let mut by_appointment: BTreeMap<i64, Vec<(String, String, String, String)>> = BTreeMap::new();
