@@ -143,7 +143,12 @@ impl App {
                 .await
                 .expect("ids");
         for (_, id) in &ids {
-            self.state.messaging.outbox.deliver(*id).await.expect("deliver");
+            self.state
+                .messaging
+                .outbox
+                .deliver(*id)
+                .await
+                .expect("deliver");
         }
         ids
     }
@@ -269,7 +274,13 @@ async fn replies_reach_the_inbox_and_reception_and_staff_answer_inside_the_windo
     let sara_wamid = app.provider_id(sara).await;
     let delivery = vec![
         // Sara quotes her reminder: "I can't come".
-        text("966501111111", "wamid.IN1", now + 1, "ما اقدر احضر", Some(&sara_wamid)),
+        text(
+            "966501111111",
+            "wamid.IN1",
+            now + 1,
+            "ما اقدر احضر",
+            Some(&sara_wamid),
+        ),
         // Omar taps "Confirm" on his.
         json!({ "from": "966502222222", "id": "wamid.IN2", "timestamp": (now + 2).to_string(),
                 "type": "button", "context": { "id": app.provider_id(omar).await },
@@ -293,16 +304,42 @@ async fn replies_reach_the_inbox_and_reception_and_staff_answer_inside_the_windo
     assert_eq!(
         stored,
         [
-            ("wamid.IN1".to_owned(), "text".to_owned(), "cancel".to_owned(), Some(sara), true),
-            ("wamid.IN2".to_owned(), "button".to_owned(), "confirm".to_owned(), Some(omar), true),
+            (
+                "wamid.IN1".to_owned(),
+                "text".to_owned(),
+                "cancel".to_owned(),
+                Some(sara),
+                true
+            ),
+            (
+                "wamid.IN2".to_owned(),
+                "button".to_owned(),
+                "confirm".to_owned(),
+                Some(omar),
+                true
+            ),
             // Without a quote, it answers the latest message sent to Sara.
-            ("wamid.IN3".to_owned(), "image".to_owned(), "other".to_owned(), Some(sara), true),
-            ("wamid.IN4".to_owned(), "text".to_owned(), "other".to_owned(), None, false),
+            (
+                "wamid.IN3".to_owned(),
+                "image".to_owned(),
+                "other".to_owned(),
+                Some(sara),
+                true
+            ),
+            (
+                "wamid.IN4".to_owned(),
+                "text".to_owned(),
+                "other".to_owned(),
+                None,
+                false
+            ),
         ]
     );
 
     // The inbox: Sara needs action (she cancels), with her name from the PMS and two unread.
-    let (status, needs) = app.get("/api/v1/admin/conversations?filter=needs_action").await;
+    let (status, needs) = app
+        .get("/api/v1/admin/conversations?filter=needs_action")
+        .await;
     assert_eq!(status, StatusCode::OK);
     let needs = needs.as_array().expect("list");
     assert_eq!(needs.len(), 1, "{needs:?}");
@@ -311,12 +348,22 @@ async fn replies_reach_the_inbox_and_reception_and_staff_answer_inside_the_windo
     assert_eq!(needs[0]["intent"], "cancel");
     assert_eq!(needs[0]["unread"], 2);
     assert_eq!(needs[0]["handled"], false);
-    let (_, confirmations) = app.get("/api/v1/admin/conversations?filter=confirmations").await;
+    let (_, confirmations) = app
+        .get("/api/v1/admin/conversations?filter=confirmations")
+        .await;
     assert_eq!(confirmations[0]["mobile"], "+966502222222");
     assert_eq!(confirmations.as_array().map(Vec::len), Some(1));
-    let (_, found) = app.get("/api/v1/admin/conversations?filter=all&q=%D8%B9%D9%85%D8%B1").await;
-    assert_eq!(found.as_array().map(Vec::len), Some(1), "searched by name: {found}");
-    let (bad, _) = app.get("/api/v1/admin/conversations?filter=everything").await;
+    let (_, found) = app
+        .get("/api/v1/admin/conversations?filter=all&q=%D8%B9%D9%85%D8%B1")
+        .await;
+    assert_eq!(
+        found.as_array().map(Vec::len),
+        Some(1),
+        "searched by name: {found}"
+    );
+    let (bad, _) = app
+        .get("/api/v1/admin/conversations?filter=everything")
+        .await;
     assert_eq!(bad, StatusCode::UNPROCESSABLE_ENTITY);
 
     // Sara's thread: her reminder out, her two messages in (the photo as a placeholder).
@@ -324,7 +371,12 @@ async fn replies_reach_the_inbox_and_reception_and_staff_answer_inside_the_windo
     let thread = thread.as_array().expect("thread");
     let lines: Vec<(&str, &str)> = thread
         .iter()
-        .map(|line| (line["direction"].as_str().unwrap_or_default(), line["body"].as_str().unwrap_or_default()))
+        .map(|line| {
+            (
+                line["direction"].as_str().unwrap_or_default(),
+                line["body"].as_str().unwrap_or_default(),
+            )
+        })
         .collect();
     assert_eq!(lines.len(), 3, "{lines:?}");
     assert_eq!(lines[0].0, "out");
@@ -334,11 +386,15 @@ async fn replies_reach_the_inbox_and_reception_and_staff_answer_inside_the_windo
     assert_eq!(lines[2], ("in", "[image]"));
     assert_eq!(thread[2]["type"], "image");
     // Opening it read it.
-    let (_, all) = app.get("/api/v1/admin/conversations?filter=all&q=0501111111").await;
+    let (_, all) = app
+        .get("/api/v1/admin/conversations?filter=all&q=0501111111")
+        .await;
     assert_eq!(all[0]["unread"], 0);
 
     // The reception's list: both appointments, by time, with what each patient asked.
-    let (_, day) = app.get("/api/v1/admin/appointment-replies?date=2026-01-05").await;
+    let (_, day) = app
+        .get("/api/v1/admin/appointment-replies?date=2026-01-05")
+        .await;
     let day = day.as_array().expect("replies");
     assert_eq!(day.len(), 2);
     assert_eq!(day[0]["appointment_id"], 201);
@@ -349,11 +405,16 @@ async fn replies_reach_the_inbox_and_reception_and_staff_answer_inside_the_windo
     assert_eq!(day[1]["appointment_id"], 208);
     assert_eq!(day[1]["intent"], "confirm");
     assert_eq!(day[1]["patient_name"], "عمر");
-    let (_, tomorrow) = app.get("/api/v1/admin/appointment-replies?date=2026-01-06").await;
+    let (_, tomorrow) = app
+        .get("/api/v1/admin/appointment-replies?date=2026-01-06")
+        .await;
     assert_eq!(tomorrow, json!([]));
     let csv = app
         .client
-        .get(format!("{}/api/v1/admin/appointment-replies.csv?date=2026-01-05", app.base))
+        .get(format!(
+            "{}/api/v1/admin/appointment-replies.csv?date=2026-01-05",
+            app.base
+        ))
         .header("cookie", &app.cookie)
         .send()
         .await
@@ -361,12 +422,16 @@ async fn replies_reach_the_inbox_and_reception_and_staff_answer_inside_the_windo
         .text()
         .await
         .expect("csv body");
-    assert!(csv.lines().nth(1).is_some_and(|l| l.starts_with("201,13:00,")), "{csv}");
+    assert!(
+        csv.lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("201,13:00,")),
+        "{csv}"
+    );
     // Omar confirmed by reply: a later reminder of his uses the confirmed wording.
-    let confirmed =
-        nabd::messaging::conversations::confirmed_by_reply(&app.state.db, &[201, 208])
-            .await
-            .expect("read");
+    let confirmed = nabd::messaging::conversations::confirmed_by_reply(&app.state.db, &[201, 208])
+        .await
+        .expect("read");
     assert_eq!(confirmed.into_iter().collect::<Vec<_>>(), [208]);
 
     // Staff answer Sara inside the window: free text, through the outbox, audited.
@@ -377,10 +442,18 @@ async fn replies_reach_the_inbox_and_reception_and_staff_answer_inside_the_windo
         )
         .await;
     assert_eq!(status, StatusCode::ACCEPTED, "{answer}");
-    let last = requests.lock().expect("lock").last().cloned().expect("sent");
+    let last = requests
+        .lock()
+        .expect("lock")
+        .last()
+        .cloned()
+        .expect("sent");
     assert_eq!(last["type"], "text");
     assert_eq!(last["to"], "966501111111");
-    assert_eq!(last["text"]["body"], "لا بأس، نلغي الموعد. هل نحجز لك يوماً آخر؟");
+    assert_eq!(
+        last["text"]["body"],
+        "لا بأس، نلغي الموعد. هل نحجز لك يوماً آخر؟"
+    );
     let (kind, state): (String, String) =
         sqlx::query_as("SELECT kind, state FROM outbox WHERE id = ?")
             .bind(answer["message_id"].as_i64().expect("id"))
@@ -389,22 +462,39 @@ async fn replies_reach_the_inbox_and_reception_and_staff_answer_inside_the_windo
             .expect("reply row");
     assert_eq!((kind.as_str(), state.as_str()), ("reply", "sent"));
     let (empty, _) = app
-        .post("/api/v1/admin/conversations/+966501111111/reply", json!({ "body": "  " }))
+        .post(
+            "/api/v1/admin/conversations/+966501111111/reply",
+            json!({ "body": "  " }),
+        )
         .await;
     assert_eq!(empty, StatusCode::UNPROCESSABLE_ENTITY);
 
     // Mark handled: she leaves "needs action"; a new message reopens the conversation.
     let (status, _) = app
-        .post("/api/v1/admin/conversations/+966501111111/handled", json!({}))
+        .post(
+            "/api/v1/admin/conversations/+966501111111/handled",
+            json!({}),
+        )
         .await;
     assert_eq!(status, StatusCode::NO_CONTENT);
-    let (_, needs) = app.get("/api/v1/admin/conversations?filter=needs_action").await;
+    let (_, needs) = app
+        .get("/api/v1/admin/conversations?filter=needs_action")
+        .await;
     assert_eq!(needs, json!([]));
     assert_eq!(
-        app.webhook(vec![text("966501111111", "wamid.IN5", now + 10, "ممكن بكرة؟", None)]).await,
+        app.webhook(vec![text(
+            "966501111111",
+            "wamid.IN5",
+            now + 10,
+            "ممكن بكرة؟",
+            None
+        )])
+        .await,
         StatusCode::OK
     );
-    let (_, needs) = app.get("/api/v1/admin/conversations?filter=needs_action").await;
+    let (_, needs) = app
+        .get("/api/v1/admin/conversations?filter=needs_action")
+        .await;
     assert_eq!(needs[0]["intent"], "reschedule");
     assert_eq!(needs[0]["handled"], false);
     let audited: Vec<String> =
@@ -418,17 +508,30 @@ async fn replies_reach_the_inbox_and_reception_and_staff_answer_inside_the_windo
     // configured, so the reply is refused, and nothing goes.
     let before = requests.lock().expect("lock").len();
     assert_eq!(
-        app.webhook(vec![text("966503333333", "wamid.IN6", now - 25 * 3600, "متى فيه موعد", None)]).await,
+        app.webhook(vec![text(
+            "966503333333",
+            "wamid.IN6",
+            now - 25 * 3600,
+            "متى فيه موعد",
+            None
+        )])
+        .await,
         StatusCode::OK
     );
     let (status, refusal) = app
-        .post("/api/v1/admin/conversations/+966503333333/reply", json!({ "body": "أهلاً" }))
+        .post(
+            "/api/v1/admin/conversations/+966503333333/reply",
+            json!({ "body": "أهلاً" }),
+        )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(refusal["error"], "window_closed");
     assert_eq!(requests.lock().expect("lock").len(), before);
     let (missing, _) = app
-        .post("/api/v1/admin/conversations/+966509999999/reply", json!({ "body": "hi" }))
+        .post(
+            "/api/v1/admin/conversations/+966509999999/reply",
+            json!({ "body": "hi" }),
+        )
         .await;
     assert_eq!(missing, StatusCode::NOT_FOUND);
 }
@@ -442,17 +545,20 @@ async fn a_reply_to_a_campaign_with_the_cancel_word_opts_out_but_to_a_reminder_i
     let now = chrono::Utc::now().timestamp();
     // Sara answers her reminder "إلغاء": cancel the appointment, keep writing to her.
     assert_eq!(
-        app.webhook(vec![text("966501111111", "wamid.C1", now, "إلغاء", None)]).await,
+        app.webhook(vec![text("966501111111", "wamid.C1", now, "إلغاء", None)])
+            .await,
         StatusCode::OK
     );
     // Someone Nabd never wrote to says "إلغاء": stop, as before conversations existed.
     assert_eq!(
-        app.webhook(vec![text("966507777777", "wamid.C2", now, "إلغاء", None)]).await,
+        app.webhook(vec![text("966507777777", "wamid.C2", now, "إلغاء", None)])
+            .await,
         StatusCode::OK
     );
     // Omar says STOP to his reminder: stop in every context.
     assert_eq!(
-        app.webhook(vec![text("966502222222", "wamid.C3", now, "STOP", None)]).await,
+        app.webhook(vec![text("966502222222", "wamid.C3", now, "STOP", None)])
+            .await,
         StatusCode::OK
     );
     let excluded: Vec<String> = sqlx::query_scalar(
@@ -462,18 +568,25 @@ async fn a_reply_to_a_campaign_with_the_cancel_word_opts_out_but_to_a_reminder_i
     .await
     .expect("list");
     assert_eq!(excluded, ["+966502222222", "+966507777777"]);
-    let intent: String =
-        sqlx::query_scalar("SELECT intent FROM inbound_messages WHERE provider_message_id = 'wamid.C1'")
-            .fetch_one(&app.state.db)
-            .await
-            .expect("stored");
+    let intent: String = sqlx::query_scalar(
+        "SELECT intent FROM inbound_messages WHERE provider_message_id = 'wamid.C1'",
+    )
+    .fetch_one(&app.state.db)
+    .await
+    .expect("stored");
     assert_eq!(intent, "cancel");
 }
 
 #[tokio::test]
 async fn the_bridge_posts_replies_with_its_secret_and_quoted_ones_link_to_what_nabd_sent() {
     let (bridge_url, _bridge) = common::bridge::start_bridge().await;
-    let app = start(&["--whatsapp-provider", "whatsapp-web", "--whatsapp-web-url", &bridge_url]).await;
+    let app = start(&[
+        "--whatsapp-provider",
+        "whatsapp-web",
+        "--whatsapp-web-url",
+        &bridge_url,
+    ])
+    .await;
     let sent = app.send_reminders().await;
     let sara = sent[0].1;
     let quoted = app.provider_id(sara).await;
@@ -492,7 +605,10 @@ async fn the_bridge_posts_replies_with_its_secret_and_quoted_ones_link_to_what_n
                           "body": "تم 👍", "timestamp": chrono::Utc::now().timestamp(),
                           "type": "chat", "quoted_id": quoted });
     assert_eq!(post(None, message.clone()).await, StatusCode::UNAUTHORIZED);
-    assert_eq!(post(Some("guess"), message.clone()).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        post(Some("guess"), message.clone()).await,
+        StatusCode::UNAUTHORIZED
+    );
     let count = || async {
         sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM inbound_messages")
             .fetch_one(&app.state.db)
@@ -500,15 +616,17 @@ async fn the_bridge_posts_replies_with_its_secret_and_quoted_ones_link_to_what_n
             .expect("count")
     };
     assert_eq!(count().await, 0, "a refused post stores nothing");
-    assert_eq!(post(Some(BRIDGE_SECRET), message.clone()).await, StatusCode::OK);
+    assert_eq!(
+        post(Some(BRIDGE_SECRET), message.clone()).await,
+        StatusCode::OK
+    );
     assert_eq!(post(Some(BRIDGE_SECRET), message).await, StatusCode::OK);
     assert_eq!(count().await, 1, "stored once");
-    let (answers, intent, provider, kind): (Option<i64>, String, String, String) = sqlx::query_as(
-        "SELECT answers_id, intent, provider, type FROM inbound_messages",
-    )
-    .fetch_one(&app.state.db)
-    .await
-    .expect("stored");
+    let (answers, intent, provider, kind): (Option<i64>, String, String, String) =
+        sqlx::query_as("SELECT answers_id, intent, provider, type FROM inbound_messages")
+            .fetch_one(&app.state.db)
+            .await
+            .expect("stored");
     assert_eq!(answers, Some(sara));
     assert_eq!(intent, "confirm");
     assert_eq!((provider.as_str(), kind.as_str()), ("whatsapp-web", "text"));
@@ -517,10 +635,16 @@ async fn the_bridge_posts_replies_with_its_secret_and_quoted_ones_link_to_what_n
         StatusCode::BAD_REQUEST
     );
     let huge = json!({ "id": "x", "from": "966501111111", "body": "a".repeat(100_000) });
-    assert_eq!(post(Some(BRIDGE_SECRET), huge).await, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(
+        post(Some(BRIDGE_SECRET), huge).await,
+        StatusCode::PAYLOAD_TOO_LARGE
+    );
     // With the bridge there is no window: staff may answer whenever.
     let (status, _) = app
-        .post("/api/v1/admin/conversations/+966501111111/reply", json!({ "body": "شكراً لك" }))
+        .post(
+            "/api/v1/admin/conversations/+966501111111/reply",
+            json!({ "body": "شكراً لك" }),
+        )
         .await;
     assert_eq!(status, StatusCode::ACCEPTED);
 }
@@ -529,7 +653,16 @@ async fn the_bridge_posts_replies_with_its_secret_and_quoted_ones_link_to_what_n
 async fn the_bridge_endpoint_is_not_there_without_its_secret() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = format!("sqlite://{}/nabd.db", dir.path().display());
-    let addr = common::spawn_nabd(&["nabd", "--addr", "127.0.0.1:0", "--database-url", &db, "--jobs-enabled", "false"]).await;
+    let addr = common::spawn_nabd(&[
+        "nabd",
+        "--addr",
+        "127.0.0.1:0",
+        "--database-url",
+        &db,
+        "--jobs-enabled",
+        "false",
+    ])
+    .await;
     let status = reqwest::Client::new()
         .post(format!("http://{addr}/webhooks/whatsapp-web"))
         .header("x-nabd-bridge-secret", "anything")

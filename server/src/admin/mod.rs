@@ -12,5 +12,7 @@ pub mod users;
 pub use audit::audit;
 pub use limiter::AttemptLimiter;
 pub use roles::{Permission, Role};
-pub use sessions::{Activity, Lifetime, NewSession, SessionUser, SignInError, session, sign_in, sign_out};
+pub use sessions::{
+    Activity, Lifetime, NewSession, SessionUser, SignInError, session, sign_in, sign_out,
+};
 pub use users::{UserError, create_user, hash_password, set_password, verify_password};

@@ -244,9 +244,16 @@ mod tests {
         create_user(&db, "desk", "correct horse battery", Role::Admin, opened)
             .await
             .expect("user");
-        let opened_session = sign_in(&db, &AttemptLimiter::default(), "desk", "correct horse battery", None, opened)
-            .await
-            .expect("signed in");
+        let opened_session = sign_in(
+            &db,
+            &AttemptLimiter::default(),
+            "desk",
+            "correct horse battery",
+            None,
+            opened,
+        )
+        .await
+        .expect("signed in");
         let token = opened_session.token;
         let lifetime = Lifetime {
             idle: Span::minutes(30),
@@ -254,9 +261,15 @@ mod tests {
         };
         // The inbox polls every few seconds for 29 minutes: the session answers each poll...
         for minute in 1..30 {
-            let polled = session(&db, &token, lifetime, opened + Span::minutes(minute), Activity::Poll)
-                .await
-                .expect("read");
+            let polled = session(
+                &db,
+                &token,
+                lifetime,
+                opened + Span::minutes(minute),
+                Activity::Poll,
+            )
+            .await
+            .expect("read");
             assert!(polled.is_some(), "minute {minute}");
         }
         // ...but nobody used it, so 31 minutes after the last real use it is over.

@@ -490,7 +490,10 @@ fn parse_buttons(value: &str) -> Result<Buttons, String> {
             .filter(|i| !i.is_empty())
             .map(str::to_owned)
             .collect();
-        if let Some(unknown) = intents.iter().find(|i| !BUTTON_INTENTS.contains(&i.as_str())) {
+        if let Some(unknown) = intents
+            .iter()
+            .find(|i| !BUTTON_INTENTS.contains(&i.as_str()))
+        {
             return Err(format!(
                 "NABD_CLOUD_API_BUTTONS: unknown intent {unknown:?} for {kind} (known: {})",
                 BUTTON_INTENTS.join(", ")

@@ -129,7 +129,8 @@ impl Inbound {
             "text" => (field(part, "body"), None),
             "button" => (field(part, "text"), field(part, "payload")),
             "interactive" => {
-                let reply = part.and_then(|p| p.get("button_reply").or_else(|| p.get("list_reply")));
+                let reply =
+                    part.and_then(|p| p.get("button_reply").or_else(|| p.get("list_reply")));
                 (field(reply, "title"), field(reply, "id"))
             }
             "reaction" => {

@@ -469,7 +469,11 @@ impl InboxSource for Inbox {
         })
     }
 
-    fn day<'a>(&'a self, request: &'a Parts, date: Option<String>) -> inbox_port::Fut<'a, DayReplies> {
+    fn day<'a>(
+        &'a self,
+        request: &'a Parts,
+        date: Option<String>,
+    ) -> inbox_port::Fut<'a, DayReplies> {
         Box::pin(async move {
             self.admin(request, false).await?;
             api::conversations::day(&self.0, date.as_deref())

@@ -270,7 +270,9 @@ pub(crate) async fn end_session(
     let now = state.clock.real_now();
     if let Some(token) = cookies::get(headers, SESSION_COOKIE) {
         let lifetime = lifetime(&state.config);
-        if let Some(user) = admin::session(&state.db, token, lifetime, now, admin::Activity::Use).await? {
+        if let Some(user) =
+            admin::session(&state.db, token, lifetime, now, admin::Activity::Use).await?
+        {
             admin::audit(&state.db, Some(&user), "signed_out", "", now).await?;
         }
         admin::sign_out(&state.db, token).await?;

@@ -162,7 +162,10 @@ pub mod source {
 }
 
 #[cfg(feature = "ssr")]
-type Request = (http::request::Parts, std::sync::Arc<dyn source::InboxSource>);
+type Request = (
+    http::request::Parts,
+    std::sync::Arc<dyn source::InboxSource>,
+);
 
 #[cfg(feature = "ssr")]
 fn inbox() -> Result<Request, InboxError> {

@@ -271,7 +271,11 @@ fn Thread(
         .unwrap_or_else(|| t_string!(i18n, inbox.unknown_patient).to_owned());
     let window = conversation.window.clone();
     let can_reply = !window.applies || window.closes_at.is_some() || window.template_fallback;
-    let window_note = match (window.applies, window.minutes_left, window.template_fallback) {
+    let window_note = match (
+        window.applies,
+        window.minutes_left,
+        window.template_fallback,
+    ) {
         (false, _, _) => None,
         (true, Some(minutes), _) => Some(
             t_string!(

@@ -416,10 +416,7 @@ fn words_of(text: &str) -> Vec<String> {
     }
     flush(&mut current, &mut words);
     // A repeated letter stretched for emphasis ("okkkk", "تممممم") reads as the word.
-    words
-        .into_iter()
-        .map(|word| squeeze(&word))
-        .collect()
+    words.into_iter().map(|word| squeeze(&word)).collect()
 }
 
 /// Shortens runs of three or more of the same letter to one.
@@ -459,7 +456,12 @@ mod tests {
                 (got != *expected).then(|| format!("{text:?}: expected {expected}, got {got}"))
             })
             .collect();
-        assert!(wrong.is_empty(), "{} wrong:\n{}", wrong.len(), wrong.join("\n"));
+        assert!(
+            wrong.is_empty(),
+            "{} wrong:\n{}",
+            wrong.len(),
+            wrong.join("\n")
+        );
     }
 
     use Intent::*;
@@ -619,9 +621,25 @@ mod tests {
     #[test]
     fn explicit_opt_outs_are_stop_in_every_context() {
         let words = opt_out_words();
-        for text in ["STOP", "stop.", "إيقاف", "ايقاف", "الغاء الاشتراك", "إلغاء الاشتراك"] {
-            for kind in [None, Some(Kind::Reminder), Some(Kind::Feedback), Some(Kind::Campaign)] {
-                assert_eq!(decide(text, kind, &words), Stop, "{text} answering {kind:?}");
+        for text in [
+            "STOP",
+            "stop.",
+            "إيقاف",
+            "ايقاف",
+            "الغاء الاشتراك",
+            "إلغاء الاشتراك",
+        ] {
+            for kind in [
+                None,
+                Some(Kind::Reminder),
+                Some(Kind::Feedback),
+                Some(Kind::Campaign),
+            ] {
+                assert_eq!(
+                    decide(text, kind, &words),
+                    Stop,
+                    "{text} answering {kind:?}"
+                );
             }
         }
         // A configured word of the clinic's own.

@@ -130,7 +130,10 @@ pub async fn receive(
     for (message, mobile) in messages.into_iter().zip(senders) {
         let shown = shown_text(&message.message_type, &message.text);
         let Some(mobile) = mobile else {
-            tracing::warn!(from = message.from, "a message from a sender that is not a valid number; stored apart");
+            tracing::warn!(
+                from = message.from,
+                "a message from a sender that is not a valid number; stored apart"
+            );
             // language=SQL
             let done = sqlx::query(
                 "INSERT INTO inbound_messages (provider_message_id, sender, body, sent_at,
@@ -242,8 +245,15 @@ pub async fn receive(
         .await?;
         if intent == Intent::Stop {
             let reason = format!("replied {:?}", shown.chars().take(60).collect::<String>());
-            if exclusions::exclude(&mut *tx, &mobile, Scope::All, Some(&reason), "whatsapp", now)
-                .await?
+            if exclusions::exclude(
+                &mut *tx,
+                &mobile,
+                Scope::All,
+                Some(&reason),
+                "whatsapp",
+                now,
+            )
+            .await?
             {
                 stored.opted_out += 1;
                 tracing::info!(to = %mobile, "patient opted out by reply; number excluded");
@@ -288,7 +298,10 @@ async fn look_up_new(
     .bind(list)
     .fetch_all(messaging.outbox.db())
     .await?;
-    for mobile in numbers.into_iter().filter(|m| !named.iter().any(|n| n == m.e164())) {
+    for mobile in numbers
+        .into_iter()
+        .filter(|m| !named.iter().any(|n| n == m.e164()))
+    {
         match gateway::patients_by_mobile(&messaging.clinic, mobile, messaging.region).await {
             Ok(patients) => {
                 let patient = patients.into_iter().next();
@@ -316,11 +329,7 @@ async fn look_up_new(
 }
 
 /// Thanks a patient once for confirming appointment `appointment_id` by reply.
-async fn thank(
-    messaging: &Messaging,
-    to: Mobile,
-    appointment_id: i64,
-) -> Result<(), OutboxError> {
+async fn thank(messaging: &Messaging, to: Mobile, appointment_id: i64) -> Result<(), OutboxError> {
     let config = messaging.outbox.config();
     let clock = messaging.outbox.clock();
     let body = match messaging.language {
@@ -434,13 +443,13 @@ pub async fn list(
            AND (?1 IS NULL OR mobile LIKE ?2 OR patient_name LIKE ?1 OR patient_name_en LIKE ?1)
          ORDER BY last_at DESC, mobile LIMIT ?3 OFFSET ?4",
     )
-        .bind(name_like)
-        .bind(number_like.unwrap_or_else(|| "\u{0}".to_owned()))
-        .bind(PAGE)
-        .bind(i64::from(page.saturating_sub(1)) * PAGE)
-        .bind(filter)
-        .fetch_all(db)
-        .await
+    .bind(name_like)
+    .bind(number_like.unwrap_or_else(|| "\u{0}".to_owned()))
+    .bind(PAGE)
+    .bind(i64::from(page.saturating_sub(1)) * PAGE)
+    .bind(filter)
+    .fetch_all(db)
+    .await
 }
 
 /// How many conversations need someone to act (the count in the admin navigation).
@@ -483,6 +492,17 @@ pub struct Thread {
     pub template_fallback: bool,
 }
 
+#[derive(sqlx::FromRow)]
+struct InboundLine {
+    sent_at: String,
+    body: String,
+    #[sqlx(rename = "type")]
+    message_type: String,
+    intent: String,
+    answers_kind: Option<String>,
+    appointment_id: Option<i64>,
+}
+
 /// The longest thread shown.
 const THREAD_LINES: i64 = 200;
 
@@ -507,27 +527,26 @@ pub async fn thread(
             .await?;
     }
     // language=SQL
-    let inbound: Vec<(String, String, String, String, Option<String>, Option<i64>)> =
-        sqlx::query_as(
-            "SELECT sent_at, body, type, intent, answers_kind, appointment_id
-             FROM inbound_messages WHERE sender = ? AND sender_valid = 1
-             ORDER BY sent_at DESC, id DESC LIMIT ?",
-        )
-        .bind(mobile.e164())
-        .bind(THREAD_LINES)
-        .fetch_all(db)
-        .await?;
+    let inbound: Vec<InboundLine> = sqlx::query_as(
+        "SELECT sent_at, body, type, intent, answers_kind, appointment_id
+         FROM inbound_messages WHERE sender = ? AND sender_valid = 1
+         ORDER BY sent_at DESC, id DESC LIMIT ?",
+    )
+    .bind(mobile.e164())
+    .bind(THREAD_LINES)
+    .fetch_all(db)
+    .await?;
     let outbound = outbox::to_number(db, mobile, THREAD_LINES).await?;
     let mut lines: Vec<Line> = inbound
         .into_iter()
-        .map(|(at, body, message_type, intent, kind, appointment_id)| Line {
+        .map(|row| Line {
             inbound: true,
-            at,
-            body,
-            message_type,
-            intent: Some(intent),
-            kind,
-            appointment_id,
+            at: row.sent_at,
+            body: row.body,
+            message_type: row.message_type,
+            intent: Some(row.intent),
+            kind: row.answers_kind,
+            appointment_id: row.appointment_id,
             state: None,
         })
         .chain(outbound.into_iter().map(|sent| Line {

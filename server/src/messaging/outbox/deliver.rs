@@ -5,8 +5,8 @@
 
 use super::{AboutAppointment, Outbox, OutboxError, Outcome, State, Verdict};
 use crate::config::messaging::{MessagingConfig, SendingHours};
-use crate::messaging::exclusions::{self, Scope};
 use crate::messaging::conversations;
+use crate::messaging::exclusions::{self, Scope};
 use crate::messaging::kind::{Kind, Touch};
 use crate::messaging::provider::{Outgoing, Provider, STOPPED_MARKETING, SendError};
 use crate::platform::language::Language;
@@ -113,7 +113,10 @@ impl Outbox {
         if expires_at.is_some_and(|expiry| expiry <= now) {
             return self.finish_unsent(id, Skip::Expired).await;
         }
-        if let Some(open) = self.next_opening(kind, now).filter(|_| kind.waits_for_sending_hours()) {
+        if let Some(open) = self
+            .next_opening(kind, now)
+            .filter(|_| kind.waits_for_sending_hours())
+        {
             if expires_at.is_some_and(|expiry| expiry <= open) {
                 return self.finish_unsent(id, Skip::ClosedUntilExpiry).await;
             }
@@ -399,7 +402,10 @@ impl Outbox {
         if !matches!(self.provider, Provider::CloudApi(_)) {
             return Ok(false);
         }
-        Ok(conversations::heard_from_since(&self.db, to, now - conversations::REPLY_WINDOW).await?)
+        Ok(
+            conversations::heard_from_since(&self.db, to, now - conversations::REPLY_WINDOW)
+                .await?,
+        )
     }
 
     /// Marks messages left `sending` by a process that died mid-send as `uncertain`: they may

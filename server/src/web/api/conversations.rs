@@ -23,10 +23,19 @@ use serde::Deserialize;
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/v1/admin/conversations", get(list_conversations))
-        .route("/api/v1/admin/conversations/{mobile}", get(open_conversation))
+        .route(
+            "/api/v1/admin/conversations/{mobile}",
+            get(open_conversation),
+        )
         .route("/api/v1/admin/conversations/{mobile}/reply", post(reply_to))
-        .route("/api/v1/admin/conversations/{mobile}/handled", post(handled))
-        .route("/api/v1/admin/appointment-replies", get(appointment_replies))
+        .route(
+            "/api/v1/admin/conversations/{mobile}/handled",
+            post(handled),
+        )
+        .route(
+            "/api/v1/admin/appointment-replies",
+            get(appointment_replies),
+        )
         .route(
             "/api/v1/admin/appointment-replies.csv",
             get(appointment_replies_csv),
@@ -161,7 +170,14 @@ pub(crate) async fn mark_handled(
     if !conversations::mark_handled(&state.db, &mobile, &user.username, now).await? {
         return Err(AdminError::NotFound);
     }
-    admin::audit(&state.db, Some(user), "conversation_handled", mobile.e164(), now).await?;
+    admin::audit(
+        &state.db,
+        Some(user),
+        "conversation_handled",
+        mobile.e164(),
+        now,
+    )
+    .await?;
     Ok(())
 }
 
@@ -242,7 +258,10 @@ async fn reply_to(
 ) -> Result<impl IntoResponse, AdminError> {
     admin.require_admin()?;
     let id = reply(&state, &admin.0, &mobile, &body.body).await?;
-    Ok((StatusCode::ACCEPTED, Json(serde_json::json!({ "message_id": id }))))
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(serde_json::json!({ "message_id": id })),
+    ))
 }
 
 async fn handled(

@@ -35,7 +35,11 @@ pub fn routes() -> Router<AppState> {
 }
 
 fn not_configured(which: &str) -> Response {
-    (StatusCode::NOT_FOUND, format!("the {which} webhook is not configured")).into_response()
+    (
+        StatusCode::NOT_FOUND,
+        format!("the {which} webhook is not configured"),
+    )
+        .into_response()
 }
 
 /// Answers Meta's subscription check: echoes `hub.challenge` when `hub.verify_token` matches.
