@@ -42,8 +42,14 @@ e2e_now="2026-01-05T12:00"
 # would give it).
 printf 'e2e password 2026\n' | NABD_DATABASE_URL="sqlite://$work/nabd.db" \
   "$target_dir/debug/nabd" admin create-user e2e-admin >/dev/null
+# The day's same-day reminders, queued before the server starts; it sends them (log provider)
+# as it comes up, and the inbox tests answer them through the whatsapp-web bridge endpoint.
+NABD_DATABASE_URL="sqlite://$work/nabd.db" NABD_CLINIC_URL="sqlite://$work/clinic.db" \
+NABD_NOW="$e2e_now" NABD_STAGGER_SECONDS=0-0 \
+  "$target_dir/debug/nabd" reminders send --touch same_day >/dev/null
 # Broadcasts go out a second or two apart, so the browser sees them all sent.
 NABD_ADDR="127.0.0.1:$port" \
+NABD_WHATSAPP_WEB_SECRET="e2e-bridge-secret" \
 NABD_DATABASE_URL="sqlite://$work/nabd.db" \
 NABD_CLINIC_URL="sqlite://$work/clinic.db" \
 NABD_NOW="$e2e_now" \

@@ -1,9 +1,6 @@
 import { expect, test } from "@playwright/test";
-import { watchConsole } from "./helpers";
+import { PASSWORD, USER, signIn, watchConsole } from "./helpers";
 
-// .ci/test.sh creates the admin user "e2e-admin" before it starts the server.
-const USER = "e2e-admin";
-const PASSWORD = "e2e password 2026";
 
 for (const lang of ["en", "ar"] as const) {
   test(`sign in, see the report, search it and sign out (${lang})`, async ({ page }) => {
@@ -57,14 +54,6 @@ for (const lang of ["en", "ar"] as const) {
   });
 }
 
-async function signIn(page: import("@playwright/test").Page, lang: "en" | "ar") {
-  await page.goto(`/${lang}/admin/sign-in`);
-  await expect(page.locator(".frame")).toHaveAttribute("data-hydrated", "true");
-  await page.getByLabel(lang === "en" ? "Username" : "اسم المستخدم").fill(USER);
-  await page.getByLabel(lang === "en" ? "Password" : "كلمة المرور").fill(PASSWORD);
-  await page.getByRole("button", { name: lang === "en" ? "Sign in" : "دخول" }).click();
-  await expect(page).toHaveURL(new RegExp(`/${lang}/marketing-report`));
-}
 
 for (const lang of ["en", "ar"] as const) {
   test(`add and restore an excluded number (${lang})`, async ({ page }) => {

@@ -25,7 +25,7 @@ pub fn AdminNav() -> impl IntoView {
     });
     let badge = move || {
         let locale = i18n.get_locale();
-        count.get().and_then(Result::ok).map(|count| {
+        count.get().and_then(Result::ok).flatten().map(|count| {
             let label = t_string!(i18n, inbox.nav_count, count = count).to_string();
             view! {
                 <span class="nav-count" data-count=count aria-label=label>

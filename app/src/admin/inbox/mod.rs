@@ -151,8 +151,9 @@ pub mod source {
             request: &'a http::request::Parts,
             mobile: String,
         ) -> Fut<'a, ()>;
-        /// How many conversations need action (always a poll).
-        fn count<'a>(&'a self, request: &'a http::request::Parts) -> Fut<'a, i64>;
+        /// How many conversations need action (always a poll); `None` for a caller who may
+        /// not see the inbox (signed out, or a viewer), who is shown no count.
+        fn count<'a>(&'a self, request: &'a http::request::Parts) -> Fut<'a, Option<i64>>;
         fn day<'a>(
             &'a self,
             request: &'a http::request::Parts,
@@ -205,9 +206,9 @@ pub async fn mark_handled(mobile: String) -> Result<(), InboxError> {
     inbox.mark_handled(&parts, mobile).await
 }
 
-/// How many conversations need action.
+/// How many conversations need action; `None` for a caller who may not see the inbox.
 #[leptos::server(prefix = "/api", endpoint = "admin/inbox/count")]
-pub async fn inbox_count() -> Result<i64, InboxError> {
+pub async fn inbox_count() -> Result<Option<i64>, InboxError> {
     let (parts, inbox) = inbox()?;
     inbox.count(&parts).await
 }
