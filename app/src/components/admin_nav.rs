@@ -2,7 +2,7 @@
 //! act, kept current without a reload.
 
 use crate::admin::inbox::inbox_count;
-use crate::components::use_poll;
+use crate::components::poll::use_poll;
 use crate::format;
 use crate::i18n::{t, t_string, use_i18n};
 use leptos::prelude::*;

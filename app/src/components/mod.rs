@@ -4,7 +4,7 @@
 mod admin_nav;
 pub mod layout;
 mod number_list;
-mod poll;
+pub mod poll;
 mod refusal;
 
 pub use admin_nav::AdminNav;
