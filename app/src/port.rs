@@ -14,6 +14,13 @@ pub trait PageError: Sized {
     fn unexpected(detail: String) -> Self;
 }
 
+/// The HTTP status a refusal answers with, as the JSON API's would: 401 without a session, 403
+/// for a role that may not, 404, 409, 413, 422 for input that is not valid, 500 only for the
+/// unexpected (so that monitoring does not count attacks and typos as server errors).
+pub trait Refused {
+    fn status(&self) -> http::StatusCode;
+}
+
 /// What a page error says when the server logged the cause instead of sending it.
 pub const LOGGED: &str = "something went wrong; it was logged";
 
@@ -71,6 +78,21 @@ mod ssr {
         leptos::prelude::use_context::<Port<P>>()
             .map(|port| port.0)
             .ok_or_else(|| E::unexpected("the server did not provide this feature".to_owned()))
+    }
+
+    /// Returns `result`, after setting the response's status to its refusal's when it is one
+    /// and the server function was called over HTTP (`/api/...`). Called while the server
+    /// renders a page, a refusal is part of the page, which still answers 200.
+    pub fn answer<T, E: super::Refused>(result: Result<T, E>) -> Result<T, E> {
+        let called = leptos::prelude::use_context::<http::request::Parts>()
+            .is_some_and(|parts| parts.uri.path().starts_with("/api/"));
+        if let Err(error) = &result
+            && called
+            && let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
+        {
+            response.set_status(error.status());
+        }
+        result
     }
 
     /// Returns the request a server function answers and the port `P`.

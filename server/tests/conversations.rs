@@ -51,26 +51,43 @@ struct App {
     client: reqwest::Client,
     cookie: String,
     csrf: String,
-    _dir: tempfile::TempDir,
+    _dir: Option<tempfile::TempDir>,
 }
 
 /// Nabd on a hand-made clinic: Sara's confirmed appointment at 13:00 and Omar's unconfirmed one
-/// at 15:00 today, both due their same-day reminder at noon.
+/// at 15:00 today, both due their same-day reminder at noon, and Omar's unconfirmed one tomorrow.
 async fn start(provider: &[&str]) -> App {
     let dir = tempfile::tempdir().expect("temp dir");
+    let mut app = start_in(dir.path(), NOW, provider).await;
+    app._dir = Some(dir);
+    app
+}
+
+async fn clinic(path: &std::path::Path) {
     common::sqlite_clinic(
-        &dir.path().join("clinic.db"),
+        path,
         "INSERT INTO doctor VALUES (1, 'د. علي الحربي', 'Dr. Ali Alharbi');
          INSERT INTO patient (id, name_a, name_e, mobile, trans_dt) VALUES
            (1, 'سارة', 'Sara', '0501111111', '2025-01-01 09:00:00'),
            (2, 'عمر', 'Omar', '0502222222', '2025-01-01 09:00:00');
          INSERT INTO appointment VALUES
            (201, 1, 'سارة', '0501111111', 1, 'د. علي', '2026-01-05', '13:00:00', NULL, 1, '2026-01-01 10:00:00'),
-           (208, 2, 'عمر', '0502222222', 1, 'د. علي', '2026-01-05', '15:00:00', NULL, 0, '2026-01-01 10:00:00');",
+           (208, 2, 'عمر', '0502222222', 1, 'د. علي', '2026-01-05', '15:00:00', NULL, 0, '2026-01-01 10:00:00'),
+           -- tomorrow, unconfirmed: the day-before touch's
+           (209, 2, 'عمر', '0502222222', 1, 'د. علي', '2026-01-06', '10:00:00', NULL, 0, '2026-01-01 10:00:00');",
     )
     .await;
-    let app_db = format!("sqlite://{}/nabd.db", dir.path().display());
-    let clinic_url = format!("sqlite://{}/clinic.db", dir.path().display());
+}
+
+/// Nabd on the databases in `dir` (the clinic made on the first start), its clinic clock at
+/// `now`, with an admin signed in.
+async fn start_in(dir: &std::path::Path, now: &str, provider: &[&str]) -> App {
+    let clinic_path = dir.join("clinic.db");
+    if !clinic_path.exists() {
+        clinic(&clinic_path).await;
+    }
+    let app_db = format!("sqlite://{}/nabd.db", dir.display());
+    let clinic_url = format!("sqlite://{}/clinic.db", dir.display());
     let mut args = vec![
         "nabd",
         "--addr",
@@ -82,7 +99,7 @@ async fn start(provider: &[&str]) -> App {
         "--jobs-enabled",
         "false",
         "--now",
-        NOW,
+        now,
         "--stagger-seconds",
         "0-0",
         "--whatsapp-web-secret",
@@ -90,15 +107,15 @@ async fn start(provider: &[&str]) -> App {
     ];
     args.extend_from_slice(provider);
     let (addr, state) = common::spawn_nabd_with_state(&args).await;
-    nabd::admin::create_user(
+    // A second start on the same databases finds the admin already there.
+    let _ = nabd::admin::create_user(
         &state.db,
         "desk",
         "correct horse battery",
         nabd::admin::Role::Admin,
         chrono::Utc::now(),
     )
-    .await
-    .expect("admin");
+    .await;
     let base = format!("http://{addr}");
     let client = reqwest::Client::new();
     let signed_in = client
@@ -126,7 +143,7 @@ async fn start(provider: &[&str]) -> App {
         client,
         cookie,
         csrf,
-        _dir: dir,
+        _dir: None,
     }
 }
 
@@ -672,4 +689,174 @@ async fn the_bridge_endpoint_is_not_there_without_its_secret() {
         .expect("answers")
         .status();
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn a_confirmation_by_reply_is_thanked_once_and_changes_the_next_reminders_wording() {
+    let (bridge_url, bridge) = common::bridge::start_bridge().await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let provider = [
+        "--whatsapp-provider",
+        "whatsapp-web",
+        "--whatsapp-web-url",
+        &bridge_url,
+        "--reply-acknowledge",
+        "true",
+        "--reminder-day-before-hours",
+        "11:00-21:00",
+    ];
+    let today = start_in(dir.path(), NOW, &provider).await;
+    // The evening before: Omar's appointment tomorrow gets the unconfirmed wording.
+    reminders::run(&today.state.messaging, Touches::DayBefore, false)
+        .await
+        .expect("run");
+    let (id, template): (i64, String) =
+        sqlx::query_as("SELECT id, template FROM outbox WHERE appointment_id = 209")
+            .fetch_one(&today.state.db)
+            .await
+            .expect("queued");
+    assert_eq!(template, "reminder_day_before_unconfirmed");
+    // Spread over the slot; this test does not wait for its moment.
+    sqlx::query("UPDATE outbox SET not_before = ? WHERE id = ?")
+        .bind(nabd::platform::time::stamp(chrono::Utc::now()))
+        .bind(id)
+        .execute(&today.state.db)
+        .await
+        .expect("due now");
+    today
+        .state
+        .messaging
+        .outbox
+        .deliver(id)
+        .await
+        .expect("deliver");
+
+    // Omar answers "تم" (twice): he is thanked once, through the outbox, as a staff reply.
+    for n in 1..=2 {
+        let answer = today
+            .client
+            .post(format!("{}/webhooks/whatsapp-web", today.base))
+            .header("x-nabd-bridge-secret", BRIDGE_SECRET)
+            .json(&json!({ "id": format!("false_966502222222@c.us_OK{n}"),
+                           "from": "966502222222@c.us", "body": "تم",
+                           "timestamp": chrono::Utc::now().timestamp() }))
+            .send()
+            .await
+            .expect("answers");
+        assert_eq!(answer.status(), StatusCode::OK);
+    }
+    let thanks: Vec<(i64, String, String)> = sqlx::query_as(
+        "SELECT id, kind, body FROM outbox WHERE idempotency_key LIKE 'acknowledge:%'",
+    )
+    .fetch_all(&today.state.db)
+    .await
+    .expect("thanks");
+    assert_eq!(thanks.len(), 1, "{thanks:?}");
+    assert_eq!(thanks[0].1, "reply");
+    assert_eq!(thanks[0].2, "شكراً لتأكيد موعدك، نراك قريباً.");
+    today
+        .state
+        .messaging
+        .outbox
+        .deliver(thanks[0].0)
+        .await
+        .expect("deliver");
+    assert_eq!(
+        bridge
+            .lock()
+            .expect("lock")
+            .received
+            .last()
+            .map(|(_, m)| m.clone()),
+        Some("شكراً لتأكيد موعدك، نراك قريباً.".to_owned())
+    );
+
+    // The next morning the PMS still says unconfirmed, but Omar said yes: the same-day
+    // reminder uses the confirmed wording.
+    let tomorrow = start_in(dir.path(), "2026-01-06T08:00", &provider).await;
+    reminders::run(&tomorrow.state.messaging, Touches::SameDay, false)
+        .await
+        .expect("run");
+    let template: String = sqlx::query_scalar(
+        "SELECT template FROM outbox WHERE appointment_id = 209 AND touch = 'same_day'",
+    )
+    .fetch_one(&tomorrow.state.db)
+    .await
+    .expect("queued");
+    assert_eq!(template, "reminder_confirmed");
+}
+
+#[tokio::test]
+async fn a_campaign_patient_who_asks_to_book_by_reply_is_a_step_of_the_report() {
+    let (bridge_url, _bridge) = common::bridge::start_bridge().await;
+    let app = start(&[
+        "--whatsapp-provider",
+        "whatsapp-web",
+        "--whatsapp-web-url",
+        &bridge_url,
+    ])
+    .await;
+    let clock = app.state.messaging.outbox.clock();
+    sqlx::raw_sql(
+        "INSERT INTO campaign_batches (id, batch_day, selected_at, holdout_share, seed, considered)
+         VALUES (1, '2026-01-05', 'x', 0.1, 1, 1);
+         INSERT INTO campaign_patients (id, batch_id, patient_id, name_ar, mobile, last_visit,
+             lifetime_halalas, holdout, state)
+         VALUES (1, 1, 3, 'هدى', '+966503333333', '2024-06-01', 0, 0, 'staged');",
+    )
+    .execute(&app.state.db)
+    .await
+    .expect("a staged patient");
+    let queued = app
+        .state
+        .messaging
+        .outbox
+        .enqueue(&[nabd::messaging::outbox::NewMessage {
+            kind: nabd::messaging::Kind::Campaign,
+            to: nabd::platform::phone::Mobile::parse("0503333333", Default::default())
+                .expect("valid"),
+            body: "اشتقنا لك، رد لحجز موعد فحص".to_owned(),
+            language: nabd::messaging::Language::Ar,
+            template_key: Some("campaign".to_owned()),
+            params: vec![],
+            key: "campaign:1".to_owned(),
+            not_before: clock.real_now(),
+            expires_at: None,
+            clinic_day: clock.today(),
+            batch: Some("campaign:2026-01-05".to_owned()),
+            appointment_id: None,
+            touch: None,
+            campaign_patient_id: Some(1),
+            broadcast_id: None,
+        }])
+        .await
+        .expect("queued");
+    sqlx::query("UPDATE campaign_patients SET state = 'queued', message_id = ? WHERE id = 1")
+        .bind(queued[0].id)
+        .execute(&app.state.db)
+        .await
+        .expect("linked");
+    app.state
+        .messaging
+        .outbox
+        .deliver(queued[0].id)
+        .await
+        .expect("deliver");
+    let (_, before) = app.get("/api/v1/marketing/report").await;
+    assert_eq!(before["asked_to_book"], 0);
+    let answer = app
+        .client
+        .post(format!("{}/webhooks/whatsapp-web", app.base))
+        .header("x-nabd-bridge-secret", BRIDGE_SECRET)
+        .json(&json!({ "id": "false_966503333333@c.us_B1", "from": "966503333333@c.us",
+                       "body": "ابي احجز الأسبوع الجاي", "timestamp": chrono::Utc::now().timestamp() }))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(answer.status(), StatusCode::OK);
+    let (_, after) = app.get("/api/v1/marketing/report").await;
+    assert_eq!(after["asked_to_book"], 1, "{after}");
+    assert_eq!(after["messaged"]["patients"], 1);
+    // Asking is not returning: that needs a booking in the PMS.
+    assert_eq!(after["messaged"]["returned"], 0);
 }

@@ -445,3 +445,174 @@ async fn a_doctor_name_with_bidi_controls_cannot_reorder_the_public_board() {
         );
     }
 }
+
+#[tokio::test]
+async fn clients_that_never_finish_their_headers_are_disconnected_and_others_still_served() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let dir = TempDir::new().expect("temp dir");
+    let db = format!("sqlite://{}/nabd.db", dir.path().display());
+    let addr = common::spawn_nabd(&[
+        "nabd",
+        "--addr",
+        "127.0.0.1:0",
+        "--database-url",
+        &db,
+        "--jobs-enabled",
+        "false",
+        "--header-read-timeout-secs",
+        "1",
+    ])
+    .await;
+    // Twenty slowloris connections: a request line and one header, then nothing.
+    let mut slow = Vec::new();
+    for _ in 0..20 {
+        let mut stream = tokio::net::TcpStream::connect(addr).await.expect("connect");
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: nabd\r\n")
+            .await
+            .expect("write");
+        slow.push(stream);
+    }
+    let started = std::time::Instant::now();
+    // Meanwhile a real client is served.
+    let served = reqwest::get(format!("http://{addr}/healthz"))
+        .await
+        .expect("served");
+    assert_eq!(served.status(), StatusCode::OK);
+    // Each slow one is cut off after the timeout (an answer 408 or a closed socket).
+    for mut stream in slow {
+        let mut buffer = Vec::new();
+        let read = tokio::time::timeout(
+            std::time::Duration::from_secs(5),
+            stream.read_to_end(&mut buffer),
+        )
+        .await;
+        assert!(read.is_ok(), "a slow client was still held after 5 s");
+    }
+    let waited = started.elapsed();
+    assert!(waited < std::time::Duration::from_secs(4), "{waited:?}");
+    assert!(
+        waited >= std::time::Duration::from_millis(900),
+        "{waited:?}"
+    );
+}
+
+/// The base64 SHA-256 of each inline script of `page`, as a CSP names it.
+fn inline_hashes(page: &str) -> Vec<String> {
+    use base64::Engine;
+    use sha2::Digest;
+    page.split("<script")
+        .skip(1)
+        .filter_map(|rest| {
+            let (attributes, body) = rest.split_once('>')?;
+            if attributes.contains("src=") {
+                return None;
+            }
+            let (code, _) = body.split_once("</script")?;
+            Some(base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(code)))
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn pages_carry_a_script_policy_by_hash_and_may_not_be_framed() {
+    let app = spawn_app(&["--jobs-enabled", "false"]).await;
+    for path in [
+        "/en/clinic-dashboard",
+        "/ar/admin/sign-in",
+        "/en/marketing-report",
+    ] {
+        let page = app.get(path).await;
+        let headers = page.headers().clone();
+        let header = |name: &str| {
+            headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or_default()
+                .to_owned()
+        };
+        let policy = header("content-security-policy");
+        let scripts = policy
+            .split(';')
+            .find(|directive| directive.trim().starts_with("script-src"))
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            scripts.contains("'self'") && scripts.contains("'wasm-unsafe-eval'"),
+            "{path}: {policy}"
+        );
+        assert!(!scripts.contains("unsafe-inline"), "{path}: {policy}");
+        assert!(
+            policy.contains("frame-ancestors 'none'"),
+            "{path}: {policy}"
+        );
+        assert_eq!(header("x-frame-options"), "DENY", "{path}");
+        assert_eq!(header("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(header("referrer-policy"), "same-origin", "{path}");
+        let body = page.text().await.expect("page");
+        let hashes = inline_hashes(&body);
+        assert!(!hashes.is_empty(), "{path} has inline scripts to allow");
+        for hash in hashes {
+            assert!(
+                scripts.contains(&format!("'sha256-{hash}'")),
+                "{path}: {hash} not allowed"
+            );
+        }
+    }
+    // Admin pages and admin JSON are never kept by a browser or proxy.
+    let admin = app.get("/en/admin/inbox").await;
+    assert_eq!(
+        admin
+            .headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
+        Some("no-store")
+    );
+    let json = app.get("/api/v1/admin/conversations").await;
+    assert_eq!(json.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        json.headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
+        Some("no-store")
+    );
+    // Static files are not sniffed either.
+    let file = app.get("/assets/favicon.svg").await;
+    assert_eq!(
+        file.headers()
+            .get("x-content-type-options")
+            .and_then(|v| v.to_str().ok()),
+        Some("nosniff")
+    );
+}
+
+#[tokio::test]
+async fn the_board_may_be_framed_by_the_clinics_signage_page_and_nothing_else_may() {
+    let app = spawn_app(&[
+        "--jobs-enabled",
+        "false",
+        "--dashboard-frame-ancestors",
+        "https://signage.clinic.example",
+    ])
+    .await;
+    let board = app.get("/en/clinic-dashboard?tv=1").await;
+    let policy = board
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        policy.contains("frame-ancestors https://signage.clinic.example"),
+        "{policy}"
+    );
+    assert!(board.headers().get("x-frame-options").is_none());
+    let admin = app.get("/en/admin/sign-in").await;
+    assert_eq!(
+        admin
+            .headers()
+            .get("x-frame-options")
+            .and_then(|v| v.to_str().ok()),
+        Some("DENY")
+    );
+}

@@ -2,12 +2,14 @@
 //! input with its table of left-out lines, the refusal with its way to sign in, and polling.
 
 mod admin_nav;
+mod csrf;
 pub mod layout;
 mod number_list;
 pub mod poll;
 mod refusal;
 
 pub use admin_nav::AdminNav;
+pub use csrf::{CsrfField, provide_csrf};
 pub use number_list::{LeftOut, NumberListInput, pasted_count};
 pub use poll::use_poll;
 pub use refusal::Refusal;

@@ -105,6 +105,16 @@ pub enum DashboardError {
 
 crate::page_error!(DashboardError);
 
+impl crate::port::Refused for DashboardError {
+    fn status(&self) -> http::StatusCode {
+        match self {
+            Self::ClinicUnavailable => http::StatusCode::SERVICE_UNAVAILABLE,
+            Self::UnknownDoctor => http::StatusCode::NOT_FOUND,
+            Self::Unexpected(_) => http::StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
 /// Returns a doctor's name in the page's language, falling back to the other.
 pub fn doctor_name(locale: Locale, name_ar: &str, name_en: Option<&str>) -> String {
     let english = name_en.filter(|name| !name.trim().is_empty());

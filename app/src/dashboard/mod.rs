@@ -33,9 +33,14 @@ pub async fn load_dashboard(
     doctor: Option<i64>,
     lang: String,
 ) -> Result<DashboardFigures, DashboardError> {
-    let source = crate::port::port::<dyn source::DashboardSource, DashboardError>()?;
-    let mut figures = source.figures(doctor).await?;
-    let locale = crate::locale::parse(&lang).unwrap_or(crate::i18n::Locale::en);
-    figures.charts = Some(charts::options(&figures, locale));
-    Ok(figures)
+    crate::port::answer(
+        async move {
+            let source = crate::port::port::<dyn source::DashboardSource, DashboardError>()?;
+            let mut figures = source.figures(doctor).await?;
+            let locale = crate::locale::parse(&lang).unwrap_or(crate::i18n::Locale::en);
+            figures.charts = Some(charts::options(&figures, locale));
+            Ok(figures)
+        }
+        .await,
+    )
 }

@@ -121,6 +121,17 @@ pub enum MarketingError {
 
 crate::page_error!(MarketingError);
 
+impl crate::port::Refused for MarketingError {
+    fn status(&self) -> http::StatusCode {
+        use http::StatusCode;
+        match self {
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::BadDate => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
 /// The server side of the report: a port that `app` defines and the `nabd` server implements.
 #[cfg(feature = "ssr")]
 pub mod source {
@@ -144,7 +155,12 @@ pub mod source {
 /// Returns the campaign report (admins and viewers only).
 #[leptos::server(prefix = "/api", endpoint = "marketing-report")]
 pub async fn load_campaign_report(query: ReportQuery) -> Result<Report, MarketingError> {
-    let (request, source) =
-        crate::port::request_and::<dyn source::MarketingSource, MarketingError>()?;
-    source.report(&request, query).await
+    crate::port::answer(
+        async move {
+            let (request, source) =
+                crate::port::request_and::<dyn source::MarketingSource, MarketingError>()?;
+            source.report(&request, query).await
+        }
+        .await,
+    )
 }

@@ -5,6 +5,7 @@
 
 use super::{MarketingError, Report, ReportQuery, Verdict, load_campaign_report};
 use crate::admin::sign_in::SignOut;
+use crate::components::{CsrfField, provide_csrf};
 use crate::format;
 use crate::i18n::{t, t_string, use_i18n};
 use leptos::prelude::*;
@@ -15,6 +16,7 @@ use leptos_router::hooks::use_query_map;
 /// Shows what the reactivation campaign sent and who came back.
 #[component]
 pub fn MarketingReportPage() -> impl IntoView {
+    provide_csrf();
     let i18n = use_i18n();
     let query = use_query_map();
     let filter = Memo::new(move |_| {
@@ -38,6 +40,7 @@ pub fn MarketingReportPage() -> impl IntoView {
             <div class="report-head">
                 <h1 id="report-title">{t!(i18n, marketing_report.title)}</h1>
                 <ActionForm action=sign_out attr:class="sign-out">
+                    <CsrfField />
                     <input type="hidden" name="lang" value=lang />
                     <button type="submit">{t!(i18n, admin.sign_out)}</button>
                 </ActionForm>

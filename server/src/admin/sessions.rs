@@ -50,7 +50,8 @@ pub struct NewSession {
 }
 
 /// Checks the credentials and opens a new session (a fresh token: any session the browser
-/// had is replaced by the caller). Failures count against the IP and the username.
+/// had is replaced by the caller). The attempt is reserved with the limiter first (it counts
+/// as a failure until it succeeds) and waits the username's delay before the password check.
 pub async fn sign_in(
     db: &SqlitePool,
     limiter: &AttemptLimiter,
@@ -59,8 +60,11 @@ pub async fn sign_in(
     ip: Option<IpAddr>,
     now: DateTime<Utc>,
 ) -> Result<NewSession, SignInError> {
-    if let Some(minutes) = limiter.blocked(ip, username, now) {
-        return Err(SignInError::TooMany { minutes });
+    let attempt = limiter
+        .reserve(ip, username, now)
+        .map_err(|minutes| SignInError::TooMany { minutes })?;
+    if !attempt.delay.is_zero() {
+        tokio::time::sleep(attempt.delay).await;
     }
     // language=SQL
     let user: Option<(i64, String, String, String)> = sqlx::query_as(
@@ -77,10 +81,10 @@ pub async fn sign_in(
         }
     };
     let Some((user_id, username, _, role)) = user.filter(|_| matches) else {
-        limiter.failed(ip, username, now);
+        // The reservation stays: it was a failure.
         return Err(SignInError::Invalid);
     };
-    limiter.succeeded(&username);
+    attempt.succeeded();
     let token = random_token();
     let csrf = random_token();
     // language=SQL

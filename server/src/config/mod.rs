@@ -8,7 +8,7 @@ pub mod campaign;
 pub mod messaging;
 mod values;
 
-pub use values::{Schedule, Secret};
+pub use values::{Network, PublicUrl, Schedule, Secret};
 
 use crate::platform::clock::{AmbiguousNow, Clock};
 use chrono::NaiveDateTime;
@@ -166,6 +166,44 @@ pub struct Config {
     #[arg(long, env = "NABD_ADMIN_MAX_HOURS", global = true, default_value_t = 14,
           value_parser = clap::value_parser!(u32).range(1..=168))]
     pub admin_max_hours: u32,
+
+    /// The address the clinic opens Nabd at, e.g. `https://dash.clinic.example`. When set, a
+    /// request naming another host is refused (DNS rebinding), and its scheme decides whether
+    /// cookies are `Secure` (instead of an `X-Forwarded-Proto` header anyone can send). Unset
+    /// (local use): any host is served.
+    #[arg(long, env = "NABD_PUBLIC_URL", global = true, value_parser = values::parse_public_url)]
+    pub public_url: Option<values::PublicUrl>,
+
+    /// Who may frame the public board (its CSP `frame-ancestors`), e.g. the clinic's signage
+    /// page `https://signage.clinic.example`; then the board sends no `X-Frame-Options`.
+    /// Unset: no page may frame any of Nabd's pages.
+    #[arg(long, env = "NABD_DASHBOARD_FRAME_ANCESTORS", global = true,
+          value_parser = values::parse_frame_ancestors)]
+    pub dashboard_frame_ancestors: Option<String>,
+
+    /// Seconds a client may take to send a request's headers, and to start the next request on
+    /// a kept-alive connection; slower clients are disconnected (slowloris).
+    #[arg(long, env = "NABD_HEADER_READ_TIMEOUT_SECS", global = true, default_value_t = 10,
+          value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub header_read_timeout_secs: u64,
+
+    /// The most connections served at once; more wait in the listen queue until one closes.
+    #[arg(long, env = "NABD_MAX_CONNECTIONS", global = true, default_value_t = 1024,
+          value_parser = clap::value_parser!(u32).range(8..=65536))]
+    pub max_connections: u32,
+
+    /// The longest delay, in seconds, before a password check for a username that keeps
+    /// failing (1 s, 2 s, 4 s... up to this); 0 turns the delay off.
+    #[arg(long, env = "NABD_ADMIN_SLOWDOWN_MAX_SECS", global = true, default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(0..=300))]
+    pub admin_slowdown_max_secs: u64,
+
+    /// Reverse proxies whose `X-Forwarded-For` is believed (addresses or CIDR ranges,
+    /// comma-separated, e.g. `127.0.0.1,10.0.0.0/8`). The sign-in limits and the audit log then
+    /// see the client's address instead of the proxy's. Empty: the connecting address is used.
+    #[arg(long, env = "NABD_TRUSTED_PROXIES", global = true, value_delimiter = ',',
+          value_parser = values::parse_network)]
+    pub trusted_proxies: Vec<values::Network>,
 
     /// WhatsApp, the job runtime, reminders, feedback and sending rules.
     #[command(flatten)]

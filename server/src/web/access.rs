@@ -89,8 +89,14 @@ fn refused(path: &str) -> Response {
         .into_response()
 }
 
-/// Lets a request for the dashboard through only with the right key (when a key is set).
-pub async fn guard(State(token): State<Option<Secret>>, request: Request, next: Next) -> Response {
+/// Lets a request for the dashboard through only with the right key (when a key is set). The
+/// second part of the state says whether the public address is HTTPS (`NABD_PUBLIC_URL`), which
+/// decides the cookie's `Secure` over a forwarded header.
+pub async fn guard(
+    State((token, https)): State<(Option<Secret>, Option<bool>)>,
+    request: Request,
+    next: Next,
+) -> Response {
     let Some(token) = token else {
         return next.run(request).await;
     };
@@ -102,10 +108,12 @@ pub async fn guard(State(token): State<Option<Secret>>, request: Request, next: 
         if !same(&key, token.expose()) {
             return refused(&path);
         }
-        let secure = request
-            .headers()
-            .get("x-forwarded-proto")
-            .is_some_and(|proto| proto.as_bytes().eq_ignore_ascii_case(b"https"));
+        let secure = https.unwrap_or_else(|| {
+            request
+                .headers()
+                .get("x-forwarded-proto")
+                .is_some_and(|proto| proto.as_bytes().eq_ignore_ascii_case(b"https"))
+        });
         let cookie = format!(
             "{COOKIE_NAME}={key}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000{}",
             if secure { "; Secure" } else { "" }

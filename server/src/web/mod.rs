@@ -6,6 +6,7 @@ pub mod access;
 pub mod api;
 pub mod assets;
 pub mod cookies;
+pub mod headers;
 pub mod health;
 pub mod language;
 pub mod page_cache;
@@ -43,6 +44,10 @@ pub fn router(state: AppState) -> Router {
             state.config.dashboard_ttl_secs,
         )))
     });
+    let policy = Arc::new(headers::Policy {
+        board_frame_ancestors: state.config.dashboard_frame_ancestors.clone(),
+        dev_reload: std::env::var_os("LEPTOS_WATCH").is_some(),
+    });
     let router = Router::new()
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
@@ -55,10 +60,21 @@ pub fn router(state: AppState) -> Router {
         .leptos_routes_with_context(&state, routes, context, move || shell(leptos.clone()))
         .fallback(file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(
-            state.dashboard_key.clone(),
+            policy.clone(),
+            headers::content_policy,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            (
+                state.dashboard_key.clone(),
+                state.config.public_url.as_ref().map(|url| url.is_https()),
+            ),
             access::guard,
         ))
         .layer(axum::middleware::from_fn(language::remember))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            session::require_csrf,
+        ))
         .layer(axum::middleware::from_fn(session::refuse_cross_site))
         .layer(CompressionLayer::new());
     let router = match pages {
@@ -72,6 +88,14 @@ pub fn router(state: AppState) -> Router {
     let files = assets::Precompressed::start(state.config.site_root());
     router
         .layer(axum::middleware::from_fn_with_state(files, assets::serve))
+        .layer(axum::middleware::from_fn_with_state(
+            policy,
+            headers::secure,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.config.public_url.clone(),
+            session::refuse_other_hosts,
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -121,6 +145,7 @@ impl Application {
         let listener = TcpListener::bind(addr)
             .await
             .with_context(|| format!("cannot listen on {addr} (NABD_ADDR)"))?;
+        let slowdown = std::time::Duration::from_secs(config.admin_slowdown_max_secs);
         let state = AppState {
             leptos,
             config: Arc::new(config),
@@ -132,7 +157,7 @@ impl Application {
             dashboard_key,
             messaging,
             campaign,
-            sign_in_limiter: Arc::default(),
+            sign_in_limiter: Arc::new(crate::admin::AttemptLimiter::new(slowdown)),
         };
         let router = router(state.clone());
         Ok(Self {
@@ -171,12 +196,13 @@ impl Application {
                 }
             })
         });
-        let serving = axum::serve(
-            self.listener,
-            self.router
-                .into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown({
+        let limits = Limits {
+            header_read_timeout: std::time::Duration::from_secs(
+                self.state.config.header_read_timeout_secs,
+            ),
+            max_connections: self.state.config.max_connections as usize,
+        };
+        let serving = serve(self.listener, self.router, limits, {
             let stop = stop.clone();
             async move {
                 tokio::select! {
@@ -193,6 +219,80 @@ impl Application {
         }
         served
     }
+}
+
+/// How the accept loop protects itself from slow and numerous clients.
+struct Limits {
+    header_read_timeout: std::time::Duration,
+    max_connections: usize,
+}
+
+/// Serves HTTP/1.1 on `listener` until `shutdown`, then lets the connections in flight finish
+/// (up to 30 s). A client that does not send a request's headers within the timeout, or that
+/// keeps a connection idle that long, is disconnected; at most `max_connections` are served
+/// at once (`axum::serve` has neither setting).
+async fn serve(
+    listener: TcpListener,
+    router: Router,
+    limits: Limits,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioIo, TokioTimer};
+    use tower::ServiceExt;
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let permits = Arc::new(tokio::sync::Semaphore::new(limits.max_connections));
+    tokio::pin!(shutdown);
+    loop {
+        let permit = tokio::select! {
+            permit = permits.clone().acquire_owned() => match permit {
+                Ok(permit) => permit,
+                Err(_) => break,
+            },
+            () = &mut shutdown => break,
+        };
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(accepted) => accepted,
+                Err(error) => {
+                    // Out of file descriptors and the like: wait a moment, keep serving.
+                    tracing::warn!(%error, "cannot accept a connection");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let service = router.clone().map_request(
+            move |mut request: axum::http::Request<hyper::body::Incoming>| {
+                request
+                    .extensions_mut()
+                    .insert(axum::extract::ConnectInfo(peer));
+                request
+            },
+        );
+        let connection = hyper::server::conn::http1::Builder::new()
+            .timer(TokioTimer::new())
+            .header_read_timeout(limits.header_read_timeout)
+            .serve_connection(
+                TokioIo::new(stream),
+                hyper_util::service::TowerToHyperService::new(service),
+            );
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(error) = connection.await {
+                tracing::debug!(%error, %peer, "connection ended");
+            }
+            drop(permit);
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {},
+        () = tokio::time::sleep(std::time::Duration::from_secs(30)) => {
+            tracing::warn!("connections still open 30 s after shutdown began; closing them");
+        }
+    }
+    Ok(())
 }
 
 fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {

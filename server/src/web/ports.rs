@@ -26,11 +26,9 @@ use app::dashboard::source::{DashboardSource, FiguresFuture};
 use app::marketing::MarketingError;
 use app::marketing::source::{MarketingSource, ReportFuture};
 use app::port::Port;
-use axum::extract::ConnectInfo;
 use chrono::NaiveDate;
 use http::request::Parts;
 use leptos::prelude::provide_context;
-use std::net::SocketAddr;
 use std::sync::Arc;
 
 /// Puts every port in Leptos's context, for the server functions of one request.
@@ -155,10 +153,7 @@ impl AdminSource for Sessions {
         password: String,
     ) -> CookieFuture<'a> {
         Box::pin(async move {
-            let ip = request
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(peer)| peer.ip());
+            let ip = session::request_ip(&self.0, request);
             session::start_session(&self.0, &request.headers, ip, &username, &password)
                 .await
                 .map(|(_, cookie)| cookie)
@@ -171,6 +166,21 @@ impl AdminSource for Sessions {
             end_session(&self.0, &request.headers)
                 .await
                 .map_err(for_sign_in)
+        })
+    }
+
+    fn csrf<'a>(
+        &'a self,
+        request: &'a Parts,
+    ) -> app::port::PortFuture<'a, Option<String>, SignInError> {
+        Box::pin(async move {
+            match session::session_user_for(&self.0, &request.headers, crate::admin::Activity::Poll)
+                .await
+            {
+                Ok(user) => Ok(Some(user.csrf)),
+                Err(AdminError::Unauthenticated) => Ok(None),
+                Err(other) => Err(other.unexpected()),
+            }
         })
     }
 }

@@ -144,6 +144,89 @@ pub async fn refuse_cross_site(
     next.run(request).await
 }
 
+/// The server functions that change something (every other one only reads). Each must carry
+/// the caller's session token: the `csrf` field of its form (a hidden input, so that forms work
+/// without JavaScript) or the `X-CSRF-Token` header. Sign-in has no session yet: the
+/// cross-site check above guards it.
+pub const CHANGING_SERVER_FNS: [&str; 10] = [
+    "/api/admin/sign-out",
+    "/api/admin/exclusions/add",
+    "/api/admin/exclusions/restore",
+    "/api/admin/exclusions/import",
+    "/api/admin/messages/resolve",
+    "/api/admin/broadcasts/review",
+    "/api/admin/broadcasts/send",
+    "/api/admin/broadcasts/cancel",
+    "/api/admin/inbox/reply",
+    "/api/admin/inbox/handled",
+];
+
+/// The largest form a changing server function takes (a broadcast's pasted list and CSV).
+const FORM_LIMIT: usize = 4 * 1024 * 1024;
+
+/// Refuses a changing server function called with a session cookie but without that session's
+/// token (403). A caller without a live session passes on, to be refused by the function itself.
+pub async fn require_csrf(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    if request.method() != Method::POST || !CHANGING_SERVER_FNS.contains(&request.uri().path()) {
+        return next.run(request).await;
+    }
+    let Some(token) = cookies::get(request.headers(), SESSION_COOKIE) else {
+        return next.run(request).await;
+    };
+    let user = admin::session(
+        &state.db,
+        token,
+        lifetime(&state.config),
+        state.clock.real_now(),
+        admin::Activity::Poll,
+    )
+    .await;
+    let expected = match user {
+        Ok(Some(user)) => user.csrf,
+        Ok(None) => return next.run(request).await,
+        Err(error) => return AdminError::from(error).into_response(),
+    };
+    let matches = |sent: &str| {
+        !sent.is_empty()
+            && crate::messaging::webhook::constant_time_eq(sent.as_bytes(), expected.as_bytes())
+    };
+    let header = request
+        .headers()
+        .get("x-csrf-token")
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default();
+    if matches(header) {
+        return next.run(request).await;
+    }
+    let (parts, body) = request.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, FORM_LIMIT).await else {
+        return (StatusCode::PAYLOAD_TOO_LARGE, "the form is too large").into_response();
+    };
+    let sent = form_urlencoded::parse(&bytes)
+        .find(|(key, _)| key == "csrf")
+        .map(|(_, value)| value.into_owned())
+        .unwrap_or_default();
+    if !matches(&sent) {
+        tracing::warn!(path = %parts.uri.path(), "a server function without the session's token refused");
+        // Every page's error has an `Unexpected` variant: the page shows it as it would any
+        // failure, and a plain form post sees a 403.
+        return (
+            StatusCode::FORBIDDEN,
+            Json(json!({ "Unexpected": "the form expired; reload the page" })),
+        )
+            .into_response();
+    }
+    next.run(axum::extract::Request::from_parts(
+        parts,
+        axum::body::Body::from(bytes),
+    ))
+    .await
+}
+
 /// The signed-in user of a request. Extracting it refuses anonymous callers, and for
 /// state-changing methods, cross-site requests and requests without the CSRF token.
 pub struct Admin(pub SessionUser);
@@ -195,7 +278,10 @@ fn session_cookie(value: &str, max_age_secs: i64, secure: bool) -> String {
 }
 
 /// Whether the browser reached Nabd over HTTPS (directly or through a proxy that says so).
-fn over_https(headers: &HeaderMap) -> bool {
+fn over_https(config: &crate::config::Config, headers: &HeaderMap) -> bool {
+    if let Some(public) = &config.public_url {
+        return public.is_https();
+    }
     headers
         .get("x-forwarded-proto")
         .and_then(|v| v.to_str().ok())
@@ -206,20 +292,57 @@ fn over_https(headers: &HeaderMap) -> bool {
             .is_some_and(|origin| origin.starts_with("https://"))
 }
 
-/// The address the request came from, when the server knows it.
+/// The client's address: the connecting address, or, when that is one of
+/// `NABD_TRUSTED_PROXIES`, the right-most address of `X-Forwarded-For` that is not a trusted
+/// proxy (each proxy appends the address it saw, so only the part trusted proxies wrote is
+/// believed). Without trusted proxies the header is ignored: anyone can send it.
+pub fn client_ip(
+    trusted: &[crate::config::Network],
+    peer: Option<std::net::IpAddr>,
+    headers: &HeaderMap,
+) -> Option<std::net::IpAddr> {
+    let trusts = |ip: std::net::IpAddr| trusted.iter().any(|network| network.contains(ip));
+    let peer = peer?;
+    if !trusts(peer) {
+        return Some(peer);
+    }
+    let forwarded: Vec<std::net::IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .flat_map(|value| value.split(','))
+        .map_while(|part| part.trim().parse().ok())
+        .collect();
+    Some(
+        forwarded
+            .into_iter()
+            .rev()
+            .find(|ip| !trusts(*ip))
+            .unwrap_or(peer),
+    )
+}
+
+/// The address the request came from, when the server knows it (see [`client_ip`]).
 pub struct ClientIp(pub Option<std::net::IpAddr>);
 
-impl<S: Send + Sync> FromRequestParts<S> for ClientIp {
+impl FromRequestParts<AppState> for ClientIp {
     type Rejection = std::convert::Infallible;
 
-    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
-        Ok(Self(
-            parts
-                .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(peer)| peer.ip()),
-        ))
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Self(request_ip(state, parts)))
     }
+}
+
+/// The client's address of a request (see [`client_ip`]).
+pub(crate) fn request_ip(state: &AppState, parts: &Parts) -> Option<std::net::IpAddr> {
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(peer)| peer.ip());
+    client_ip(&state.config.trusted_proxies, peer, &parts.headers)
 }
 
 /// Checks the credentials and, when they are right, ends the browser's previous session and
@@ -235,7 +358,8 @@ pub(crate) async fn start_session(
         return Err(AdminError::CrossSite);
     }
     let now = state.clock.real_now();
-    let session = admin::sign_in(
+    let from = ip.map(|ip| format!("from {ip}")).unwrap_or_default();
+    let signed_in = admin::sign_in(
         &state.db,
         &state.sign_in_limiter,
         username,
@@ -243,22 +367,31 @@ pub(crate) async fn start_session(
         ip,
         now,
     )
-    .await
-    .map_err(|error| match error {
-        SignInError::Invalid => AdminError::Invalid(
-            "invalid_credentials",
-            "wrong username or password".to_owned(),
-        ),
-        SignInError::TooMany { minutes } => AdminError::TooMany(minutes),
-        SignInError::Database(error) => error.into(),
-    })?;
+    .await;
+    let session = match signed_in {
+        Ok(session) => session,
+        Err(SignInError::Database(error)) => return Err(error.into()),
+        Err(refusal) => {
+            // Who tried, from where: the log an operator reads after a guessing spree.
+            let name: String = username.trim().chars().take(64).collect();
+            let detail = format!("{name:?} {from}");
+            admin::audit(&state.db, None, "sign_in_refused", detail.trim(), now).await?;
+            return Err(match refusal {
+                SignInError::TooMany { minutes } => AdminError::TooMany(minutes),
+                _ => AdminError::Invalid(
+                    "invalid_credentials",
+                    "wrong username or password".to_owned(),
+                ),
+            });
+        }
+    };
     // Only a sign-in that succeeded replaces the browser's session: a refused one leaves it be.
     if let Some(old) = cookies::get(headers, SESSION_COOKIE) {
         admin::sign_out(&state.db, old).await?;
     }
-    admin::audit(&state.db, Some(&session.user), "signed_in", "", now).await?;
+    admin::audit(&state.db, Some(&session.user), "signed_in", &from, now).await?;
     let max_age = i64::from(state.config.admin_idle_minutes) * 60;
-    let cookie = session_cookie(&session.token, max_age, over_https(headers));
+    let cookie = session_cookie(&session.token, max_age, over_https(&state.config, headers));
     Ok((session.user, cookie))
 }
 
@@ -277,7 +410,7 @@ pub(crate) async fn end_session(
         }
         admin::sign_out(&state.db, token).await?;
     }
-    Ok(session_cookie("", 0, over_https(headers)))
+    Ok(session_cookie("", 0, over_https(&state.config, headers)))
 }
 
 /// The signed-in user of a request's headers, if their session is alive; the request counts
@@ -306,4 +439,36 @@ pub(crate) async fn session_user_for(
     )
     .await?
     .ok_or(AdminError::Unauthenticated)
+}
+
+/// With `NABD_PUBLIC_URL`, refuses a request whose `Host` names another host (a DNS rebinding
+/// page on some other name reaching a Nabd on the clinic's network). The health probes, which
+/// a monitor on the machine calls by its own address, are left alone.
+pub async fn refuse_other_hosts(
+    axum::extract::State(public): axum::extract::State<Option<crate::config::PublicUrl>>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let Some(public) = public else {
+        return next.run(request).await;
+    };
+    let path = request.uri().path();
+    if path == "/healthz" || path == "/readyz" {
+        return next.run(request).await;
+    }
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|value| value.to_str().ok())
+        .or_else(|| request.uri().authority().map(|a| a.as_str()))
+        .unwrap_or_default();
+    if public.is_host(host) {
+        return next.run(request).await;
+    }
+    tracing::warn!(host, "a request for another host refused (NABD_PUBLIC_URL)");
+    (
+        StatusCode::MISDIRECTED_REQUEST,
+        format!("this server answers for {} only", public.origin()),
+    )
+        .into_response()
 }

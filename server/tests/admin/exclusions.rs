@@ -81,7 +81,7 @@ async fn an_admin_excludes_and_restores_a_number_and_both_are_audited() {
     assert_eq!(
         actions,
         [
-            ("manager", "signed_in", ""),
+            ("manager", "signed_in", "from 127.0.0.1"),
             ("manager", "number_excluded", "+966501234567"),
             ("manager", "number_restored", "+966501234567"),
         ]

@@ -11,6 +11,7 @@ mod broadcasts;
 mod exclusions;
 mod messages;
 mod report;
+mod security;
 mod sessions;
 
 use reqwest::StatusCode;
@@ -25,7 +26,12 @@ struct App {
 }
 
 async fn start_at(dir: tempfile::TempDir) -> App {
-    start_with(dir, &["--jobs-enabled", "false"]).await
+    // No sign-in slowdown here: the tests that are about it set their own.
+    start_with(
+        dir,
+        &["--jobs-enabled", "false", "--admin-slowdown-max-secs", "0"],
+    )
+    .await
 }
 
 async fn start_with(dir: tempfile::TempDir, extra: &[&str]) -> App {
@@ -146,11 +152,16 @@ async fn call_server_fn(
     form: &[(&str, &str)],
     session: Option<&Session>,
 ) -> reqwest::Response {
+    // A signed-in page's forms carry the session's token in a hidden field.
+    let mut fields: Vec<(&str, &str)> = form.to_vec();
+    if let Some(session) = session {
+        fields.push(("csrf", &session.csrf));
+    }
     let mut request = app
         .client
         .post(app.url(endpoint))
         .header("origin", &app.base)
-        .form(form);
+        .form(&fields);
     if let Some(session) = session {
         request = request.header("cookie", &session.cookie);
     }

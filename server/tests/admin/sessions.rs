@@ -267,3 +267,149 @@ async fn a_refused_sign_in_leaves_the_browsers_live_session_alone() {
         "a successful sign-in replaces it"
     );
 }
+
+/// Nabd behind a reverse proxy on loopback, with users, and no slowdown unless `extra` says.
+async fn behind_proxy(extra: &[&str]) -> App {
+    let mut args = vec!["--jobs-enabled", "false", "--trusted-proxies", "127.0.0.1"];
+    args.extend_from_slice(extra);
+    if !extra.contains(&"--admin-slowdown-max-secs") {
+        args.extend_from_slice(&["--admin-slowdown-max-secs", "0"]);
+    }
+    with_users(start_with(tempfile::tempdir().expect("temp dir"), &args).await).await
+}
+
+impl App {
+    async fn sign_in_from(&self, client_ip: &str, username: &str, password: &str) -> StatusCode {
+        self.client
+            .post(self.url("/api/v1/admin/sign-in"))
+            .header("origin", &self.base)
+            .header("x-forwarded-for", client_ip)
+            .json(&json!({ "username": username, "password": password }))
+            .send()
+            .await
+            .expect("answers")
+            .status()
+    }
+}
+
+#[tokio::test]
+async fn concurrent_guesses_get_no_more_password_checks_than_the_limits() {
+    let app = start().await;
+    // 30 at once at one user from one address: 5 are checked, the rest refused.
+    let attempts = (0..30).map(|_| app.sign_in("manager", "a wrong guess"));
+    let statuses: Vec<StatusCode> = futures::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(|response| response.status())
+        .collect();
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNPROCESSABLE_ENTITY)
+        .count();
+    let refused = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!((checked, refused), (5, 25), "{statuses:?}");
+
+    // 60 at once from one address at sixty names: 20 are checked.
+    let app = start().await;
+    let names: Vec<String> = (0..60).map(|n| format!("user{n}")).collect();
+    let attempts = names.iter().map(|name| app.sign_in(name, "a wrong guess"));
+    let statuses: Vec<StatusCode> = futures::future::join_all(attempts)
+        .await
+        .into_iter()
+        .map(|response| response.status())
+        .collect();
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNPROCESSABLE_ENTITY)
+        .count();
+    assert_eq!(checked, 20, "{statuses:?}");
+}
+
+#[tokio::test]
+async fn nobody_can_lock_the_real_admin_out_from_another_address() {
+    let app = behind_proxy(&[]).await;
+    for _ in 0..5 {
+        assert_eq!(
+            app.sign_in_from("203.0.113.7", "manager", "a wrong guess")
+                .await,
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+    }
+    // The guesser's address is blocked for that name...
+    assert_eq!(
+        app.sign_in_from("203.0.113.7", "manager", "correct horse battery")
+            .await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    // ...the admin at the desk, through the same proxy, is not.
+    assert_eq!(
+        app.sign_in_from("198.51.100.2", "manager", "correct horse battery")
+            .await,
+        StatusCode::OK
+    );
+    // The audit log names each client's own address, not the proxy's.
+    let db = SqlitePool::connect(&app.db_url).await.expect("db");
+    let rows: Vec<(String, String)> =
+        sqlx::query_as("SELECT action, detail FROM audit_log ORDER BY id")
+            .fetch_all(&db)
+            .await
+            .expect("audit");
+    assert_eq!(rows.len(), 7);
+    assert_eq!(
+        rows[0],
+        (
+            "sign_in_refused".to_owned(),
+            "\"manager\" from 203.0.113.7".to_owned()
+        )
+    );
+    assert_eq!(
+        rows[6],
+        ("signed_in".to_owned(), "from 198.51.100.2".to_owned())
+    );
+}
+
+#[tokio::test]
+async fn a_forwarded_address_is_believed_only_from_a_trusted_proxy() {
+    // No trusted proxies: the header is anyone's to send, so it changes nothing.
+    let app = start().await;
+    for n in 0..5 {
+        assert_eq!(
+            app.sign_in_from(&format!("203.0.113.{n}"), "manager", "a wrong guess")
+                .await,
+            StatusCode::UNPROCESSABLE_ENTITY
+        );
+    }
+    assert_eq!(
+        app.sign_in_from("198.51.100.2", "manager", "correct horse battery")
+            .await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+}
+
+#[tokio::test]
+async fn a_username_that_keeps_failing_is_slowed_down_not_locked() {
+    let app = behind_proxy(&["--admin-slowdown-max-secs", "2"]).await;
+    let timed = |ip: &'static str, password: &'static str| {
+        let app = &app;
+        async move {
+            let start = std::time::Instant::now();
+            let status = app.sign_in_from(ip, "manager", password).await;
+            (status, start.elapsed())
+        }
+    };
+    let (status, first) = timed("203.0.113.1", "a wrong guess").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, second) = timed("203.0.113.2", "a wrong guess").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, third) = timed("203.0.113.3", "correct horse battery").await;
+    assert_eq!(status, StatusCode::OK, "slowed, never locked");
+    assert!(second >= std::time::Duration::from_secs(1), "{second:?}");
+    assert!(third >= std::time::Duration::from_secs(2), "{third:?}");
+    assert!(first < std::time::Duration::from_secs(1), "{first:?}");
+    // The success cleared the name's failures: the next check is not slowed.
+    let (_, after) = timed("203.0.113.4", "correct horse battery").await;
+    assert!(after < std::time::Duration::from_secs(1), "{after:?}");
+}

@@ -162,6 +162,13 @@ impl BroadcastError {
 
 crate::page_error!(BroadcastError);
 
+impl crate::port::Refused for BroadcastError {
+    /// The JSON API's status, written once above (the inherent method).
+    fn status(&self) -> http::StatusCode {
+        BroadcastError::status(self)
+    }
+}
+
 /// The server side of broadcasts and imports.
 #[cfg(feature = "ssr")]
 pub mod source {
@@ -222,47 +229,72 @@ pub async fn review_broadcast(
     csv: Option<String>,
     message: String,
 ) -> Result<i64, BroadcastError> {
-    let (parts, source) =
-        crate::port::request_and::<dyn source::BroadcastSource, BroadcastError>()?;
-    let id = with_status(source.review(&parts, numbers, csv, message).await)?;
-    let lang = crate::locale::parse(&lang).unwrap_or(crate::i18n::Locale::en);
-    leptos_axum::redirect(&format!(
-        "/{}/admin/broadcasts/{id}",
-        leptos_i18n::Locale::as_str(lang)
-    ));
-    Ok(id)
+    crate::port::answer(
+        async move {
+            let (parts, source) =
+                crate::port::request_and::<dyn source::BroadcastSource, BroadcastError>()?;
+            let id = with_status(source.review(&parts, numbers, csv, message).await)?;
+            let lang = crate::locale::parse(&lang).unwrap_or(crate::i18n::Locale::en);
+            leptos_axum::redirect(&format!(
+                "/{}/admin/broadcasts/{id}",
+                leptos_i18n::Locale::as_str(lang)
+            ));
+            Ok(id)
+        }
+        .await,
+    )
 }
 
 /// The 50 newest broadcasts.
 #[leptos::server(prefix = "/api", endpoint = "admin/broadcasts")]
 pub async fn list_broadcasts() -> Result<Vec<BroadcastSummary>, BroadcastError> {
-    let (parts, source) =
-        crate::port::request_and::<dyn source::BroadcastSource, BroadcastError>()?;
-    with_status(source.list(&parts).await)
+    crate::port::answer(
+        async move {
+            let (parts, source) =
+                crate::port::request_and::<dyn source::BroadcastSource, BroadcastError>()?;
+            with_status(source.list(&parts).await)
+        }
+        .await,
+    )
 }
 
 /// One broadcast with its review and progress.
 #[leptos::server(prefix = "/api", endpoint = "admin/broadcasts/get")]
 pub async fn load_broadcast(id: i64) -> Result<BroadcastView, BroadcastError> {
-    let (parts, source) =
-        crate::port::request_and::<dyn source::BroadcastSource, BroadcastError>()?;
-    with_status(source.get(&parts, id).await)
+    crate::port::answer(
+        async move {
+            let (parts, source) =
+                crate::port::request_and::<dyn source::BroadcastSource, BroadcastError>()?;
+            with_status(source.get(&parts, id).await)
+        }
+        .await,
+    )
 }
 
 /// Confirms a reviewed broadcast: its messages go through the outbox, spread out.
 #[leptos::server(prefix = "/api", endpoint = "admin/broadcasts/send")]
 pub async fn send_broadcast(id: i64) -> Result<(), BroadcastError> {
-    let (parts, source) =
-        crate::port::request_and::<dyn source::BroadcastSource, BroadcastError>()?;
-    with_status(source.send(&parts, id).await)
+    crate::port::answer(
+        async move {
+            let (parts, source) =
+                crate::port::request_and::<dyn source::BroadcastSource, BroadcastError>()?;
+            with_status(source.send(&parts, id).await)
+        }
+        .await,
+    )
 }
 
 /// Cancels the broadcast's messages not sent yet.
 #[leptos::server(prefix = "/api", endpoint = "admin/broadcasts/cancel")]
 pub async fn cancel_broadcast(id: i64) -> Result<i64, BroadcastError> {
-    let (parts, source) =
-        crate::port::request_and::<dyn source::BroadcastSource, BroadcastError>()?;
-    with_status(source.cancel(&parts, id).await)
+    crate::port::answer(
+        async move {
+            let (parts, source) =
+                crate::port::request_and::<dyn source::BroadcastSource, BroadcastError>()?;
+            with_status(source.cancel(&parts, id).await)
+        }
+        .await,
+    )
 }
 
 /// Adds a pasted or uploaded list to the do-not-contact list.
@@ -272,9 +304,14 @@ pub async fn import_exclusions(
     csv: Option<String>,
     reason: Option<String>,
 ) -> Result<ImportOutcome, BroadcastError> {
-    let (parts, source) =
-        crate::port::request_and::<dyn source::BroadcastSource, BroadcastError>()?;
-    with_status(source.import_exclusions(&parts, numbers, csv, reason).await)
+    crate::port::answer(
+        async move {
+            let (parts, source) =
+                crate::port::request_and::<dyn source::BroadcastSource, BroadcastError>()?;
+            with_status(source.import_exclusions(&parts, numbers, csv, reason).await)
+        }
+        .await,
+    )
 }
 
 /// The error in the page's language.

@@ -9,7 +9,7 @@ use super::{
     BroadcastError, BroadcastSummary, BroadcastView, CancelBroadcast, MAX_MESSAGE_CHARS,
     ReviewBroadcast, SendBroadcast, list_broadcasts, load_broadcast, problem,
 };
-use crate::components::{AdminNav, LeftOut, NumberListInput, Refusal};
+use crate::components::{AdminNav, CsrfField, LeftOut, NumberListInput, Refusal, provide_csrf};
 use crate::format;
 use crate::i18n::{t, t_string, use_i18n};
 use leptos::prelude::*;
@@ -25,6 +25,7 @@ fn Problem(error: BroadcastError) -> impl IntoView {
 
 #[component]
 pub fn BroadcastsPage() -> impl IntoView {
+    provide_csrf();
     let i18n = use_i18n();
     let review = ServerAction::<ReviewBroadcast>::new();
     let recent = Resource::new(|| (), |_| list_broadcasts());
@@ -45,6 +46,7 @@ pub fn BroadcastsPage() -> impl IntoView {
             <h1 id="broadcasts-title">{t!(i18n, broadcast.title)}</h1>
             <p>{t!(i18n, broadcast.intro)}</p>
             <ActionForm action=review attr:class="admin-form broadcast-form">
+                <CsrfField />
                 <input type="hidden" name="lang" value=lang />
                 <NumberListInput />
                 <label>
@@ -160,6 +162,7 @@ fn RecentList(list: Vec<BroadcastSummary>) -> impl IntoView {
 /// One broadcast: its review, the confirmation, its progress and cancelling.
 #[component]
 pub fn BroadcastPage() -> impl IntoView {
+    provide_csrf();
     let i18n = use_i18n();
     let params = use_params_map();
     let id = Memo::new(move |_| {
@@ -276,6 +279,7 @@ fn Review(
         {draft.then(|| view! {
             <div class="confirm">
                 <ActionForm action=send attr:class="inline-form">
+                    <CsrfField />
                     <input type="hidden" name="id" value=id />
                     <button type="submit" class="primary" disabled=move || send.pending().get() || counts.valid == 0>
                         {move || if send.pending().get() {
@@ -286,6 +290,7 @@ fn Review(
                     </button>
                 </ActionForm>
                 <ActionForm action=cancel attr:class="inline-form">
+                    <CsrfField />
                     <input type="hidden" name="id" value=id />
                     <button type="submit">{t!(i18n, broadcast.discard)}</button>
                 </ActionForm>
@@ -318,6 +323,7 @@ fn Review(
                 </dl>
                 {(sending && progress.queued > 0).then(|| view! {
                     <ActionForm action=cancel attr:class="inline-form">
+                        <CsrfField />
                         <input type="hidden" name="id" value=id />
                         <button type="submit">{t!(i18n, broadcast.cancel_rest)}</button>
                     </ActionForm>

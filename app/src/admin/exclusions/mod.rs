@@ -46,6 +46,19 @@ pub enum ExclusionError {
 
 crate::page_error!(ExclusionError);
 
+impl crate::port::Refused for ExclusionError {
+    fn status(&self) -> http::StatusCode {
+        use http::StatusCode;
+        match self {
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::InvalidMobile(_) => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
 /// The server side of the list.
 #[cfg(feature = "ssr")]
 pub mod source {
@@ -81,8 +94,14 @@ pub async fn list_exclusions(
     search: Option<String>,
     page: u32,
 ) -> Result<ExclusionPage, ExclusionError> {
-    let (parts, list) = crate::port::request_and::<dyn source::ExclusionSource, ExclusionError>()?;
-    list.list(&parts, search, page).await
+    crate::port::answer(
+        async move {
+            let (parts, list) =
+                crate::port::request_and::<dyn source::ExclusionSource, ExclusionError>()?;
+            list.list(&parts, search, page).await
+        }
+        .await,
+    )
 }
 
 /// Adds a number to the list.
@@ -91,19 +110,25 @@ pub async fn add_exclusion(
     mobile: String,
     reason: Option<String>,
 ) -> Result<String, ExclusionError> {
-    let (parts, list) = crate::port::request_and::<dyn source::ExclusionSource, ExclusionError>()?;
-    let added = list.add(&parts, mobile, reason).await;
-    if let Err(ExclusionError::InvalidMobile(_)) = &added
-        && let Some(response) = leptos::prelude::use_context::<leptos_axum::ResponseOptions>()
-    {
-        response.set_status(http::StatusCode::UNPROCESSABLE_ENTITY);
-    }
-    added
+    crate::port::answer(
+        async move {
+            let (parts, list) =
+                crate::port::request_and::<dyn source::ExclusionSource, ExclusionError>()?;
+            list.add(&parts, mobile, reason).await
+        }
+        .await,
+    )
 }
 
 /// Restores an excluded number: it may be messaged again.
 #[leptos::server(prefix = "/api", endpoint = "admin/exclusions/restore")]
 pub async fn restore_exclusion(id: i64) -> Result<(), ExclusionError> {
-    let (parts, list) = crate::port::request_and::<dyn source::ExclusionSource, ExclusionError>()?;
-    list.restore(&parts, id).await
+    crate::port::answer(
+        async move {
+            let (parts, list) =
+                crate::port::request_and::<dyn source::ExclusionSource, ExclusionError>()?;
+            list.restore(&parts, id).await
+        }
+        .await,
+    )
 }

@@ -4,7 +4,7 @@
 
 use super::{AddExclusion, ExclusionError, ExclusionPage, RestoreExclusion, list_exclusions};
 use crate::admin::broadcasts::{ImportExclusions, problem as import_problem};
-use crate::components::{AdminNav, LeftOut, NumberListInput, Refusal};
+use crate::components::{AdminNav, CsrfField, LeftOut, NumberListInput, Refusal, provide_csrf};
 use crate::format;
 use crate::i18n::{t, t_string, use_i18n};
 use leptos::prelude::*;
@@ -14,6 +14,7 @@ use leptos_router::hooks::use_query_map;
 /// Lists and edits the numbers Nabd never messages.
 #[component]
 pub fn ExclusionsPage() -> impl IntoView {
+    provide_csrf();
     let i18n = use_i18n();
     let query = use_query_map();
     let search = Memo::new(move |_| query.read().get("search").filter(|s| !s.trim().is_empty()));
@@ -64,6 +65,7 @@ pub fn ExclusionsPage() -> impl IntoView {
             <h1 id="exclusions-title">{t!(i18n, exclusions.title)}</h1>
             <p>{t!(i18n, exclusions.intro)}</p>
             <ActionForm action=add attr:class="admin-form">
+                <CsrfField />
                 <label>
                     <span>{t!(i18n, exclusions.mobile)}</span>
                     <input
@@ -96,6 +98,7 @@ pub fn ExclusionsPage() -> impl IntoView {
                 <summary>{t!(i18n, exclusions.import_title)}</summary>
                 <p>{t!(i18n, exclusions.import_intro)}</p>
                 <ActionForm action=import attr:class="admin-form">
+                    <CsrfField />
                     <NumberListInput />
                     <label>
                         <span>{t!(i18n, exclusions.import_reason)}</span>
@@ -204,6 +207,7 @@ fn ExclusionTable(page: ExclusionPage, restore: ServerAction<RestoreExclusion>) 
                                 <td>{format::digits(locale, item.added_at.get(..10).unwrap_or_default())}</td>
                                 <td>
                                     <ActionForm action=restore attr:class="inline-form">
+                                        <CsrfField />
                                         <input type="hidden" name="id" value=item.id />
                                         <button type="submit">{t!(i18n, exclusions.restore)}</button>
                                     </ActionForm>

@@ -116,6 +116,24 @@ pub enum InboxError {
 
 crate::page_error!(InboxError);
 
+impl crate::port::Refused for InboxError {
+    fn status(&self) -> http::StatusCode {
+        use http::StatusCode;
+        match self {
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::NotFound => StatusCode::NOT_FOUND,
+            Self::BadFilter
+            | Self::BadNumber
+            | Self::BadDate
+            | Self::EmptyReply
+            | Self::TooLong
+            | Self::WindowClosed => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
 /// The server side of the inbox.
 #[cfg(feature = "ssr")]
 pub mod source {
@@ -181,41 +199,71 @@ pub async fn list_conversations(
     q: Option<String>,
     poll: bool,
 ) -> Result<Vec<ConversationSummary>, InboxError> {
-    let (parts, inbox) = inbox()?;
-    inbox.list(&parts, filter, q, poll).await
+    crate::port::answer(
+        async move {
+            let (parts, inbox) = inbox()?;
+            inbox.list(&parts, filter, q, poll).await
+        }
+        .await,
+    )
 }
 
 /// Opens one conversation (its unread count goes to zero).
 #[leptos::server(prefix = "/api", endpoint = "admin/inbox/open")]
 pub async fn open_conversation(mobile: String, poll: bool) -> Result<Conversation, InboxError> {
-    let (parts, inbox) = inbox()?;
-    inbox.open(&parts, mobile, poll).await
+    crate::port::answer(
+        async move {
+            let (parts, inbox) = inbox()?;
+            inbox.open(&parts, mobile, poll).await
+        }
+        .await,
+    )
 }
 
 /// Answers a conversation through the outbox.
 #[leptos::server(prefix = "/api", endpoint = "admin/inbox/reply")]
 pub async fn reply_to(mobile: String, body: String) -> Result<(), InboxError> {
-    let (parts, inbox) = inbox()?;
-    inbox.reply(&parts, mobile, body).await
+    crate::port::answer(
+        async move {
+            let (parts, inbox) = inbox()?;
+            inbox.reply(&parts, mobile, body).await
+        }
+        .await,
+    )
 }
 
 /// Marks a conversation handled.
 #[leptos::server(prefix = "/api", endpoint = "admin/inbox/handled")]
 pub async fn mark_handled(mobile: String) -> Result<(), InboxError> {
-    let (parts, inbox) = inbox()?;
-    inbox.mark_handled(&parts, mobile).await
+    crate::port::answer(
+        async move {
+            let (parts, inbox) = inbox()?;
+            inbox.mark_handled(&parts, mobile).await
+        }
+        .await,
+    )
 }
 
 /// How many conversations need action; `None` for a caller who may not see the inbox.
 #[leptos::server(prefix = "/api", endpoint = "admin/inbox/count")]
 pub async fn inbox_count() -> Result<Option<i64>, InboxError> {
-    let (parts, inbox) = inbox()?;
-    inbox.count(&parts).await
+    crate::port::answer(
+        async move {
+            let (parts, inbox) = inbox()?;
+            inbox.count(&parts).await
+        }
+        .await,
+    )
 }
 
 /// The reception's list of `date` (default today).
 #[leptos::server(prefix = "/api", endpoint = "admin/replies")]
 pub async fn list_day_replies(date: Option<String>) -> Result<DayReplies, InboxError> {
-    let (parts, inbox) = inbox()?;
-    inbox.day(&parts, date).await
+    crate::port::answer(
+        async move {
+            let (parts, inbox) = inbox()?;
+            inbox.day(&parts, date).await
+        }
+        .await,
+    )
 }

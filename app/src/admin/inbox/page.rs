@@ -7,7 +7,7 @@ use super::{
     Conversation, ConversationSummary, InboxError, MarkHandled, ReplyTo, list_conversations,
     open_conversation,
 };
-use crate::components::{AdminNav, Refusal, use_poll};
+use crate::components::{AdminNav, CsrfField, Refusal, provide_csrf, use_poll};
 use crate::format;
 use crate::i18n::{Locale, t, t_string, use_i18n};
 use leptos::prelude::*;
@@ -105,6 +105,7 @@ pub(crate) fn encode(value: &str) -> String {
 /// The inbox.
 #[component]
 pub fn InboxPage() -> impl IntoView {
+    provide_csrf();
     let i18n = use_i18n();
     let query = use_query_map();
     let filter = Memo::new(move |_| {
@@ -313,6 +314,7 @@ fn Thread(
                 })}
                 {(!summary.handled).then(|| view! {
                     <ActionForm action=handled attr:class="inline-form">
+                        <CsrfField />
                         <input type="hidden" name="mobile" value=mobile_for_handled.clone() />
                         <button type="submit">{t!(i18n, inbox.mark_handled)}</button>
                     </ActionForm>
@@ -356,6 +358,7 @@ fn Thread(
             {sent}
             {can_reply.then(|| view! {
                 <ActionForm action=reply attr:class="reply-form">
+                    <CsrfField />
                     <input type="hidden" name="mobile" value=mobile_for_reply.clone() />
                     <label>
                         <span>{t!(i18n, inbox.reply_label)}</span>

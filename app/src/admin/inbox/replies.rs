@@ -60,6 +60,14 @@ fn next_day(date: &str) -> Option<String> {
     Some(format!("{y:04}-{m:02}-{d:02}"))
 }
 
+/// Opens the browser's print dialogue (no inline handler: the page's policy allows none).
+fn print(_: leptos::ev::MouseEvent) {
+    #[cfg(feature = "hydrate")]
+    if let Err(error) = window().print() {
+        leptos::logging::warn!("cannot print: {error:?}");
+    }
+}
+
 #[component]
 fn Day(day: DayReplies) -> impl IntoView {
     let i18n = use_i18n();
@@ -87,7 +95,7 @@ fn Day(day: DayReplies) -> impl IntoView {
                 </label>
                 <button type="submit">{t!(i18n, replies.show)}</button>
                 <a class="button" href=csv download="">{t!(i18n, replies.csv)}</a>
-                <button type="button" class="print" onclick="window.print()">{t!(i18n, replies.print)}</button>
+                <button type="button" class="print" on:click=print>{t!(i18n, replies.print)}</button>
             </Form>
             <h2>{heading}</h2>
             {if day.replies.is_empty() {

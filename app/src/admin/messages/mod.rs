@@ -115,6 +115,19 @@ pub enum LogError {
 
 crate::page_error!(LogError);
 
+impl crate::port::Refused for LogError {
+    fn status(&self) -> http::StatusCode {
+        use http::StatusCode;
+        match self {
+            Self::Unauthenticated => StatusCode::UNAUTHORIZED,
+            Self::Forbidden => StatusCode::FORBIDDEN,
+            Self::BadFilter => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::NotUncertain => StatusCode::CONFLICT,
+            Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
 /// The server side of the log.
 #[cfg(feature = "ssr")]
 pub mod source {
@@ -148,13 +161,25 @@ pub async fn list_messages(
     state: Option<String>,
     to: Option<String>,
 ) -> Result<Vec<LogEntry>, LogError> {
-    let (parts, log) = crate::port::request_and::<dyn source::MessageLogSource, LogError>()?;
-    log.list(&parts, LogFilter { kind, state, to }).await
+    crate::port::answer(
+        async move {
+            let (parts, log) =
+                crate::port::request_and::<dyn source::MessageLogSource, LogError>()?;
+            log.list(&parts, LogFilter { kind, state, to }).await
+        }
+        .await,
+    )
 }
 
 /// Resolves an uncertain message: `sent` or `requeue`.
 #[leptos::server(prefix = "/api", endpoint = "admin/messages/resolve")]
 pub async fn resolve_message(id: i64, action: String) -> Result<(), LogError> {
-    let (parts, log) = crate::port::request_and::<dyn source::MessageLogSource, LogError>()?;
-    log.resolve(&parts, id, action).await
+    crate::port::answer(
+        async move {
+            let (parts, log) =
+                crate::port::request_and::<dyn source::MessageLogSource, LogError>()?;
+            log.resolve(&parts, id, action).await
+        }
+        .await,
+    )
 }

@@ -3,7 +3,7 @@
 //! `uncertain` one (it was sent, or send it again).
 
 use super::{LogEntry, LogError, LogFilter, MessageState, ResolveMessage, list_messages};
-use crate::components::{AdminNav, Refusal};
+use crate::components::{AdminNav, CsrfField, Refusal, provide_csrf};
 use crate::format;
 use crate::i18n::{Locale, t, t_string, use_i18n};
 use leptos::prelude::*;
@@ -77,6 +77,7 @@ fn state_label(state: &str) -> String {
 /// Lists the outbox.
 #[component]
 pub fn MessagesPage() -> impl IntoView {
+    provide_csrf();
     let i18n = use_i18n();
     let query = use_query_map();
     let filter = Memo::new(move |_| {
@@ -210,11 +211,13 @@ fn LogTable(entries: Vec<LogEntry>, resolve: ServerAction<ResolveMessage>) -> im
                                 <td>
                                     {uncertain.then(|| view! {
                                         <ActionForm action=resolve attr:class="inline-form">
+                                            <CsrfField />
                                             <input type="hidden" name="id" value=id />
                                             <input type="hidden" name="action" value="sent" />
                                             <button type="submit">{t!(i18n, messages.mark_sent)}</button>
                                         </ActionForm>
                                         <ActionForm action=resolve attr:class="inline-form">
+                                            <CsrfField />
                                             <input type="hidden" name="id" value=id />
                                             <input type="hidden" name="action" value="requeue" />
                                             <button type="submit">{t!(i18n, messages.requeue)}</button>

@@ -25,6 +25,17 @@ pub enum AdminError {
 
 crate::page_error!(AdminError);
 
+impl crate::port::Refused for AdminError {
+    fn status(&self) -> http::StatusCode {
+        use http::StatusCode;
+        match self {
+            Self::InvalidCredentials | Self::Missing => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::TooMany(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
 /// The server side of sign-in: a port that `app` defines and the `nabd` server implements.
 #[cfg(feature = "ssr")]
 pub mod source {
@@ -47,6 +58,13 @@ pub mod source {
 
         /// Ends the request's session and returns the cookie that clears it.
         fn sign_out<'a>(&'a self, request: &'a http::request::Parts) -> CookieFuture<'a>;
+
+        /// The request's session's CSRF token, if it has a live session (reading it does not
+        /// count as using the session).
+        fn csrf<'a>(
+            &'a self,
+            request: &'a http::request::Parts,
+        ) -> crate::port::PortFuture<'a, Option<String>, AdminError>;
     }
 }
 
@@ -89,13 +107,31 @@ pub async fn sign_in(username: String, password: String, lang: String) -> Result
 /// Signs out and goes to the sign-in page.
 #[leptos::server(prefix = "/api", endpoint = "admin/sign-out")]
 pub async fn sign_out(lang: String) -> Result<(), AdminError> {
-    let (parts, admin) = crate::port::request_and::<dyn source::AdminSource, AdminError>()?;
-    let cookie = admin.sign_out(&parts).await?;
-    let response = leptos::prelude::expect_context::<leptos_axum::ResponseOptions>();
-    if let Ok(value) = http::HeaderValue::from_str(&cookie) {
-        response.append_header(http::header::SET_COOKIE, value);
-    }
-    let lang = if lang == "ar" { "ar" } else { "en" };
-    leptos_axum::redirect(&format!("/{lang}/admin/sign-in"));
-    Ok(())
+    crate::port::answer(
+        async move {
+            let (parts, admin) = crate::port::request_and::<dyn source::AdminSource, AdminError>()?;
+            let cookie = admin.sign_out(&parts).await?;
+            let response = leptos::prelude::expect_context::<leptos_axum::ResponseOptions>();
+            if let Ok(value) = http::HeaderValue::from_str(&cookie) {
+                response.append_header(http::header::SET_COOKIE, value);
+            }
+            let lang = if lang == "ar" { "ar" } else { "en" };
+            leptos_axum::redirect(&format!("/{lang}/admin/sign-in"));
+            Ok(())
+        }
+        .await,
+    )
+}
+
+/// The signed-in session's CSRF token, for the hidden field of the admin pages' forms
+/// ([`crate::components::CsrfField`]); `None` without a session.
+#[leptos::server(prefix = "/api", endpoint = "admin/csrf")]
+pub async fn csrf_token() -> Result<Option<String>, AdminError> {
+    crate::port::answer(
+        async move {
+            let (parts, admin) = crate::port::request_and::<dyn source::AdminSource, AdminError>()?;
+            admin.csrf(&parts).await
+        }
+        .await,
+    )
 }
