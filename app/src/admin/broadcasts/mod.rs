@@ -228,7 +228,10 @@ pub async fn review_broadcast(
     numbers: String,
     csv: Option<String>,
     message: String,
+    csrf: Option<String>,
 ) -> Result<i64, BroadcastError> {
+    // Checked against the session before this runs (`web::session::require_csrf`).
+    let _ = csrf;
     crate::port::answer(
         async move {
             let (parts, source) =
@@ -273,7 +276,9 @@ pub async fn load_broadcast(id: i64) -> Result<BroadcastView, BroadcastError> {
 
 /// Confirms a reviewed broadcast: its messages go through the outbox, spread out.
 #[leptos::server(prefix = "/api", endpoint = "admin/broadcasts/send")]
-pub async fn send_broadcast(id: i64) -> Result<(), BroadcastError> {
+pub async fn send_broadcast(id: i64, csrf: Option<String>) -> Result<(), BroadcastError> {
+    // Checked against the session before this runs (`web::session::require_csrf`).
+    let _ = csrf;
     crate::port::answer(
         async move {
             let (parts, source) =
@@ -286,7 +291,9 @@ pub async fn send_broadcast(id: i64) -> Result<(), BroadcastError> {
 
 /// Cancels the broadcast's messages not sent yet.
 #[leptos::server(prefix = "/api", endpoint = "admin/broadcasts/cancel")]
-pub async fn cancel_broadcast(id: i64) -> Result<i64, BroadcastError> {
+pub async fn cancel_broadcast(id: i64, csrf: Option<String>) -> Result<i64, BroadcastError> {
+    // Checked against the session before this runs (`web::session::require_csrf`).
+    let _ = csrf;
     crate::port::answer(
         async move {
             let (parts, source) =
@@ -303,7 +310,10 @@ pub async fn import_exclusions(
     numbers: String,
     csv: Option<String>,
     reason: Option<String>,
+    csrf: Option<String>,
 ) -> Result<ImportOutcome, BroadcastError> {
+    // Checked against the session before this runs (`web::session::require_csrf`).
+    let _ = csrf;
     crate::port::answer(
         async move {
             let (parts, source) =

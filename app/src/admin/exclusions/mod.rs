@@ -109,7 +109,10 @@ pub async fn list_exclusions(
 pub async fn add_exclusion(
     mobile: String,
     reason: Option<String>,
+    csrf: Option<String>,
 ) -> Result<String, ExclusionError> {
+    // Checked against the session before this runs (`web::session::require_csrf`).
+    let _ = csrf;
     crate::port::answer(
         async move {
             let (parts, list) =
@@ -122,7 +125,9 @@ pub async fn add_exclusion(
 
 /// Restores an excluded number: it may be messaged again.
 #[leptos::server(prefix = "/api", endpoint = "admin/exclusions/restore")]
-pub async fn restore_exclusion(id: i64) -> Result<(), ExclusionError> {
+pub async fn restore_exclusion(id: i64, csrf: Option<String>) -> Result<(), ExclusionError> {
+    // Checked against the session before this runs (`web::session::require_csrf`).
+    let _ = csrf;
     crate::port::answer(
         async move {
             let (parts, list) =

@@ -222,7 +222,13 @@ pub async fn open_conversation(mobile: String, poll: bool) -> Result<Conversatio
 
 /// Answers a conversation through the outbox.
 #[leptos::server(prefix = "/api", endpoint = "admin/inbox/reply")]
-pub async fn reply_to(mobile: String, body: String) -> Result<(), InboxError> {
+pub async fn reply_to(
+    mobile: String,
+    body: String,
+    csrf: Option<String>,
+) -> Result<(), InboxError> {
+    // Checked against the session before this runs (`web::session::require_csrf`).
+    let _ = csrf;
     crate::port::answer(
         async move {
             let (parts, inbox) = inbox()?;
@@ -234,7 +240,9 @@ pub async fn reply_to(mobile: String, body: String) -> Result<(), InboxError> {
 
 /// Marks a conversation handled.
 #[leptos::server(prefix = "/api", endpoint = "admin/inbox/handled")]
-pub async fn mark_handled(mobile: String) -> Result<(), InboxError> {
+pub async fn mark_handled(mobile: String, csrf: Option<String>) -> Result<(), InboxError> {
+    // Checked against the session before this runs (`web::session::require_csrf`).
+    let _ = csrf;
     crate::port::answer(
         async move {
             let (parts, inbox) = inbox()?;

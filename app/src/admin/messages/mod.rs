@@ -173,7 +173,13 @@ pub async fn list_messages(
 
 /// Resolves an uncertain message: `sent` or `requeue`.
 #[leptos::server(prefix = "/api", endpoint = "admin/messages/resolve")]
-pub async fn resolve_message(id: i64, action: String) -> Result<(), LogError> {
+pub async fn resolve_message(
+    id: i64,
+    action: String,
+    csrf: Option<String>,
+) -> Result<(), LogError> {
+    // Checked against the session before this runs (`web::session::require_csrf`).
+    let _ = csrf;
     crate::port::answer(
         async move {
             let (parts, log) =

@@ -106,7 +106,9 @@ pub async fn sign_in(username: String, password: String, lang: String) -> Result
 
 /// Signs out and goes to the sign-in page.
 #[leptos::server(prefix = "/api", endpoint = "admin/sign-out")]
-pub async fn sign_out(lang: String) -> Result<(), AdminError> {
+pub async fn sign_out(lang: String, csrf: Option<String>) -> Result<(), AdminError> {
+    // Checked against the session before this runs (`web::session::require_csrf`).
+    let _ = csrf;
     crate::port::answer(
         async move {
             let (parts, admin) = crate::port::request_and::<dyn source::AdminSource, AdminError>()?;
