@@ -63,4 +63,14 @@ if [ "$purpose" = "test" ] && [ ! -x /usr/bin/chromium ]; then
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium
 fi
 
+if [ "$purpose" = "test" ] && ! python3 -c "import phonenumbers" 2>/dev/null; then
+  # libphonenumber's Python port: the phone-number differential test compares against it.
+  say "installing phonenumbers (PyPI) for the phone-number differential test"
+  python3 -m pip install --quiet phonenumbers==8.13.55 2>/dev/null ||
+    python3 -m pip install --quiet --break-system-packages phonenumbers==8.13.55 || {
+      apt-get update -qq
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3-phonenumbers
+    }
+fi
+
 say "tools ready"

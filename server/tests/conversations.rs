@@ -201,6 +201,21 @@ impl App {
             .status()
     }
 
+    /// A patient's message as the bridge posts it, with the right secret.
+    async fn patient_writes(&self, id: &str, digits: &str, body: &str) -> StatusCode {
+        self.client
+            .post(format!("{}/webhooks/whatsapp-web", self.base))
+            .header("x-nabd-bridge-secret", BRIDGE_SECRET)
+            .json(
+                &json!({ "id": id, "from": format!("{digits}@c.us"), "body": body,
+                           "timestamp": chrono::Utc::now().timestamp() }),
+            )
+            .send()
+            .await
+            .expect("answers")
+            .status()
+    }
+
     async fn get(&self, path: &str) -> (StatusCode, Value) {
         let response = self
             .client
@@ -733,17 +748,11 @@ async fn a_confirmation_by_reply_is_thanked_once_and_changes_the_next_reminders_
 
     // Omar answers "تم" (twice): he is thanked once, through the outbox, as a staff reply.
     for n in 1..=2 {
-        let answer = today
-            .client
-            .post(format!("{}/webhooks/whatsapp-web", today.base))
-            .header("x-nabd-bridge-secret", BRIDGE_SECRET)
-            .json(&json!({ "id": format!("false_966502222222@c.us_OK{n}"),
-                           "from": "966502222222@c.us", "body": "تم",
-                           "timestamp": chrono::Utc::now().timestamp() }))
-            .send()
-            .await
-            .expect("answers");
-        assert_eq!(answer.status(), StatusCode::OK);
+        let id = format!("false_966502222222@c.us_OK{n}");
+        assert_eq!(
+            today.patient_writes(&id, "966502222222", "تم").await,
+            StatusCode::OK
+        );
     }
     let thanks: Vec<(i64, String, String)> = sqlx::query_as(
         "SELECT id, kind, body FROM outbox WHERE idempotency_key LIKE 'acknowledge:%'",
@@ -844,16 +853,14 @@ async fn a_campaign_patient_who_asks_to_book_by_reply_is_a_step_of_the_report() 
         .expect("deliver");
     let (_, before) = app.get("/api/v1/marketing/report").await;
     assert_eq!(before["asked_to_book"], 0);
-    let answer = app
-        .client
-        .post(format!("{}/webhooks/whatsapp-web", app.base))
-        .header("x-nabd-bridge-secret", BRIDGE_SECRET)
-        .json(&json!({ "id": "false_966503333333@c.us_B1", "from": "966503333333@c.us",
-                       "body": "ابي احجز الأسبوع الجاي", "timestamp": chrono::Utc::now().timestamp() }))
-        .send()
-        .await
-        .expect("answers");
-    assert_eq!(answer.status(), StatusCode::OK);
+    let asked = app
+        .patient_writes(
+            "false_966503333333@c.us_B1",
+            "966503333333",
+            "ابي احجز الأسبوع الجاي",
+        )
+        .await;
+    assert_eq!(asked, StatusCode::OK);
     let (_, after) = app.get("/api/v1/marketing/report").await;
     assert_eq!(after["asked_to_book"], 1, "{after}");
     assert_eq!(after["messaged"]["patients"], 1);

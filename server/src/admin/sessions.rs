@@ -190,8 +190,8 @@ mod tests {
     use super::*;
     use crate::admin::users::create_user;
 
-    #[tokio::test]
-    async fn a_busy_session_still_ends_at_its_absolute_lifetime() {
+    /// A fresh app database with one admin, and the instant they sign in.
+    async fn with_admin() -> (tempfile::TempDir, SqlitePool, DateTime<Utc>) {
         let dir = tempfile::tempdir().expect("temp dir");
         let db =
             crate::platform::store::open(&format!("sqlite://{}/nabd.db", dir.path().display()))
@@ -201,6 +201,12 @@ mod tests {
         create_user(&db, "desk", "correct horse battery", Role::Admin, opened)
             .await
             .expect("user");
+        (dir, db, opened)
+    }
+
+    #[tokio::test]
+    async fn a_busy_session_still_ends_at_its_absolute_lifetime() {
+        let (_dir, db, opened) = with_admin().await;
         let limiter = AttemptLimiter::default();
         let session = sign_in(&db, &limiter, "desk", "correct horse battery", None, opened)
             .await
@@ -239,15 +245,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_page_polling_does_not_keep_an_idle_session_alive() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let db =
-            crate::platform::store::open(&format!("sqlite://{}/nabd.db", dir.path().display()))
-                .await
-                .expect("app db");
-        let opened = DateTime::from_timestamp(1_767_600_000, 0).expect("valid");
-        create_user(&db, "desk", "correct horse battery", Role::Admin, opened)
-            .await
-            .expect("user");
+        let (_dir, db, opened) = with_admin().await;
         let opened_session = sign_in(
             &db,
             &AttemptLimiter::default(),

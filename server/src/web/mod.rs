@@ -75,6 +75,9 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             session::require_csrf,
         ))
+        .layer(axum::middleware::from_fn(
+            session::unreadable_arguments_are_422,
+        ))
         .layer(axum::middleware::from_fn(session::refuse_cross_site))
         .layer(CompressionLayer::new());
     let router = match pages {

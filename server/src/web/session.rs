@@ -472,3 +472,29 @@ pub async fn refuse_other_hosts(
     )
         .into_response()
 }
+
+/// A server function whose arguments cannot be read (a missing field, a number that is not
+/// one) is the caller's mistake: leptos answers it 500, this makes it 422, as the JSON API
+/// answers bad input. Only such answers are read; every other one passes untouched.
+pub async fn unreadable_arguments_are_422(
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let server_fn =
+        request.uri().path().starts_with("/api/") && !request.uri().path().starts_with("/api/v1/");
+    let response = next.run(request).await;
+    if !server_fn || response.status() != StatusCode::INTERNAL_SERVER_ERROR {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    let Ok(bytes) = axum::body::to_bytes(body, 64 * 1024).await else {
+        return (StatusCode::INTERNAL_SERVER_ERROR, "").into_response();
+    };
+    let text = String::from_utf8_lossy(&bytes);
+    if text.contains("error deserializing server function arguments")
+        || text.contains("error reading server function")
+    {
+        parts.status = StatusCode::UNPROCESSABLE_ENTITY;
+    }
+    Response::from_parts(parts, axum::body::Body::from(bytes))
+}

@@ -168,6 +168,20 @@ async fn server_functions_answer_refusals_with_the_json_apis_statuses() {
         )
         .await;
     assert_eq!(too_long.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // Arguments that cannot be read are bad input too, not a server error.
+    let unreadable = app
+        .form(
+            "/api/admin/exclusions/restore",
+            Some(&admin),
+            true,
+            &format!("id=not-a-number&{}", token(&admin)),
+        )
+        .await;
+    assert_eq!(unreadable.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let missing_field = app
+        .form("/api/admin/inbox/open", Some(&admin), true, "")
+        .await;
+    assert_eq!(missing_field.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let not_draft = app
         .form(
             "/api/admin/broadcasts/send",
@@ -179,24 +193,49 @@ async fn server_functions_answer_refusals_with_the_json_apis_statuses() {
     assert_eq!(not_draft.status(), StatusCode::NOT_FOUND);
 }
 
+/// Nabd whose public address is `url`, with users.
+async fn with_public_url(url: &str) -> App {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let args = [
+        "--jobs-enabled",
+        "false",
+        "--admin-slowdown-max-secs",
+        "0",
+        "--public-url",
+        url,
+    ];
+    with_users(start_with(dir, &args).await).await
+}
+
+/// Signs the manager in through `host` (as a proxy forwards it) and returns the `Set-Cookie`.
+async fn session_cookie_through(
+    app: &App,
+    host: &str,
+    origin: &str,
+    proto: Option<&str>,
+) -> String {
+    let mut request = app
+        .client
+        .post(app.url("/api/v1/admin/sign-in"))
+        .header("host", host)
+        .header("origin", origin)
+        .json(&json!({ "username": "manager", "password": "correct horse battery" }));
+    if let Some(proto) = proto {
+        request = request.header("x-forwarded-proto", proto);
+    }
+    let signed_in = request.send().await.expect("answers");
+    assert_eq!(signed_in.status(), StatusCode::OK);
+    signed_in
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned()
+}
+
 #[tokio::test]
 async fn with_a_public_url_other_hosts_are_refused_and_its_scheme_decides_secure_cookies() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let app = with_users(
-        start_with(
-            dir,
-            &[
-                "--jobs-enabled",
-                "false",
-                "--admin-slowdown-max-secs",
-                "0",
-                "--public-url",
-                "https://dash.clinic.example",
-            ],
-        )
-        .await,
-    )
-    .await;
+    let app = with_public_url("https://dash.clinic.example").await;
     let get = |host: &'static str, path: &'static str| {
         let request = app.client.get(app.url(path)).header("host", host);
         async move { request.send().await.expect("answers").status() }
@@ -217,60 +256,26 @@ async fn with_a_public_url_other_hosts_are_refused_and_its_scheme_decides_secure
     assert_eq!(app.get("/healthz", None).await.status(), StatusCode::OK);
     // Signed in over the proxy's plain HTTP hop: the cookie is Secure because the public address
     // is HTTPS, with no X-Forwarded-Proto to believe.
-    let signed_in = app
-        .client
-        .post(app.url("/api/v1/admin/sign-in"))
-        .header("host", "dash.clinic.example")
-        .header("origin", "https://dash.clinic.example")
-        .json(&json!({ "username": "manager", "password": "correct horse battery" }))
-        .send()
-        .await
-        .expect("answers");
-    assert_eq!(signed_in.status(), StatusCode::OK);
-    let cookie = signed_in
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
+    let cookie = session_cookie_through(
+        &app,
+        "dash.clinic.example",
+        "https://dash.clinic.example",
+        None,
+    )
+    .await;
     assert!(cookie.contains("; Secure"), "{cookie}");
 }
 
 #[tokio::test]
 async fn a_forwarded_scheme_is_not_believed_when_the_public_url_is_plain_http() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let app = with_users(
-        start_with(
-            dir,
-            &[
-                "--jobs-enabled",
-                "false",
-                "--admin-slowdown-max-secs",
-                "0",
-                "--public-url",
-                "http://nabd.local:8080",
-            ],
-        )
-        .await,
+    let app = with_public_url("http://nabd.local:8080").await;
+    let cookie = session_cookie_through(
+        &app,
+        "nabd.local:8080",
+        "http://nabd.local:8080",
+        Some("https"),
     )
     .await;
-    let signed_in = app
-        .client
-        .post(app.url("/api/v1/admin/sign-in"))
-        .header("host", "nabd.local:8080")
-        .header("origin", "http://nabd.local:8080")
-        .header("x-forwarded-proto", "https")
-        .json(&json!({ "username": "manager", "password": "correct horse battery" }))
-        .send()
-        .await
-        .expect("answers");
-    assert_eq!(signed_in.status(), StatusCode::OK);
-    let cookie = signed_in
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
     assert!(!cookie.contains("Secure"), "{cookie}");
     // Without NABD_PUBLIC_URL (local use) any host is served, as before.
     let local = start().await;

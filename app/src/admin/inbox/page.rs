@@ -7,6 +7,7 @@ use super::{
     Conversation, ConversationSummary, InboxError, MarkHandled, ReplyTo, list_conversations,
     open_conversation,
 };
+use crate::admin::messages::page::kind_label;
 use crate::components::{AdminNav, CsrfField, Refusal, provide_csrf, use_poll};
 use crate::format;
 use crate::i18n::{Locale, t, t_string, use_i18n};
@@ -40,20 +41,6 @@ fn filter_label(filter: &str) -> String {
         "confirmations" => t_string!(i18n, inbox.filters.confirmations),
         "all" => t_string!(i18n, inbox.filters.all),
         _ => t_string!(i18n, inbox.filters.needs_action),
-    }
-    .to_owned()
-}
-
-fn kind_label(kind: &str) -> String {
-    let i18n = use_i18n();
-    match kind {
-        "reminder" => t_string!(i18n, messages.kinds.reminder),
-        "feedback" => t_string!(i18n, messages.kinds.feedback),
-        "campaign" => t_string!(i18n, messages.kinds.campaign),
-        "broadcast" => t_string!(i18n, messages.kinds.broadcast),
-        "manual" => t_string!(i18n, messages.kinds.manual),
-        "reply" => t_string!(i18n, messages.kinds.reply),
-        other => return other.to_owned(),
     }
     .to_owned()
 }
@@ -326,7 +313,7 @@ fn Thread(
                     .into_iter()
                     .map(|entry| {
                         let inbound = entry.direction == "in";
-                        let about = entry.kind.as_deref().map(kind_label);
+                        let about = entry.kind.as_deref().map(|kind| kind_label(locale, kind));
                         let appointment = entry.appointment_id.map(|id| {
                             t_string!(i18n, inbox.appointment, id = format::count(locale, id)).to_string()
                         });

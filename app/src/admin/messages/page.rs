@@ -10,9 +10,17 @@ use leptos::prelude::*;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
-const KINDS: [&str; 5] = ["reminder", "feedback", "campaign", "broadcast", "manual"];
+const KINDS: [&str; 6] = [
+    "reminder",
+    "feedback",
+    "campaign",
+    "broadcast",
+    "manual",
+    "reply",
+];
 
-fn kind_label(locale: Locale, kind: &str) -> String {
+/// A message kind in the page's language (the log's and the inbox's).
+pub(crate) fn kind_label(locale: Locale, kind: &str) -> String {
     let i18n = use_i18n();
     let _ = locale;
     match kind {
@@ -21,6 +29,7 @@ fn kind_label(locale: Locale, kind: &str) -> String {
         "campaign" => t_string!(i18n, messages.kinds.campaign),
         "broadcast" => t_string!(i18n, messages.kinds.broadcast),
         "manual" => t_string!(i18n, messages.kinds.manual),
+        "reply" => t_string!(i18n, messages.kinds.reply),
         other => return other.to_owned(),
     }
     .to_owned()
