@@ -244,6 +244,19 @@ impl App {
     }
 }
 
+/// Nabd sending through a whatsapp-web bridge double.
+async fn start_with_bridge() -> (App, common::bridge::Shared) {
+    let (bridge_url, bridge) = common::bridge::start_bridge().await;
+    let app = start(&[
+        "--whatsapp-provider",
+        "whatsapp-web",
+        "--whatsapp-web-url",
+        &bridge_url,
+    ])
+    .await;
+    (app, bridge)
+}
+
 fn text(from: &str, id: &str, at: i64, body: &str, quoting: Option<&str>) -> Value {
     let mut message = json!({ "from": from, "id": id, "timestamp": at.to_string(),
                               "type": "text", "text": { "body": body } });
@@ -611,14 +624,7 @@ async fn a_reply_to_a_campaign_with_the_cancel_word_opts_out_but_to_a_reminder_i
 
 #[tokio::test]
 async fn the_bridge_posts_replies_with_its_secret_and_quoted_ones_link_to_what_nabd_sent() {
-    let (bridge_url, _bridge) = common::bridge::start_bridge().await;
-    let app = start(&[
-        "--whatsapp-provider",
-        "whatsapp-web",
-        "--whatsapp-web-url",
-        &bridge_url,
-    ])
-    .await;
+    let (app, _bridge) = start_with_bridge().await;
     let sent = app.send_reminders().await;
     let sara = sent[0].1;
     let quoted = app.provider_id(sara).await;
@@ -685,7 +691,7 @@ async fn the_bridge_posts_replies_with_its_secret_and_quoted_ones_link_to_what_n
 async fn the_bridge_endpoint_is_not_there_without_its_secret() {
     let dir = tempfile::tempdir().expect("temp dir");
     let db = format!("sqlite://{}/nabd.db", dir.path().display());
-    let addr = common::spawn_nabd(&[
+    let args = [
         "nabd",
         "--addr",
         "127.0.0.1:0",
@@ -693,8 +699,8 @@ async fn the_bridge_endpoint_is_not_there_without_its_secret() {
         &db,
         "--jobs-enabled",
         "false",
-    ])
-    .await;
+    ];
+    let addr = common::spawn_nabd(&args).await;
     let status = reqwest::Client::new()
         .post(format!("http://{addr}/webhooks/whatsapp-web"))
         .header("x-nabd-bridge-secret", "anything")
@@ -797,14 +803,7 @@ async fn a_confirmation_by_reply_is_thanked_once_and_changes_the_next_reminders_
 
 #[tokio::test]
 async fn a_campaign_patient_who_asks_to_book_by_reply_is_a_step_of_the_report() {
-    let (bridge_url, _bridge) = common::bridge::start_bridge().await;
-    let app = start(&[
-        "--whatsapp-provider",
-        "whatsapp-web",
-        "--whatsapp-web-url",
-        &bridge_url,
-    ])
-    .await;
+    let (app, _bridge) = start_with_bridge().await;
     let clock = app.state.messaging.outbox.clock();
     sqlx::raw_sql(
         "INSERT INTO campaign_batches (id, batch_day, selected_at, holdout_share, seed, considered)

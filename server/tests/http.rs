@@ -449,20 +449,8 @@ async fn a_doctor_name_with_bidi_controls_cannot_reorder_the_public_board() {
 #[tokio::test]
 async fn clients_that_never_finish_their_headers_are_disconnected_and_others_still_served() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let dir = TempDir::new().expect("temp dir");
-    let db = format!("sqlite://{}/nabd.db", dir.path().display());
-    let addr = common::spawn_nabd(&[
-        "nabd",
-        "--addr",
-        "127.0.0.1:0",
-        "--database-url",
-        &db,
-        "--jobs-enabled",
-        "false",
-        "--header-read-timeout-secs",
-        "1",
-    ])
-    .await;
+    let app = spawn_app(&["--jobs-enabled", "false", "--header-read-timeout-secs", "1"]).await;
+    let addr = app.addr;
     // Twenty slowloris connections: a request line and one header, then nothing.
     let mut slow = Vec::new();
     for _ in 0..20 {
