@@ -475,7 +475,8 @@ pub async fn refuse_other_hosts(
 
 /// A server function whose arguments cannot be read (a missing field, a number that is not
 /// one) is the caller's mistake: leptos answers it 500, this makes it 422, as the JSON API
-/// answers bad input. Only such answers are read; every other one passes untouched.
+/// answers bad input, and a body over the limit 413. Only such answers are read; every other
+/// one passes untouched.
 pub async fn unreadable_arguments_are_422(
     request: axum::extract::Request,
     next: axum::middleware::Next,
@@ -491,7 +492,9 @@ pub async fn unreadable_arguments_are_422(
         return (StatusCode::INTERNAL_SERVER_ERROR, "").into_response();
     };
     let text = String::from_utf8_lossy(&bytes);
-    if text.contains("error deserializing server function arguments")
+    if text.contains("length limit exceeded") {
+        parts.status = StatusCode::PAYLOAD_TOO_LARGE;
+    } else if text.contains("error deserializing server function arguments")
         || text.contains("error reading server function")
     {
         parts.status = StatusCode::UNPROCESSABLE_ENTITY;

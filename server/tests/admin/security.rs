@@ -182,6 +182,12 @@ async fn server_functions_answer_refusals_with_the_json_apis_statuses() {
         .form("/api/admin/inbox/open", Some(&admin), true, "")
         .await;
     assert_eq!(missing_field.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // A body over the limit is the caller's too.
+    let huge = format!("kind={}", "a".repeat(3 * 1024 * 1024));
+    let too_large = app
+        .form("/api/admin/messages", Some(&admin), true, &huge)
+        .await;
+    assert_eq!(too_large.status(), StatusCode::PAYLOAD_TOO_LARGE);
     let not_draft = app
         .form(
             "/api/admin/broadcasts/send",
