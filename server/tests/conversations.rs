@@ -866,3 +866,57 @@ async fn a_campaign_patient_who_asks_to_book_by_reply_is_a_step_of_the_report() 
     // Asking is not returning: that needs a booking in the PMS.
     assert_eq!(after["messaged"]["returned"], 0);
 }
+
+#[tokio::test]
+async fn a_slow_clinic_database_does_not_hold_a_delivery_and_the_name_comes_with_the_next_message()
+{
+    use sqlx::Connection;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (bridge_url, _bridge) = common::bridge::start_bridge().await;
+    let provider = [
+        "--whatsapp-provider",
+        "whatsapp-web",
+        "--whatsapp-web-url",
+        &bridge_url,
+    ];
+    let app = start_in(dir.path(), NOW, &provider).await;
+    // Reception's PMS holds the clinic database locked: every read waits (5 s, then fails).
+    let clinic_url = format!("sqlite://{}/clinic.db", dir.path().display());
+    let mut lock = sqlx::SqliteConnection::connect(&clinic_url)
+        .await
+        .expect("clinic");
+    sqlx::raw_sql("BEGIN EXCLUSIVE")
+        .execute(&mut lock)
+        .await
+        .expect("lock");
+    let started = std::time::Instant::now();
+    let status = app
+        .patient_writes("false_966502222222@c.us_S1", "966502222222", "نعم")
+        .await;
+    let took = started.elapsed();
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        took < std::time::Duration::from_millis(4500),
+        "the delivery waited {took:?}"
+    );
+    let name: Option<String> =
+        sqlx::query_scalar("SELECT patient_name FROM conversations WHERE mobile = '+966502222222'")
+            .fetch_one(&app.state.db)
+            .await
+            .expect("a conversation");
+    assert_eq!(name, None, "not known yet");
+    sqlx::raw_sql("COMMIT")
+        .execute(&mut lock)
+        .await
+        .expect("unlock");
+    let status = app
+        .patient_writes("false_966502222222@c.us_S2", "966502222222", "شكراً")
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let name: Option<String> =
+        sqlx::query_scalar("SELECT patient_name FROM conversations WHERE mobile = '+966502222222'")
+            .fetch_one(&app.state.db)
+            .await
+            .expect("a conversation");
+    assert_eq!(name.as_deref(), Some("عمر"));
+}

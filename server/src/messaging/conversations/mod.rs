@@ -22,6 +22,7 @@ use crate::platform::phone::Mobile;
 use crate::platform::text::without_bidi_controls;
 use crate::platform::time::{parse_stamp, stamp};
 use chrono::{DateTime, Duration as Span, NaiveDate, Utc};
+use futures::StreamExt;
 use std::collections::{BTreeMap, HashMap};
 
 /// A reply without a quote answers the latest message Nabd sent that number within this.
@@ -30,6 +31,11 @@ pub const LINK_WINDOW: Span = Span::days(7);
 /// The Cloud API's customer-service window: free text may go this long after the patient's
 /// last message.
 pub const REPLY_WINDOW: Span = Span::hours(24);
+
+/// How many names of new conversations are looked up in the PMS at once, and for how long at
+/// most per delivery (the rest wait for their number's next message).
+const LOOKUPS_AT_ONCE: usize = 4;
+const LOOKUP_BUDGET: std::time::Duration = std::time::Duration::from_secs(3);
 
 /// The longest staff reply (WhatsApp's limit for a text body).
 pub const MAX_REPLY_CHARS: usize = 4096;
@@ -275,8 +281,9 @@ pub async fn receive(
 }
 
 /// Looks up, in the PMS, the patients of the numbers whose conversation has no name yet (a new
-/// conversation, or one whose look-up failed). A failed look-up leaves the name unknown; the
-/// next message tries again. A number the PMS does not know gets the name `''`.
+/// conversation, or one whose look-up failed), a few at a time within a time budget. A failed
+/// or unfinished look-up leaves the name unknown; the next message tries again. A number the
+/// PMS does not know gets the name `''`.
 async fn look_up_new(
     messaging: &Messaging,
     senders: &[Option<Mobile>],
@@ -298,11 +305,39 @@ async fn look_up_new(
     .bind(list)
     .fetch_all(messaging.outbox.db())
     .await?;
-    for mobile in numbers
+    let unnamed: Vec<Mobile> = numbers
         .into_iter()
         .filter(|m| !named.iter().any(|n| n == m.e164()))
-    {
-        match gateway::patients_by_mobile(&messaging.clinic, mobile, messaging.region).await {
+        .cloned()
+        .collect();
+    let waiting = unnamed.len();
+    // A few at a time, and never longer than the budget: a provider waits for this answer,
+    // and a slow clinic database must not hold a delivery of a hundred new numbers for minutes.
+    let lookups = futures::stream::iter(unnamed)
+        .map(|mobile| async move {
+            let patients =
+                gateway::patients_by_mobile(&messaging.clinic, &mobile, messaging.region).await;
+            (mobile, patients)
+        })
+        .buffer_unordered(LOOKUPS_AT_ONCE);
+    tokio::pin!(lookups);
+    let deadline = tokio::time::sleep(LOOKUP_BUDGET);
+    tokio::pin!(deadline);
+    loop {
+        let (mobile, patients) = tokio::select! {
+            next = lookups.next() => match next {
+                Some(done) => done,
+                None => break,
+            },
+            () = &mut deadline => {
+                tracing::warn!(
+                    left = waiting - found.len(),
+                    "the clinic database is slow: the other new conversations' names are looked up with their next message"
+                );
+                break;
+            }
+        };
+        match patients {
             Ok(patients) => {
                 let patient = patients.into_iter().next();
                 found.insert(
