@@ -170,3 +170,16 @@ mod tests {
         assert_eq!(number(Locale::en, -1500.0, 2), "-1,500.00");
     }
 }
+
+/// Percent-encodes a value for a URL's query string (everything but the unreserved characters).
+pub fn query_value(value: &str) -> String {
+    value
+        .bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (byte as char).to_string()
+            }
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
+}

@@ -182,7 +182,7 @@ fn ReportView(report: Report, page: u32) -> impl IntoView {
         let query = leptos_router::hooks::use_query_map().get_untracked();
         for key in ["from", "to", "search"] {
             if let Some(value) = query.get(key).filter(|v| !v.is_empty()) {
-                params.push(format!("{key}={}", urlencode(&value)));
+                params.push(format!("{key}={}", format::query_value(&value)));
             }
         }
         format!("?{}", params.join("&"))
@@ -195,7 +195,7 @@ fn ReportView(report: Report, page: u32) -> impl IntoView {
                 query
                     .get(key)
                     .filter(|v| !v.is_empty())
-                    .map(|value| format!("{key}={}", urlencode(&value)))
+                    .map(|value| format!("{key}={}", format::query_value(&value)))
             })
             .collect();
         format!("/api/v1/marketing/returned.csv?{}", params.join("&"))
@@ -281,16 +281,4 @@ fn ReportView(report: Report, page: u32) -> impl IntoView {
             {has_next.then(|| view! { <a href=page_link(page + 1)>{t!(i18n, marketing_report.next)}</a> })}
         </nav>
     }
-}
-
-fn urlencode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|byte| match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (byte as char).to_string()
-            }
-            _ => format!("%{byte:02X}"),
-        })
-        .collect()
 }

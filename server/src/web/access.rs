@@ -90,10 +90,10 @@ fn refused(path: &str) -> Response {
 }
 
 /// Lets a request for the dashboard through only with the right key (when a key is set). The
-/// second part of the state says whether the public address is HTTPS (`NABD_PUBLIC_URL`), which
-/// decides the cookie's `Secure` over a forwarded header.
+/// second part of the state is `NABD_PUBLIC_URL`: the access cookie is `Secure` as the session's
+/// is ([`crate::web::session::over_https`]).
 pub async fn guard(
-    State((token, https)): State<(Option<Secret>, Option<bool>)>,
+    State((token, public)): State<(Option<Secret>, Option<crate::config::PublicUrl>)>,
     request: Request,
     next: Next,
 ) -> Response {
@@ -108,12 +108,7 @@ pub async fn guard(
         if !same(&key, token.expose()) {
             return refused(&path);
         }
-        let secure = https.unwrap_or_else(|| {
-            request
-                .headers()
-                .get("x-forwarded-proto")
-                .is_some_and(|proto| proto.as_bytes().eq_ignore_ascii_case(b"https"))
-        });
+        let secure = crate::web::session::over_https(public.as_ref(), request.headers());
         let cookie = format!(
             "{COOKIE_NAME}={key}; Path=/; HttpOnly; SameSite=Lax; Max-Age=31536000{}",
             if secure { "; Secure" } else { "" }

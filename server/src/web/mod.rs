@@ -64,10 +64,7 @@ pub fn router(state: AppState) -> Router {
             headers::content_policy,
         ))
         .layer(axum::middleware::from_fn_with_state(
-            (
-                state.dashboard_key.clone(),
-                state.config.public_url.as_ref().map(|url| url.is_https()),
-            ),
+            (state.dashboard_key.clone(), state.config.public_url.clone()),
             access::guard,
         ))
         .layer(axum::middleware::from_fn(language::remember))

@@ -277,9 +277,10 @@ fn session_cookie(value: &str, max_age_secs: i64, secure: bool) -> String {
     )
 }
 
-/// Whether the browser reached Nabd over HTTPS (directly or through a proxy that says so).
-fn over_https(config: &crate::config::Config, headers: &HeaderMap) -> bool {
-    if let Some(public) = &config.public_url {
+/// Whether the browser reached Nabd over HTTPS: `NABD_PUBLIC_URL`'s scheme when it is set, else
+/// what the request says (a proxy's `X-Forwarded-Proto`, or an `https://` origin).
+pub(crate) fn over_https(public: Option<&crate::config::PublicUrl>, headers: &HeaderMap) -> bool {
+    if let Some(public) = public {
         return public.is_https();
     }
     headers
@@ -391,7 +392,11 @@ pub(crate) async fn start_session(
     }
     admin::audit(&state.db, Some(&session.user), "signed_in", &from, now).await?;
     let max_age = i64::from(state.config.admin_idle_minutes) * 60;
-    let cookie = session_cookie(&session.token, max_age, over_https(&state.config, headers));
+    let cookie = session_cookie(
+        &session.token,
+        max_age,
+        over_https(state.config.public_url.as_ref(), headers),
+    );
     Ok((session.user, cookie))
 }
 
@@ -410,7 +415,11 @@ pub(crate) async fn end_session(
         }
         admin::sign_out(&state.db, token).await?;
     }
-    Ok(session_cookie("", 0, over_https(&state.config, headers)))
+    Ok(session_cookie(
+        "",
+        0,
+        over_https(state.config.public_url.as_ref(), headers),
+    ))
 }
 
 /// The signed-in user of a request's headers, if their session is alive; the request counts

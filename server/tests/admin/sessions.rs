@@ -236,28 +236,23 @@ async fn users_are_created_and_their_passwords_set_from_the_command_line() {
 async fn a_refused_sign_in_leaves_the_browsers_live_session_alone() {
     let app = start().await;
     let session = app.session("manager", "correct horse battery").await;
-    let refused = app
-        .client
-        .post(app.url("/api/v1/admin/sign-in"))
-        .header("origin", &app.base)
-        .header("cookie", &session.cookie)
-        .json(&json!({ "username": "manager", "password": "a wrong guess" }))
-        .send()
-        .await
-        .expect("answers");
+    // A sign-in from the browser that holds `session`.
+    let sign_in_again = |password: &'static str| {
+        app.client
+            .post(app.url("/api/v1/admin/sign-in"))
+            .header("origin", &app.base)
+            .header("cookie", &session.cookie)
+            .json(&json!({ "username": "manager", "password": password }))
+            .send()
+    };
+    let refused = sign_in_again("a wrong guess").await.expect("answers");
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     assert_eq!(
         app.get("/api/v1/admin/me", Some(&session)).await.status(),
         StatusCode::OK,
         "the session the browser had is still alive"
     );
-    let replaced = app
-        .client
-        .post(app.url("/api/v1/admin/sign-in"))
-        .header("origin", &app.base)
-        .header("cookie", &session.cookie)
-        .json(&json!({ "username": "manager", "password": "correct horse battery" }))
-        .send()
+    let replaced = sign_in_again("correct horse battery")
         .await
         .expect("answers");
     assert_eq!(replaced.status(), StatusCode::OK);

@@ -84,7 +84,9 @@ pub struct AppointmentReply {
 pub struct DayReplies {
     /// `YYYY-MM-DD`.
     pub date: String,
+    /// The clinic's today and tomorrow (the list's two links).
     pub today: String,
+    pub tomorrow: String,
     pub replies: Vec<AppointmentReply>,
 }
 

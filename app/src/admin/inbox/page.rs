@@ -70,23 +70,12 @@ pub(crate) fn when(locale: Locale, text: &str) -> String {
 fn link(filter: &str, q: &str, mobile: Option<&str>) -> String {
     let mut params = vec![format!("filter={filter}")];
     if !q.is_empty() {
-        params.push(format!("q={}", encode(q)));
+        params.push(format!("q={}", format::query_value(q)));
     }
     if let Some(mobile) = mobile {
-        params.push(format!("m={}", encode(mobile)));
+        params.push(format!("m={}", format::query_value(mobile)));
     }
     format!("?{}", params.join("&"))
-}
-
-/// Percent-encodes a query value.
-pub(crate) fn encode(value: &str) -> String {
-    value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            other => format!("%{other:02X}"),
-        })
-        .collect()
 }
 
 /// The inbox.

@@ -3,7 +3,7 @@
 //! they asked and their words, so that the front desk can update the PMS (Nabd never writes to
 //! it). Printable, and as CSV.
 
-use super::page::{encode, intent_label, problem, when};
+use super::page::{intent_label, problem, when};
 use super::{DayReplies, InboxError, list_day_replies};
 use crate::components::{AdminNav, Refusal};
 use crate::format;
@@ -37,29 +37,6 @@ pub fn RepliesPage() -> impl IntoView {
     }
 }
 
-fn next_day(date: &str) -> Option<String> {
-    let mut parts = date.split('-').map(|p| p.parse::<u32>().ok());
-    let (Some(Some(y)), Some(Some(m)), Some(Some(d))) = (parts.next(), parts.next(), parts.next())
-    else {
-        return None;
-    };
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-    let days = match m {
-        2 if leap => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    };
-    let (y, m, d) = if d < days {
-        (y, m, d + 1)
-    } else if m < 12 {
-        (y, m + 1, 1)
-    } else {
-        (y + 1, 1, 1)
-    };
-    Some(format!("{y:04}-{m:02}-{d:02}"))
-}
-
 /// Opens the browser's print dialogue (no inline handler: the page's policy allows none).
 fn print(_: leptos::ev::MouseEvent) {
     #[cfg(feature = "hydrate")]
@@ -72,10 +49,10 @@ fn print(_: leptos::ev::MouseEvent) {
 fn Day(day: DayReplies) -> impl IntoView {
     let i18n = use_i18n();
     let locale = i18n.get_locale_untracked();
-    let tomorrow = next_day(&day.today).unwrap_or_default();
+    let tomorrow = day.tomorrow.clone();
     let csv = format!(
         "/api/v1/admin/appointment-replies.csv?date={}",
-        encode(&day.date)
+        format::query_value(&day.date)
     );
     let heading = format::day(locale, &day.date);
     view! {

@@ -94,7 +94,7 @@ pub fn from_payload(payload: &str) -> Option<(Intent, i64)> {
 /// `cancel`; answering anything else (feedback, a staff reply) it is `other`. Every other opt-out
 /// word ("STOP", "إيقاف", "الغاء الاشتراك", ...) is `stop` whatever it answers.
 pub fn decide(text: &str, answering: Option<Kind>, opt_out_words: &[String]) -> Intent {
-    let words = words(text);
+    let words = words_of(text);
     if words.is_empty() {
         return Intent::Other;
     }
@@ -374,11 +374,7 @@ fn has_phrase(words: &[String], phrase: &str) -> bool {
             .any(|window| window.iter().zip(&wanted).all(|(a, b)| a == b))
 }
 
-/// The normalised words of a message.
-fn words(text: &str) -> Vec<String> {
-    words_of(text)
-}
-
+/// The normalised words of a message (see the module's notes).
 fn words_of(text: &str) -> Vec<String> {
     let mut words = Vec::new();
     let mut current = String::new();

@@ -77,7 +77,7 @@ pub struct Incoming {
     pub sent_at: DateTime<Utc>,
 }
 
-/// What storing a delivery did.
+/// What storing a delivery did (logged by the endpoints that receive them).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Stored {
     /// Messages stored for the first time.
@@ -372,26 +372,35 @@ async fn thank(messaging: &Messaging, to: Mobile, appointment_id: i64) -> Result
         Language::En => config.template_acknowledge_en.clone(),
     };
     let now = clock.real_now();
-    let message = NewMessage {
+    let mut message = reply_message(messaging, to, body, format!("acknowledge:{appointment_id}"));
+    // Inside the reply window only: a thanks a day late is noise.
+    message.expires_at = Some(now + Span::hours(1));
+    message.appointment_id = Some(appointment_id);
+    messaging.outbox.enqueue(&[message]).await?;
+    Ok(())
+}
+
+/// A message of kind `reply` to `to`, keyed `key`, due now: free text (the body is also the
+/// `manual` template's one parameter, for a reply that goes as the template).
+fn reply_message(messaging: &Messaging, to: Mobile, body: String, key: String) -> NewMessage {
+    let clock = messaging.outbox.clock();
+    NewMessage {
         kind: Kind::Reply,
         to,
         params: vec![body.clone()],
         body,
         language: messaging.language,
         template_key: None,
-        key: format!("acknowledge:{appointment_id}"),
-        not_before: now,
-        // Inside the reply window only: a thanks a day late is noise.
-        expires_at: Some(now + Span::hours(1)),
+        key,
+        not_before: clock.real_now(),
+        expires_at: None,
         clinic_day: clock.today(),
         batch: None,
-        appointment_id: Some(appointment_id),
+        appointment_id: None,
         touch: None,
         campaign_patient_id: None,
         broadcast_id: None,
-    };
-    messaging.outbox.enqueue(&[message]).await?;
-    Ok(())
+    }
 }
 
 /// Which conversations the inbox lists.
@@ -433,6 +442,21 @@ pub struct Summary {
     pub unread: i64,
 }
 
+/// Expands to the query of [`Summary`] rows with `$rest` (its filter and order) after it: one
+/// place for what the inbox shows of a conversation, its list and its thread alike.
+macro_rules! summary_sql {
+    ($rest:literal) => {
+        concat!(
+            "SELECT mobile, patient_name, patient_name_en, last_at, last_inbound_at,
+                    CASE WHEN handled_at IS NULL THEN COALESCE(pending_intent, last_intent)
+                         ELSE last_intent END AS intent,
+                    last_text, handled_at IS NOT NULL AS handled, unread
+             FROM conversations ",
+            $rest
+        )
+    };
+}
+
 /// The page size of the inbox.
 pub const PAGE: i64 = 50;
 
@@ -466,18 +490,13 @@ pub async fn list(
         ),
     };
     // language=SQL
-    sqlx::query_as(
-        "SELECT mobile, patient_name, patient_name_en, last_at, last_inbound_at,
-                CASE WHEN handled_at IS NULL THEN COALESCE(pending_intent, last_intent)
-                     ELSE last_intent END AS intent,
-                last_text, handled_at IS NOT NULL AS handled, unread
-         FROM conversations
-         WHERE (?5 = 'all'
+    sqlx::query_as(summary_sql!(
+        "WHERE (?5 = 'all'
                 OR (?5 = 'needs_action' AND pending_intent IS NOT NULL AND handled_at IS NULL)
                 OR (?5 = 'confirmations' AND confirmed_at IS NOT NULL))
            AND (?1 IS NULL OR mobile LIKE ?2 OR patient_name LIKE ?1 OR patient_name_en LIKE ?1)
-         ORDER BY last_at DESC, mobile LIMIT ?3 OFFSET ?4",
-    )
+         ORDER BY last_at DESC, mobile LIMIT ?3 OFFSET ?4"
+    ))
     .bind(name_like)
     .bind(number_like.unwrap_or_else(|| "\u{0}".to_owned()))
     .bind(PAGE)
@@ -608,16 +627,10 @@ pub async fn thread(
 
 async fn summary(db: &sqlx::SqlitePool, mobile: &Mobile) -> Result<Option<Summary>, sqlx::Error> {
     // language=SQL
-    sqlx::query_as(
-        "SELECT mobile, patient_name, patient_name_en, last_at, last_inbound_at,
-                CASE WHEN handled_at IS NULL THEN COALESCE(pending_intent, last_intent)
-                     ELSE last_intent END AS intent,
-                last_text, handled_at IS NOT NULL AS handled, unread
-         FROM conversations WHERE mobile = ?",
-    )
-    .bind(mobile.e164())
-    .fetch_optional(db)
-    .await
+    sqlx::query_as(summary_sql!("WHERE mobile = ?"))
+        .bind(mobile.e164())
+        .fetch_optional(db)
+        .await
 }
 
 struct Window {
@@ -719,24 +732,9 @@ pub async fn reply(
         (true, None, true) => Some("manual".to_owned()),
         (true, None, false) => return Err(ReplyRefusal::WindowClosed),
     };
-    let clock = messaging.outbox.clock();
-    let message = NewMessage {
-        kind: Kind::Reply,
-        to: mobile.clone(),
-        params: vec![body.clone()],
-        body,
-        language: messaging.language,
-        template_key,
-        key: format!("reply:{}:{}", mobile.digits(), now.timestamp_micros()),
-        not_before: now,
-        expires_at: None,
-        clinic_day: clock.today(),
-        batch: None,
-        appointment_id: None,
-        touch: None,
-        campaign_patient_id: None,
-        broadcast_id: None,
-    };
+    let key = format!("reply:{}:{}", mobile.digits(), now.timestamp_micros());
+    let mut message = reply_message(messaging, mobile.clone(), body, key);
+    message.template_key = template_key;
     let queued = messaging.outbox.enqueue(&[message]).await?;
     let id = queued.first().map(|q| q.id).unwrap_or_default();
     // language=SQL

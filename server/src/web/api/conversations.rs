@@ -196,6 +196,7 @@ pub(crate) async fn day(state: &AppState, date: Option<&str>) -> Result<DayRepli
     Ok(DayReplies {
         date: date.to_string(),
         today: today.to_string(),
+        tomorrow: today.succ_opt().unwrap_or(today).to_string(),
         replies: replies
             .into_iter()
             .map(|reply| AppointmentReply {

@@ -83,7 +83,10 @@ async fn receive(State(state): State<AppState>, headers: HeaderMap, body: Bytes)
     };
     let now = state.clock.real_now();
     match webhook::record(&state.messaging, notification, now).await {
-        Ok(_) => StatusCode::OK.into_response(),
+        Ok(stored) => {
+            log_stored("cloud-api", &stored);
+            StatusCode::OK.into_response()
+        }
         Err(error) => {
             // Meta retries deliveries that fail, so nothing is lost by answering 500 here.
             tracing::error!(error = %error, "cannot record a WhatsApp webhook delivery");
@@ -128,10 +131,29 @@ async fn receive_bridge(
     )
     .await
     {
-        Ok(_) => StatusCode::OK.into_response(),
+        Ok(stored) => {
+            log_stored("whatsapp-web", &stored);
+            StatusCode::OK.into_response()
+        }
         Err(error) => {
             tracing::error!(error = %error, "cannot record a whatsapp-web bridge message");
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
     }
+}
+
+/// Says what a delivery brought: a provider's retries show as duplicates, a bad sender or an
+/// opt-out is worth an operator's eye.
+fn log_stored(provider: &str, stored: &crate::messaging::conversations::Stored) {
+    if stored.new + stored.duplicates + stored.invalid_senders == 0 {
+        return;
+    }
+    tracing::info!(
+        provider,
+        new = stored.new,
+        duplicates = stored.duplicates,
+        invalid_senders = stored.invalid_senders,
+        opted_out = stored.opted_out,
+        "patients' messages received"
+    );
 }
