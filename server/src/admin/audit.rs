@@ -3,26 +3,24 @@
 use super::sessions::SessionUser;
 use crate::platform::time::stamp;
 use chrono::{DateTime, Utc};
-use sqlx::SqlitePool;
+
 
 /// Records an admin action in the audit log.
 pub async fn audit(
-    db: &SqlitePool,
+    db: &crate::platform::store::Db,
     user: Option<&SessionUser>,
     action: &str,
     detail: &str,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     // language=SQL
-    sqlx::query(
-        "INSERT INTO audit_log (at, user_id, username, action, detail) VALUES (?, ?, ?, ?, ?)",
+    crate::db!(db, execute, sqlx::query(
+        "INSERT INTO audit_log (at, user_id, username, action, detail) VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(stamp(now))
     .bind(user.map(|u| u.user_id))
     .bind(user.map_or("system", |u| u.username.as_str()))
     .bind(action)
-    .bind(detail)
-    .execute(db)
-    .await?;
+    .bind(detail))?;
     Ok(())
 }

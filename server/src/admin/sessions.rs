@@ -8,7 +8,7 @@ use crate::platform::time::{parse_stamp, stamp};
 use chrono::{DateTime, Duration as Span, Utc};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
-use sqlx::SqlitePool;
+
 use std::net::IpAddr;
 
 /// A signed-in user, as every admin handler sees them.
@@ -53,7 +53,7 @@ pub struct NewSession {
 /// had is replaced by the caller). The attempt is reserved with the limiter first (it counts
 /// as a failure until it succeeds) and waits the username's delay before the password check.
 pub async fn sign_in(
-    db: &SqlitePool,
+    db: &crate::platform::store::Db,
     limiter: &AttemptLimiter,
     username: &str,
     password: &str,
@@ -62,17 +62,19 @@ pub async fn sign_in(
 ) -> Result<NewSession, SignInError> {
     let attempt = limiter
         .reserve(ip, username, now)
-        .map_err(|minutes| SignInError::TooMany { minutes })?;
+        .await
+        .map_err(|error| match error {
+            super::limiter::ReserveError::Blocked(minutes) => SignInError::TooMany { minutes },
+            super::limiter::ReserveError::Database(error) => SignInError::from(error),
+        })?;
     if !attempt.delay.is_zero() {
         tokio::time::sleep(attempt.delay).await;
     }
     // language=SQL
-    let user: Option<(i64, String, String, String)> = sqlx::query_as(
-        "SELECT id, username, password_hash, role FROM admin_users WHERE username = ?",
+    let user: Option<(i64, String, String, String)> = crate::db!(db, fetch_optional, sqlx::query_as(
+        "SELECT id, username, password_hash, role FROM admin_users WHERE username = $1",
     )
-    .bind(username.trim())
-    .fetch_optional(db)
-    .await?;
+    .bind(username.trim()))?;
     let matches = match &user {
         Some((_, _, hash, _)) => verify_password(hash, password),
         None => {
@@ -84,21 +86,19 @@ pub async fn sign_in(
         // The reservation stays: it was a failure.
         return Err(SignInError::Invalid);
     };
-    attempt.succeeded();
+    attempt.succeeded().await?;
     let token = random_token();
     let csrf = random_token();
     // language=SQL
-    sqlx::query(
+    crate::db!(db, execute, sqlx::query(
         "INSERT INTO admin_sessions (token_hash, user_id, csrf_token, created_at, last_seen_at)
-         VALUES (?, ?, ?, ?, ?)",
+         VALUES ($1, $2, $3, $4, $5)",
     )
     .bind(token_hash(&token))
     .bind(user_id)
     .bind(&csrf)
     .bind(stamp(now))
-    .bind(stamp(now))
-    .execute(db)
-    .await?;
+    .bind(stamp(now)))?;
     Ok(NewSession {
         token,
         user: SessionUser {
@@ -130,7 +130,7 @@ pub enum Activity {
 /// less than `lifetime.max` ago), and, for [`Activity::Use`], marks it used; a dead session is
 /// deleted.
 pub async fn session(
-    db: &SqlitePool,
+    db: &crate::platform::store::Db,
     token: &str,
     lifetime: Lifetime,
     now: DateTime<Utc>,
@@ -138,14 +138,12 @@ pub async fn session(
 ) -> Result<Option<SessionUser>, sqlx::Error> {
     let hash = token_hash(token);
     // language=SQL
-    let row: Option<(i64, String, String, String, String, String)> = sqlx::query_as(
+    let row: Option<(i64, String, String, String, String, String)> = crate::db!(db, fetch_optional, sqlx::query_as(
         "SELECT u.id, u.username, u.role, s.csrf_token, s.last_seen_at, s.created_at
          FROM admin_sessions s JOIN admin_users u ON u.id = s.user_id
-         WHERE s.token_hash = ?",
+         WHERE s.token_hash = $1",
     )
-    .bind(&hash)
-    .fetch_optional(db)
-    .await?;
+    .bind(&hash))?;
     let Some((user_id, username, role, csrf, last_seen, created)) = row else {
         return Ok(None);
     };
@@ -153,19 +151,15 @@ pub async fn session(
     let too_old = parse_stamp(&created).is_none_or(|at| at + lifetime.max <= now);
     if idle || too_old {
         // language=SQL
-        sqlx::query("DELETE FROM admin_sessions WHERE token_hash = ?")
-            .bind(&hash)
-            .execute(db)
-            .await?;
+        crate::db!(db, execute, sqlx::query("DELETE FROM admin_sessions WHERE token_hash = $1")
+            .bind(&hash))?;
         return Ok(None);
     }
     if activity == Activity::Use {
         // language=SQL
-        sqlx::query("UPDATE admin_sessions SET last_seen_at = ? WHERE token_hash = ?")
+        crate::db!(db, execute, sqlx::query("UPDATE admin_sessions SET last_seen_at = $1 WHERE token_hash = $2")
             .bind(stamp(now))
-            .bind(&hash)
-            .execute(db)
-            .await?;
+            .bind(&hash))?;
     }
     Ok(Some(SessionUser {
         user_id,
@@ -176,12 +170,10 @@ pub async fn session(
 }
 
 /// Ends session `token`.
-pub async fn sign_out(db: &SqlitePool, token: &str) -> Result<(), sqlx::Error> {
+pub async fn sign_out(db: &crate::platform::store::Db, token: &str) -> Result<(), sqlx::Error> {
     // language=SQL
-    sqlx::query("DELETE FROM admin_sessions WHERE token_hash = ?")
-        .bind(token_hash(token))
-        .execute(db)
-        .await?;
+    crate::db!(db, execute, sqlx::query("DELETE FROM admin_sessions WHERE token_hash = $1")
+        .bind(token_hash(token)))?;
     Ok(())
 }
 
@@ -191,7 +183,7 @@ mod tests {
     use crate::admin::users::create_user;
 
     /// A fresh app database with one admin, and the instant they sign in.
-    async fn with_admin() -> (tempfile::TempDir, SqlitePool, DateTime<Utc>) {
+    async fn with_admin() -> (tempfile::TempDir, crate::platform::store::Db, DateTime<Utc>) {
         let dir = tempfile::tempdir().expect("temp dir");
         let db =
             crate::platform::store::open(&format!("sqlite://{}/nabd.db", dir.path().display()))
@@ -207,7 +199,7 @@ mod tests {
     #[tokio::test]
     async fn a_busy_session_still_ends_at_its_absolute_lifetime() {
         let (_dir, db, opened) = with_admin().await;
-        let limiter = AttemptLimiter::default();
+        let limiter = AttemptLimiter::new(db.clone(), std::time::Duration::ZERO);
         let session = sign_in(&db, &limiter, "desk", "correct horse battery", None, opened)
             .await
             .expect("signed in");
@@ -232,7 +224,7 @@ mod tests {
     }
 
     async fn session_alive(
-        db: &SqlitePool,
+        db: &crate::platform::store::Db,
         token: &str,
         lifetime: Lifetime,
         at: DateTime<Utc>,
@@ -248,7 +240,7 @@ mod tests {
         let (_dir, db, opened) = with_admin().await;
         let opened_session = sign_in(
             &db,
-            &AttemptLimiter::default(),
+            &AttemptLimiter::new(db.clone(), std::time::Duration::ZERO),
             "desk",
             "correct horse battery",
             None,

@@ -6,7 +6,7 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::{DateTime, Utc};
 use rand::RngCore;
-use sqlx::SqlitePool;
+
 
 /// Why a user could not be created or changed.
 #[derive(Debug, thiserror::Error)]
@@ -56,7 +56,7 @@ pub fn verify_password(hash: &str, password: &str) -> bool {
 
 /// Creates a user.
 pub async fn create_user(
-    db: &SqlitePool,
+    db: &crate::platform::store::Db,
     username: &str,
     password: &str,
     role: Role,
@@ -71,22 +71,20 @@ pub async fn create_user(
     }
     let hash = hash_password(password)?;
     // language=SQL
-    let id: Option<i64> = sqlx::query_scalar(
+    let id: Option<i64> = crate::db!(db, fetch_optional, sqlx::query_scalar(
         "INSERT INTO admin_users (username, password_hash, role, created_at)
-         VALUES (?, ?, ?, ?) ON CONFLICT (username) DO NOTHING RETURNING id",
+         VALUES ($1, $2, $3, $4) ON CONFLICT (username) DO NOTHING RETURNING id",
     )
     .bind(username)
     .bind(hash)
     .bind(role.as_str())
-    .bind(stamp(now))
-    .fetch_optional(db)
-    .await?;
+    .bind(stamp(now)))?;
     id.ok_or_else(|| UserError::Exists(username.to_owned()))
 }
 
 /// Replaces a user's password and ends their sessions.
 pub async fn set_password(
-    db: &SqlitePool,
+    db: &crate::platform::store::Db,
     username: &str,
     password: &str,
 ) -> Result<(), UserError> {
@@ -95,19 +93,15 @@ pub async fn set_password(
     }
     let hash = hash_password(password)?;
     // language=SQL
-    let id: Option<i64> = sqlx::query_scalar(
-        "UPDATE admin_users SET password_hash = ? WHERE username = ? RETURNING id",
+    let id: Option<i64> = crate::db!(db, fetch_optional, sqlx::query_scalar(
+        "UPDATE admin_users SET password_hash = $1 WHERE username = $2 RETURNING id",
     )
     .bind(hash)
-    .bind(username.trim())
-    .fetch_optional(db)
-    .await?;
+    .bind(username.trim()))?;
     let id = id.ok_or_else(|| UserError::Unknown(username.trim().to_owned()))?;
     // language=SQL
-    sqlx::query("DELETE FROM admin_sessions WHERE user_id = ?")
-        .bind(id)
-        .execute(db)
-        .await?;
+    crate::db!(db, execute, sqlx::query("DELETE FROM admin_sessions WHERE user_id = $1")
+        .bind(id))?;
     Ok(())
 }
 

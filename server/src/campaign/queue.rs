@@ -58,16 +58,14 @@ pub async fn run(campaign: &Campaign) -> Result<QueueReport, RunError> {
     let now = clock.real_now();
     let mut report = QueueReport::default();
     // language=SQL
-    let staged: Vec<StagedRow> = sqlx::query_as(
+    let staged: Vec<StagedRow> = crate::db!(db, fetch_all, sqlx::query_as(
         "SELECT p.id, p.name_ar, p.name_en, p.mobile, p.last_visit, p.last_doctor_id,
-                p.last_doctor_name, p.holdout, b.batch_day
+                p.last_doctor_name, p.holdout = 1 AS holdout, b.batch_day
          FROM campaign_patients p JOIN campaign_batches b ON b.id = p.batch_id
-         WHERE p.state = 'staged' AND b.batch_day <= ?
+         WHERE p.state = 'staged' AND b.batch_day <= $1
          ORDER BY b.batch_day, p.lifetime_halalas DESC, p.id",
     )
-    .bind(today.to_string())
-    .fetch_all(db)
-    .await?;
+    .bind(today.to_string()))?;
     let already_today = messaging.outbox.count_on_day(Kind::Campaign, today).await?;
     let mut room = i64::from(campaign.config.campaign_daily_cap)
         .saturating_sub(already_today)
@@ -79,13 +77,11 @@ pub async fn run(campaign: &Campaign) -> Result<QueueReport, RunError> {
     for row in staged {
         if row.holdout {
             // language=SQL
-            sqlx::query(
-                "UPDATE campaign_patients SET state = 'held', held_at = ? WHERE id = ? AND state = 'staged'",
+            crate::db!(db, execute, sqlx::query(
+                "UPDATE campaign_patients SET state = 'held', held_at = $1 WHERE id = $2 AND state = 'staged'",
             )
             .bind(stamp(now))
-            .bind(row.id)
-            .execute(db)
-            .await?;
+            .bind(row.id))?;
             report.held += 1;
             continue;
         }
@@ -94,10 +90,8 @@ pub async fn run(campaign: &Campaign) -> Result<QueueReport, RunError> {
         };
         if exclusions::is_excluded(db, &mobile, Kind::Campaign).await? {
             // language=SQL
-            sqlx::query("UPDATE campaign_patients SET state = 'excluded' WHERE id = ?")
-                .bind(row.id)
-                .execute(db)
-                .await?;
+            crate::db!(db, execute, sqlx::query("UPDATE campaign_patients SET state = 'excluded' WHERE id = $1")
+                .bind(row.id))?;
             report.excluded += 1;
             continue;
         }
@@ -162,13 +156,11 @@ pub async fn run(campaign: &Campaign) -> Result<QueueReport, RunError> {
     let queued = messaging.outbox.enqueue(&messages).await?;
     for (row_id, done) in rows.iter().zip(&queued) {
         // language=SQL
-        sqlx::query(
-            "UPDATE campaign_patients SET state = 'queued', message_id = ? WHERE id = ? AND state = 'staged'",
+        crate::db!(db, execute, sqlx::query(
+            "UPDATE campaign_patients SET state = 'queued', message_id = $1 WHERE id = $2 AND state = 'staged'",
         )
         .bind(done.id)
-        .bind(row_id)
-        .execute(db)
-        .await?;
+        .bind(row_id))?;
         report.queued += u32::from(done.new);
     }
     Ok(report)

@@ -5,7 +5,7 @@
 use crate::platform::phone::{Mobile, Region};
 use crate::platform::text::csv_cell;
 use chrono::NaiveDate;
-use sqlx::SqlitePool;
+
 
 /// Which batches, and which page of returned patients.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -67,7 +67,7 @@ fn group(patients: i64, returned: i64) -> Group {
 
 /// Builds the report from the app database.
 pub async fn build(
-    db: &SqlitePool,
+    db: &crate::platform::store::Db,
     query: &ReportQuery,
     message_cost: f64,
     currency: &str,
@@ -78,68 +78,61 @@ pub async fn build(
         .map(|d| d.to_string())
         .unwrap_or_else(|| "9999-12-31".to_owned());
     // language=SQL
-    let (queued, sent, delivered, failed): (i64, i64, i64, i64) = sqlx::query_as(
+    let (queued, sent, delivered, failed): (i64, i64, i64, i64) = crate::db!(db, fetch_one, sqlx::query_as(
         "SELECT COUNT(*),
-                COALESCE(SUM(m.sent), 0),
-                COALESCE(SUM(m.delivered), 0),
-                COALESCE(SUM(m.failed), 0)
+                CAST(COALESCE(SUM(m.sent), 0) AS BIGINT),
+                CAST(COALESCE(SUM(m.delivered), 0) AS BIGINT),
+                CAST(COALESCE(SUM(m.failed), 0) AS BIGINT)
          FROM campaign_patients p
          JOIN campaign_batches b ON b.id = p.batch_id
          JOIN message_outcomes m ON m.message_id = p.message_id
-         WHERE b.batch_day >= ?1 AND b.batch_day <= ?2",
+         WHERE b.batch_day >= $1 AND b.batch_day <= $2",
     )
     .bind(&from)
-    .bind(&to)
-    .fetch_one(db)
-    .await?;
+    .bind(&to))?;
     // language=SQL
-    let groups: Vec<(bool, i64, i64)> = sqlx::query_as(
-        "SELECT p.holdout, COUNT(*), COALESCE(SUM(p.converted_at IS NOT NULL), 0)
+    let groups: Vec<(i64, i64, i64)> = crate::db!(db, fetch_all, sqlx::query_as(
+        "SELECT p.holdout, COUNT(*),
+                CAST(COALESCE(SUM(CASE WHEN p.converted_at IS NOT NULL THEN 1 ELSE 0 END), 0) AS BIGINT)
          FROM campaign_patients p
          JOIN campaign_batches b ON b.id = p.batch_id
          LEFT JOIN message_outcomes m ON m.message_id = p.message_id
-         WHERE b.batch_day >= ?1 AND b.batch_day <= ?2
-           AND ((p.holdout = 1 AND p.state = 'held') OR (p.holdout = 0 AND m.sent))
+         WHERE b.batch_day >= $1 AND b.batch_day <= $2
+           AND ((p.holdout = 1 AND p.state = 'held') OR (p.holdout = 0 AND m.sent = 1))
          GROUP BY p.holdout",
     )
     .bind(&from)
-    .bind(&to)
-    .fetch_all(db)
-    .await?;
+    .bind(&to))?;
     let find = |holdout: bool| {
         groups
             .iter()
-            .find(|(h, _, _)| *h == holdout)
+            .find(|(h, _, _)| (*h == 1) == holdout)
             .map_or_else(Group::default, |(_, n, r)| group(*n, *r))
     };
     let (messaged, holdout) = (find(false), find(true));
     // The funnel step between "messaged" and "returned": patients who asked to book by reply.
     // language=SQL
-    let asked_to_book: i64 = sqlx::query_scalar(
+    let asked_to_book: i64 = crate::db!(db, fetch_one, sqlx::query_scalar(
         "SELECT COUNT(DISTINCT p.id)
          FROM campaign_patients p
          JOIN campaign_batches b ON b.id = p.batch_id
          JOIN message_replies r ON r.message_id = p.message_id
-         WHERE b.batch_day >= ?1 AND b.batch_day <= ?2 AND r.intent = 'book'",
+         WHERE b.batch_day >= $1 AND b.batch_day <= $2 AND r.intent = 'book'",
     )
     .bind(&from)
-    .bind(&to)
-    .fetch_one(db)
-    .await?;
+    .bind(&to))?;
     // language=SQL
-    let by_doctor: Vec<(Option<i64>, Option<String>, i64, i64)> = sqlx::query_as(
+    let by_doctor: Vec<(Option<i64>, Option<String>, i64, i64)> = crate::db!(db, fetch_all, sqlx::query_as(
         "SELECT p.conversion_doctor_id AS doctor_id, MAX(p.conversion_doctor_name) AS doctor_name,
-                COUNT(*) AS returned, COALESCE(SUM(p.revenue_since_halalas), 0) AS revenue_halalas
+                COUNT(*) AS returned, CAST(COALESCE(SUM(p.revenue_since_halalas), 0) AS BIGINT) AS revenue_halalas
          FROM campaign_patients p JOIN campaign_batches b ON b.id = p.batch_id
-         WHERE b.batch_day >= ?1 AND b.batch_day <= ?2
+         WHERE b.batch_day >= $1 AND b.batch_day <= $2
            AND p.holdout = 0 AND p.converted_at IS NOT NULL
          GROUP BY p.conversion_doctor_id
          ORDER BY revenue_halalas DESC, doctor_id",
     )
     .bind(&from)
-    .bind(&to)
-    .fetch_all(db)
-    .await?;
+    .bind(&to))?;
     let by_doctor: Vec<DoctorReturn> = by_doctor
         .into_iter()
         .map(
@@ -178,20 +171,18 @@ pub async fn build(
         Some(name_like)
     };
     // language=SQL
-    let returned_total: i64 = sqlx::query_scalar(
+    let returned_total: i64 = crate::db!(db, fetch_one, sqlx::query_scalar(
         "SELECT COUNT(*) FROM campaign_patients p
          JOIN campaign_batches b ON b.id = p.batch_id
          JOIN message_outcomes m ON m.message_id = p.message_id
-         WHERE b.batch_day >= ?1 AND b.batch_day <= ?2
+         WHERE b.batch_day >= $1 AND b.batch_day <= $2
            AND p.holdout = 0 AND p.converted_at IS NOT NULL
-           AND (?3 IS NULL OR p.name_ar LIKE ?3 OR p.name_en LIKE ?3 OR p.mobile LIKE ?4)",
+           AND ($3 IS NULL OR p.name_ar LIKE $3 OR LOWER(p.name_en) LIKE LOWER($3) OR p.mobile LIKE $4)",
     )
     .bind(&from)
     .bind(&to)
     .bind(&name_like)
-    .bind(digits_like.clone().or_else(|| name_like.clone()))
-    .fetch_one(db)
-    .await?;
+    .bind(digits_like.clone().or_else(|| name_like.clone())))?;
     let per_page = i64::from(query.per_page.clamp(1, 200));
     let offset = i64::from(query.page.max(1) - 1) * per_page;
     type Row = (
@@ -206,26 +197,24 @@ pub async fn build(
         Option<i64>,
     );
     // language=SQL
-    let rows: Vec<Row> = sqlx::query_as(
+    let rows: Vec<Row> = crate::db!(db, fetch_all, sqlx::query_as(
         "SELECT p.patient_id, p.name_ar, p.name_en, p.mobile, m.sent_at, p.converted_at,
                 p.conversion_date, p.conversion_doctor_name, p.revenue_since_halalas
          FROM campaign_patients p
          JOIN campaign_batches b ON b.id = p.batch_id
          JOIN message_outcomes m ON m.message_id = p.message_id
-         WHERE b.batch_day >= ?1 AND b.batch_day <= ?2
+         WHERE b.batch_day >= $1 AND b.batch_day <= $2
            AND p.holdout = 0 AND p.converted_at IS NOT NULL
-           AND (?3 IS NULL OR p.name_ar LIKE ?3 OR p.name_en LIKE ?3 OR p.mobile LIKE ?4)
+           AND ($3 IS NULL OR p.name_ar LIKE $3 OR LOWER(p.name_en) LIKE LOWER($3) OR p.mobile LIKE $4)
          ORDER BY p.converted_at DESC, p.id DESC
-         LIMIT ?5 OFFSET ?6",
+         LIMIT $5 OFFSET $6",
     )
     .bind(&from)
     .bind(&to)
     .bind(&name_like)
     .bind(digits_like.or_else(|| name_like.clone()))
     .bind(per_page)
-    .bind(offset)
-    .fetch_all(db)
-    .await?;
+    .bind(offset))?;
     let returned = rows
         .into_iter()
         .map(
@@ -280,7 +269,7 @@ pub async fn build(
 
 /// Every returned patient of the filter `query` (all pages), for the CSV download.
 pub async fn all_returned(
-    db: &SqlitePool,
+    db: &crate::platform::store::Db,
     query: &ReportQuery,
     message_cost: f64,
     currency: &str,

@@ -145,14 +145,12 @@ async fn load_exclusions(campaign: &Campaign, today: NaiveDate) -> Result<Exclus
     let excluded = exclusions::active_numbers(db).await?;
     let since = today - Span::days(i64::from(campaign.config.campaign_cooldown_days));
     // language=SQL
-    let recent: Vec<(i64, String)> = sqlx::query_as(
+    let recent: Vec<(i64, String)> = crate::db!(db, fetch_all, sqlx::query_as(
         "SELECT p.patient_id, p.mobile FROM campaign_patients p
          JOIN campaign_batches b ON b.id = p.batch_id
-         WHERE b.batch_day >= ?",
+         WHERE b.batch_day >= $1",
     )
-    .bind(since.to_string())
-    .fetch_all(db)
-    .await?;
+    .bind(since.to_string()))?;
     Ok(Exclusions {
         excluded_mobiles: excluded,
         recent_patients: recent.iter().map(|(id, _)| *id).collect(),
@@ -219,18 +217,16 @@ pub async fn run(campaign: &Campaign) -> Result<SelectReport, RunError> {
     let now = stamp(clock.real_now());
     let mut tx = db.begin().await?;
     // language=SQL
-    let batch_id: Option<i64> = sqlx::query_scalar(
+    let batch_id: Option<i64> = crate::conn!(tx, fetch_optional, sqlx::query_scalar(
         "INSERT INTO campaign_batches (batch_day, selected_at, holdout_share, seed, considered, skipped)
-         VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (batch_day) DO NOTHING RETURNING id",
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (batch_day) DO NOTHING RETURNING id",
     )
     .bind(today.to_string())
     .bind(&now)
     .bind(f64::from(config.campaign_holdout_percent) / 100.0)
     .bind(i64::try_from(seed).unwrap_or(i64::MAX))
     .bind(i64::from(considered))
-    .bind(serde_json::to_string(&skipped).unwrap_or_else(|_| "{}".into()))
-    .fetch_optional(&mut *tx)
-    .await?;
+    .bind(serde_json::to_string(&skipped).unwrap_or_else(|_| "{}".into())))?;
     let Some(batch_id) = batch_id else {
         // Another run selected today's batch meanwhile.
         drop(tx);
@@ -244,10 +240,10 @@ pub async fn run(campaign: &Campaign) -> Result<SelectReport, RunError> {
             .cloned()
             .map_or((None, None), |(id, name)| (Some(id), Some(name)));
         // language=SQL
-        sqlx::query(
+        crate::conn!(tx, execute, sqlx::query(
             "INSERT INTO campaign_patients (batch_id, patient_id, name_ar, name_en, mobile,
                  last_visit, last_doctor_id, last_doctor_name, lifetime_halalas, holdout)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
         )
         .bind(batch_id)
         .bind(chosen.patient.patient_id)
@@ -259,9 +255,7 @@ pub async fn run(campaign: &Campaign) -> Result<SelectReport, RunError> {
         .bind(doctor_id)
         .bind(doctor_name.as_deref().map(without_bidi_controls))
         .bind(chosen.patient.lifetime_halalas)
-        .bind(holdout)
-        .execute(&mut *tx)
-        .await?;
+        .bind(i64::from(*holdout)))?;
     }
     tx.commit().await?;
     Ok(SelectReport {
@@ -288,16 +282,14 @@ async fn existing_batch(
     today: NaiveDate,
 ) -> Result<Option<SelectReport>, RunError> {
     // language=SQL
-    let row: Option<(i64, i64, i64, String, i64)> = sqlx::query_as(
+    let row: Option<(i64, i64, i64, String, i64)> = crate::db!(campaign.messaging.outbox.db(), fetch_optional, sqlx::query_as(
         "SELECT b.seed, b.considered,
                 (SELECT COUNT(*) FROM campaign_patients p WHERE p.batch_id = b.id),
                 b.skipped,
                 (SELECT COUNT(*) FROM campaign_patients p WHERE p.batch_id = b.id AND p.holdout = 1)
-         FROM campaign_batches b WHERE b.batch_day = ?",
+         FROM campaign_batches b WHERE b.batch_day = $1",
     )
-    .bind(today.to_string())
-    .fetch_optional(campaign.messaging.outbox.db())
-    .await?;
+    .bind(today.to_string()))?;
     Ok(
         row.map(|(seed, considered, staged, skipped, held)| SelectReport {
             batch_day: today.to_string(),

@@ -47,16 +47,14 @@ pub async fn run(campaign: &Campaign) -> Result<TrackReport, RunError> {
     let db = messaging.outbox.db();
     let window = Span::days(i64::from(campaign.config.campaign_attribution_days));
     // language=SQL
-    let watched: Vec<WatchedRow> = sqlx::query_as(
+    let watched: Vec<WatchedRow> = crate::db!(db, fetch_all, sqlx::query_as(
         "SELECT p.id, p.patient_id,
                 COALESCE(m.sent_at, p.held_at) AS contacted_at,
                 p.converted_at IS NOT NULL AS converted
          FROM campaign_patients p LEFT JOIN message_outcomes m ON m.message_id = p.message_id
          WHERE (p.state = 'held' AND p.held_at IS NOT NULL)
-            OR (p.state = 'queued' AND m.sent AND m.sent_at IS NOT NULL)",
-    )
-    .fetch_all(db)
-    .await?;
+            OR (p.state = 'queued' AND m.sent = 1 AND m.sent_at IS NOT NULL)",
+    ))?;
     let now = clock.real_now();
     let mut report = TrackReport::default();
     let open: Vec<&WatchedRow> = watched
@@ -92,11 +90,11 @@ pub async fn run(campaign: &Campaign) -> Result<TrackReport, RunError> {
                 continue;
             };
             // language=SQL
-            let done = sqlx::query(
-                "UPDATE campaign_patients SET converted_at = ?, conversion_appointment_id = ?,
-                     conversion_date = ?, conversion_doctor_id = ?, conversion_doctor_name = ?,
-                     tracked_at = ?
-                 WHERE id = ? AND converted_at IS NULL",
+            let done = crate::db!(db, execute, sqlx::query(
+                "UPDATE campaign_patients SET converted_at = $1, conversion_appointment_id = $2,
+                     conversion_date = $3, conversion_doctor_id = $4, conversion_doctor_name = $5,
+                     tracked_at = $6
+                 WHERE id = $7 AND converted_at IS NULL",
             )
             .bind(
                 booking
@@ -108,20 +106,16 @@ pub async fn run(campaign: &Campaign) -> Result<TrackReport, RunError> {
             .bind(booking.doctor_id)
             .bind(without_bidi_controls(&booking.doctor_name))
             .bind(stamp(now))
-            .bind(row.id)
-            .execute(db)
-            .await?;
-            report.converted += u32::try_from(done.rows_affected()).unwrap_or(0);
+            .bind(row.id))?;
+            report.converted += u32::try_from(done).unwrap_or(0);
         }
     }
     // Revenue since returning, for every returned patient (it grows as they keep coming).
     // language=SQL
-    let returned: Vec<(i64, i64, String, Option<i64>)> = sqlx::query_as(
+    let returned: Vec<(i64, i64, String, Option<i64>)> = crate::db!(db, fetch_all, sqlx::query_as(
         "SELECT id, patient_id, conversion_date, revenue_since_halalas FROM campaign_patients
          WHERE converted_at IS NOT NULL",
-    )
-    .fetch_all(db)
-    .await?;
+    ))?;
     let mut by_date: HashMap<String, Vec<i64>> = HashMap::new();
     for (_, patient_id, date, _) in &returned {
         by_date.entry(date.clone()).or_default().push(*patient_id);
@@ -143,11 +137,9 @@ pub async fn run(campaign: &Campaign) -> Result<TrackReport, RunError> {
             let halalas = revenue.get(patient_id).copied().unwrap_or(0);
             if *current != Some(halalas) {
                 // language=SQL
-                sqlx::query("UPDATE campaign_patients SET revenue_since_halalas = ? WHERE id = ?")
+                crate::db!(db, execute, sqlx::query("UPDATE campaign_patients SET revenue_since_halalas = $1 WHERE id = $2")
                     .bind(halalas)
-                    .bind(row_id)
-                    .execute(db)
-                    .await?;
+                    .bind(row_id))?;
                 report.revenue_updated += 1;
             }
         }

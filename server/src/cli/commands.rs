@@ -21,7 +21,20 @@ pub async fn messaging(config: &Config) -> anyhow::Result<Messaging> {
     let clinic = Clinic::from_config(config).context("NABD_CLINIC_URL cannot be used")?;
     let store = jobs::open_store(&config.messaging.jobs_url(&config.database_url)).await?;
     let timers: Arc<dyn Timers> = Arc::new(jobs::StoreTimers::new(&store));
-    messaging::setup::build(config, db, clinic, clock, Some(timers)).map_err(anyhow::Error::msg)
+    // A command that sends claims messages like a server does, so it beats like one while it
+    // runs (its claims are abandoned only once it has stopped beating).
+    let heartbeat = std::time::Duration::from_secs(config.heartbeat_secs);
+    let instance = crate::platform::instance::Instance::start(&db, clock, heartbeat).await?;
+    tokio::spawn({
+        let instance = instance.clone();
+        async move {
+            instance
+                .keep_beating(tokio_util::sync::CancellationToken::new())
+                .await;
+        }
+    });
+    messaging::setup::build(config, db, clinic, clock, Some(timers), instance)
+        .map_err(anyhow::Error::msg)
 }
 
 fn print_run(report: &RunReport, dry_run: bool) {

@@ -13,8 +13,9 @@ use std::time::Duration;
 /// Every messaging setting, each with its environment variable.
 #[derive(Debug, Clone, Args)]
 pub struct MessagingConfig {
-    /// Where the job runtime keeps scheduled and staggered sends (SQLite URL, separate from the
-    /// app database). Default: beside the app database, `<name>-jobs.db`.
+    /// Where the job runtime keeps scheduled and staggered sends: a SQLite URL (a file apart
+    /// from the app database) or a PostgreSQL URL. Default: with a SQLite app database,
+    /// `<name>-jobs.db` beside it; with PostgreSQL, the same database (schema `apalis`).
     #[arg(long, env = "NABD_JOBS_URL", global = true, value_parser = parse_jobs_url)]
     pub jobs_url: Option<String>,
 
@@ -362,11 +363,17 @@ pub struct MessagingConfig {
 }
 
 impl MessagingConfig {
-    /// Returns the job store's URL: `NABD_JOBS_URL`, or `<app database>-jobs.db` beside
-    /// `database_url`.
+    /// Returns the job store's URL: `NABD_JOBS_URL`; else, for a PostgreSQL app database, the
+    /// same database (apalis keeps its tables in its own schema, `apalis`); else
+    /// `<app database>-jobs.db` beside `database_url`.
     pub fn jobs_url(&self, database_url: &str) -> String {
         if let Some(url) = &self.jobs_url {
             return url.clone();
+        }
+        if crate::platform::store::Backend::of_url(database_url)
+            == crate::platform::store::Backend::Postgres
+        {
+            return database_url.to_owned();
         }
         let (path, query) = database_url
             .split_once('?')
@@ -515,11 +522,16 @@ fn parse_secret(value: &str) -> Result<Secret, String> {
 }
 
 fn parse_jobs_url(value: &str) -> Result<String, String> {
-    if value.starts_with("sqlite:") {
+    if value.starts_with("sqlite:")
+        || crate::platform::store::Backend::of_url(value)
+            == crate::platform::store::Backend::Postgres
+    {
         Ok(value.to_owned())
     } else {
         Err(format!(
-            "NABD_JOBS_URL must be a SQLite URL such as sqlite://data/nabd-jobs.db, not {value:?}"
+            "NABD_JOBS_URL must be a SQLite URL such as sqlite://data/nabd-jobs.db or a \
+             PostgreSQL URL such as postgres://nabd@db/nabd, not {}",
+            crate::platform::store::redact(value)
         ))
     }
 }

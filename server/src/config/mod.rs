@@ -25,15 +25,24 @@ pub struct Config {
     #[arg(long, env = "NABD_ADDR", global = true, value_parser = parse_addr)]
     pub addr: Option<SocketAddr>,
 
-    /// Nabd's own database (SQLite URL). Created with its migrations applied when missing.
+    /// Nabd's own database: a SQLite URL (the default, one process) or a PostgreSQL 15+ URL
+    /// (`postgres://user:password@host/db`, shared by any number of `nabd serve` processes).
+    /// Its migrations are applied at start; a SQLite file is created when missing.
     #[arg(
         long,
         env = "NABD_DATABASE_URL",
         global = true,
         default_value = "sqlite://data/nabd.db",
-        value_parser = parse_sqlite_url
+        value_parser = parse_database_url
     )]
     pub database_url: String,
+
+    /// Seconds between this process's heartbeats in the app database. A process whose
+    /// heartbeat is three beats old counts as dead: its unfinished sends become `uncertain`,
+    /// its scheduled jobs are taken over. The same on every process sharing a database.
+    #[arg(long, env = "NABD_HEARTBEAT_SECS", global = true, default_value_t = 5,
+          value_parser = clap::value_parser!(u64).range(1..=300))]
+    pub heartbeat_secs: u64,
 
     /// The clinic's practice-management database, read only: `sqlite://path` for the embedded
     /// demo clinic, or an ADO.NET connection string for SQL Server
@@ -272,12 +281,17 @@ fn parse_addr(value: &str) -> Result<SocketAddr, String> {
         .map_err(|_| format!("NABD_ADDR must be host:port such as 127.0.0.1:3000, not {value:?}"))
 }
 
-fn parse_sqlite_url(value: &str) -> Result<String, String> {
-    if value.starts_with("sqlite:") {
+fn parse_database_url(value: &str) -> Result<String, String> {
+    if value.starts_with("sqlite:")
+        || crate::platform::store::Backend::of_url(value)
+            == crate::platform::store::Backend::Postgres
+    {
         Ok(value.to_owned())
     } else {
         Err(format!(
-            "NABD_DATABASE_URL must be a SQLite URL such as sqlite://data/nabd.db, not {value:?}"
+            "NABD_DATABASE_URL must be a SQLite URL such as sqlite://data/nabd.db or a \
+             PostgreSQL URL such as postgres://nabd@db.clinic.lan/nabd, not {}",
+            crate::platform::store::redact(value)
         ))
     }
 }

@@ -84,16 +84,14 @@ pub async fn review(
     let now = stamp(outbox.clock().real_now());
     let mut tx = outbox.db().begin().await?;
     // language=SQL
-    let id: i64 = sqlx::query_scalar(
-        "INSERT INTO broadcasts (body, language, created_by, created_at) VALUES (?, ?, ?, ?)
+    let id: i64 = crate::conn!(tx, fetch_one, sqlx::query_scalar(
+        "INSERT INTO broadcasts (body, language, created_by, created_at) VALUES ($1, $2, $3, $4)
          RETURNING id",
     )
     .bind(body)
     .bind(language_of(body).code())
     .bind(by)
-    .bind(&now)
-    .fetch_one(&mut *tx)
-    .await?;
+    .bind(&now))?;
     for (position, (Entry { line, input }, verdict)) in judged.iter().enumerate() {
         let (mobile, verdict, reason) = match verdict {
             Verdict::Valid(mobile) => (Some(mobile.e164()), "valid", None),
@@ -104,10 +102,10 @@ pub async fn review(
             Verdict::Excluded(mobile) => (Some(mobile.e164()), "excluded", None),
         };
         // language=SQL
-        sqlx::query(
+        crate::conn!(tx, execute, sqlx::query(
             "INSERT INTO broadcast_entries (broadcast_id, position, line, input, mobile, verdict,
                  reason)
-             VALUES (?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(id)
         .bind(position as i64)
@@ -115,9 +113,7 @@ pub async fn review(
         .bind(input)
         .bind(mobile)
         .bind(verdict)
-        .bind(reason)
-        .execute(&mut *tx)
-        .await?;
+        .bind(reason))?;
     }
     tx.commit().await?;
     Ok(id)
@@ -191,15 +187,13 @@ struct BroadcastRow {
 
 async fn rejected(outbox: &Outbox, id: i64, verdict: &str) -> Result<Vec<Rejected>, sqlx::Error> {
     // language=SQL
-    let rows: Vec<(i64, String, Option<String>, Option<String>)> = sqlx::query_as(
+    let rows: Vec<(i64, String, Option<String>, Option<String>)> = crate::db!(outbox.db(), fetch_all, sqlx::query_as(
         "SELECT line, input, mobile, reason FROM broadcast_entries
-         WHERE broadcast_id = ? AND verdict = ? ORDER BY position LIMIT ?",
+         WHERE broadcast_id = $1 AND verdict = $2 ORDER BY position LIMIT $3",
     )
     .bind(id)
     .bind(verdict)
-    .bind(SHOWN)
-    .fetch_all(outbox.db())
-    .await?;
+    .bind(SHOWN))?;
     Ok(rows
         .into_iter()
         .map(|(line, input, mobile, reason)| Rejected {
@@ -214,21 +208,17 @@ async fn rejected(outbox: &Outbox, id: i64, verdict: &str) -> Result<Vec<Rejecte
 /// One broadcast with its review and progress.
 pub async fn view(outbox: &Outbox, id: i64) -> Result<BroadcastView, Failure> {
     // language=SQL
-    let row: BroadcastRow = sqlx::query_as(
+    let row: BroadcastRow = crate::db!(outbox.db(), fetch_optional, sqlx::query_as(
         "SELECT id, body, language, state, created_by, created_at, sent_at FROM broadcasts
-         WHERE id = ?",
+         WHERE id = $1",
     )
-    .bind(id)
-    .fetch_optional(outbox.db())
-    .await?
+    .bind(id))?
     .ok_or(BroadcastError::NotFound)?;
     // language=SQL
-    let verdicts: Vec<(String, i64)> = sqlx::query_as(
-        "SELECT verdict, COUNT(*) FROM broadcast_entries WHERE broadcast_id = ? GROUP BY verdict",
+    let verdicts: Vec<(String, i64)> = crate::db!(outbox.db(), fetch_all, sqlx::query_as(
+        "SELECT verdict, COUNT(*) FROM broadcast_entries WHERE broadcast_id = $1 GROUP BY verdict",
     )
-    .bind(id)
-    .fetch_all(outbox.db())
-    .await?;
+    .bind(id))?;
     let mut counts = Counts::default();
     for (verdict, count) in verdicts {
         counts.total += count;
@@ -269,14 +259,12 @@ struct SummaryRow {
 /// The 50 newest broadcasts.
 pub async fn recent(outbox: &Outbox) -> Result<Vec<BroadcastSummary>, Failure> {
     // language=SQL
-    let rows: Vec<SummaryRow> = sqlx::query_as(
+    let rows: Vec<SummaryRow> = crate::db!(outbox.db(), fetch_all, sqlx::query_as(
         "SELECT b.id, b.body, b.state, b.created_by, b.created_at,
                 (SELECT COUNT(*) FROM broadcast_entries e
                  WHERE e.broadcast_id = b.id AND e.verdict = 'valid') AS valid
          FROM broadcasts b ORDER BY b.id DESC LIMIT 50",
-    )
-    .fetch_all(outbox.db())
-    .await?;
+    ))?;
     let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
     let mut progress = progress_of(outbox, &ids).await?;
     Ok(rows
@@ -301,22 +289,18 @@ pub async fn recent(outbox: &Outbox) -> Result<Vec<BroadcastSummary>, Failure> {
 pub async fn send(outbox: &Outbox, by: &str, id: i64) -> Result<usize, Failure> {
     // language=SQL
     let found: Option<(String, String, String)> =
-        sqlx::query_as("SELECT state, body, language FROM broadcasts WHERE id = ?")
-            .bind(id)
-            .fetch_optional(outbox.db())
-            .await?;
+        crate::db!(outbox.db(), fetch_optional, sqlx::query_as("SELECT state, body, language FROM broadcasts WHERE id = $1")
+            .bind(id))?;
     let (stored, body, language) = found.ok_or(BroadcastError::NotFound)?;
     if stored != "draft" {
         return Err(BroadcastError::NotDraft.into());
     }
     // language=SQL
-    let numbers: Vec<String> = sqlx::query_scalar(
-        "SELECT mobile FROM broadcast_entries WHERE broadcast_id = ? AND verdict = 'valid'
+    let numbers: Vec<String> = crate::db!(outbox.db(), fetch_all, sqlx::query_scalar(
+        "SELECT mobile FROM broadcast_entries WHERE broadcast_id = $1 AND verdict = 'valid'
          ORDER BY position",
     )
-    .bind(id)
-    .fetch_all(outbox.db())
-    .await?;
+    .bind(id))?;
     let region = outbox.config().phone_region;
     let language: Language = language.parse().unwrap_or(Language::Ar);
     let clock = outbox.clock();
@@ -353,28 +337,24 @@ pub async fn send(outbox: &Outbox, by: &str, id: i64) -> Result<usize, Failure> 
     // The draft is claimed first, so that two confirmations cannot both queue it.
     let now = clock.real_now();
     // language=SQL
-    let claimed = sqlx::query(
-        "UPDATE broadcasts SET state = 'sending', sent_by = ?, sent_at = ?
-         WHERE id = ? AND state = 'draft'",
+    let claimed = crate::db!(outbox.db(), execute, sqlx::query(
+        "UPDATE broadcasts SET state = 'sending', sent_by = $1, sent_at = $2
+         WHERE id = $3 AND state = 'draft'",
     )
     .bind(by)
     .bind(stamp(now))
-    .bind(id)
-    .execute(outbox.db())
-    .await?;
-    if claimed.rows_affected() == 0 {
+    .bind(id))?;
+    if claimed == 0 {
         return Err(BroadcastError::NotDraft.into());
     }
     if let Err(error) = outbox.enqueue(&messages).await {
         // Nothing (or only part) was queued: the draft goes back to be confirmed again; the
         // idempotency keys keep a second confirmation from doubling what did get queued.
         // language=SQL
-        sqlx::query(
-            "UPDATE broadcasts SET state = 'draft', sent_by = NULL, sent_at = NULL WHERE id = ?",
+        crate::db!(outbox.db(), execute, sqlx::query(
+            "UPDATE broadcasts SET state = 'draft', sent_by = NULL, sent_at = NULL WHERE id = $1",
         )
-        .bind(id)
-        .execute(outbox.db())
-        .await?;
+        .bind(id))?;
         return Err(error.into());
     }
     Ok(messages.len())
@@ -387,21 +367,17 @@ pub async fn cancel(outbox: &Outbox, by: &str, id: i64) -> Result<i64, Failure> 
     let now = stamp(at);
     let mut tx = outbox.db().begin().await?;
     // language=SQL
-    let done = sqlx::query(
-        "UPDATE broadcasts SET state = 'cancelled', cancelled_by = ?, cancelled_at = ?
-         WHERE id = ? AND state IN ('draft', 'sending')",
+    let done = crate::conn!(tx, execute, sqlx::query(
+        "UPDATE broadcasts SET state = 'cancelled', cancelled_by = $1, cancelled_at = $2
+         WHERE id = $3 AND state IN ('draft', 'sending')",
     )
     .bind(by)
     .bind(&now)
-    .bind(id)
-    .execute(&mut *tx)
-    .await?;
-    if done.rows_affected() == 0 {
+    .bind(id))?;
+    if done == 0 {
         // language=SQL
-        let exists: Option<i64> = sqlx::query_scalar("SELECT 1 FROM broadcasts WHERE id = ?")
-            .bind(id)
-            .fetch_optional(&mut *tx)
-            .await?;
+        let exists: Option<i64> = crate::conn!(tx, fetch_optional, sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM broadcasts WHERE id = $1")
+            .bind(id))?;
         return Err(match exists {
             Some(_) => BroadcastError::NotDraft,
             None => BroadcastError::NotFound,

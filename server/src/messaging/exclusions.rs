@@ -7,7 +7,7 @@ use crate::platform::phone::{Mobile, latin_digits};
 use crate::platform::time::stamp;
 use app::admin::exclusions::{Exclusion, ExclusionPage};
 use chrono::{DateTime, Utc};
-use sqlx::SqlitePool;
+
 use std::collections::HashSet;
 
 /// What an exclusion covers.
@@ -45,8 +45,23 @@ macro_rules! excluded_sql {
 
 /// Puts `mobile` on the list; a number already excluded with that scope stays as it is.
 /// Returns whether a new entry was made.
-pub async fn exclude<'e>(
-    db: impl sqlx::SqliteExecutor<'e>,
+pub async fn exclude(
+    db: &crate::platform::store::Db,
+    mobile: &Mobile,
+    scope: Scope,
+    reason: Option<&str>,
+    source: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, sqlx::Error> {
+    let mut tx = db.begin().await?;
+    let added = exclude_in(&mut tx, mobile, scope, reason, source, now).await?;
+    tx.commit().await?;
+    Ok(added)
+}
+
+/// [`exclude`], inside the caller's transaction.
+pub async fn exclude_in(
+    tx: &mut crate::platform::store::Tx,
     mobile: &Mobile,
     scope: Scope,
     reason: Option<&str>,
@@ -54,46 +69,40 @@ pub async fn exclude<'e>(
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     // language=SQL
-    let done = sqlx::query(
+    let done = crate::conn!(tx, execute, sqlx::query(
         "INSERT INTO do_not_contact (mobile, scope, reason, source, added_at)
-         VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
     )
     .bind(mobile.e164())
     .bind(scope.as_str())
     .bind(reason)
     .bind(source)
-    .bind(stamp(now))
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .bind(stamp(now)))?;
+    Ok(done == 1)
 }
 
 /// Tells whether a message of `kind` to `mobile` is forbidden by the list.
 pub async fn is_excluded(
-    db: &SqlitePool,
+    db: &crate::platform::store::Db,
     mobile: &Mobile,
     kind: Kind,
 ) -> Result<bool, sqlx::Error> {
     // language=SQL
-    let found: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM do_not_contact WHERE mobile = ? AND restored_at IS NULL
-         AND (scope = 'all' OR (scope = 'marketing' AND ?)) LIMIT 1",
+    let found: Option<i64> = crate::db!(db, fetch_optional, sqlx::query_scalar(
+        "SELECT CAST(1 AS BIGINT) FROM do_not_contact WHERE mobile = $1 AND restored_at IS NULL
+         AND (scope = 'all' OR (scope = 'marketing' AND $2)) LIMIT 1",
     )
     .bind(mobile.e164())
-    .bind(kind.is_marketing())
-    .fetch_optional(db)
-    .await?;
+    .bind(kind.is_marketing()))?;
     Ok(found.is_some())
 }
 
 /// Every actively excluded number, whatever its scope (for a batch that is all marketing: the
 /// campaign's selection, a broadcast's review).
-pub async fn active_numbers(db: &SqlitePool) -> Result<HashSet<String>, sqlx::Error> {
+pub async fn active_numbers(db: &crate::platform::store::Db) -> Result<HashSet<String>, sqlx::Error> {
     // language=SQL
     let rows: Vec<String> =
-        sqlx::query_scalar("SELECT DISTINCT mobile FROM do_not_contact WHERE restored_at IS NULL")
-            .fetch_all(db)
-            .await?;
+        crate::db!(db, fetch_all, sqlx::query_scalar("SELECT DISTINCT mobile FROM do_not_contact WHERE restored_at IS NULL"))?;
     Ok(rows.into_iter().collect())
 }
 
@@ -103,7 +112,7 @@ pub const PER_PAGE: i64 = 50;
 /// One page ([`PER_PAGE`]) of the active exclusions, newest first; `search` keeps numbers
 /// containing its digits.
 pub async fn page(
-    db: &SqlitePool,
+    db: &crate::platform::store::Db,
     search: Option<&str>,
     page: u32,
 ) -> Result<ExclusionPage, sqlx::Error> {
@@ -118,23 +127,19 @@ pub async fn page(
         .map(|digits| format!("%{digits}%"));
     let offset = i64::from(page.max(1) - 1) * PER_PAGE;
     // language=SQL
-    let rows: Vec<(i64, String, String, Option<String>, String, String)> = sqlx::query_as(
+    let rows: Vec<(i64, String, String, Option<String>, String, String)> = crate::db!(db, fetch_all, sqlx::query_as(
         "SELECT id, mobile, scope, reason, source, added_at FROM do_not_contact
-         WHERE restored_at IS NULL AND (?1 IS NULL OR mobile LIKE ?1)
-         ORDER BY added_at DESC, id DESC LIMIT ?2 OFFSET ?3",
+         WHERE restored_at IS NULL AND ($1 IS NULL OR mobile LIKE $1)
+         ORDER BY added_at DESC, id DESC LIMIT $2 OFFSET $3",
     )
     .bind(&search)
     .bind(PER_PAGE)
-    .bind(offset)
-    .fetch_all(db)
-    .await?;
+    .bind(offset))?;
     // language=SQL
-    let total: i64 = sqlx::query_scalar(
-        "SELECT COUNT(*) FROM do_not_contact WHERE restored_at IS NULL AND (?1 IS NULL OR mobile LIKE ?1)",
+    let total: i64 = crate::db!(db, fetch_one, sqlx::query_scalar(
+        "SELECT COUNT(*) FROM do_not_contact WHERE restored_at IS NULL AND ($1 IS NULL OR mobile LIKE $1)",
     )
-    .bind(&search)
-    .fetch_one(db)
-    .await?;
+    .bind(&search))?;
     let items = rows
         .into_iter()
         .map(|(id, mobile, scope, reason, source, added_at)| Exclusion {
@@ -152,18 +157,16 @@ pub async fn page(
 /// Ends exclusion `id` (the number may be messaged again); returns its number, or `None` when
 /// there is no such active entry.
 pub async fn restore(
-    db: &SqlitePool,
+    db: &crate::platform::store::Db,
     id: i64,
     now: DateTime<Utc>,
 ) -> Result<Option<String>, sqlx::Error> {
     // language=SQL
-    sqlx::query_scalar(
-        "UPDATE do_not_contact SET restored_at = ? WHERE id = ? AND restored_at IS NULL RETURNING mobile",
+    crate::db!(db, fetch_optional, sqlx::query_scalar(
+        "UPDATE do_not_contact SET restored_at = $1 WHERE id = $2 AND restored_at IS NULL RETURNING mobile",
     )
     .bind(stamp(now))
-    .bind(id)
-    .fetch_optional(db)
-    .await
+    .bind(id))
 }
 
 #[cfg(test)]

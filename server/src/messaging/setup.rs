@@ -15,10 +15,11 @@ use std::sync::Arc;
 /// setting at fault.
 pub fn build(
     config: &crate::config::Config,
-    db: sqlx::SqlitePool,
+    db: crate::platform::store::Db,
     clinic: Clinic,
     clock: crate::platform::clock::Clock,
     timers: Option<Arc<dyn Timers>>,
+    instance: crate::platform::instance::Instance,
 ) -> Result<Messaging, String> {
     let settings = &config.messaging;
     let provider = Provider::from_config(settings)?;
@@ -26,7 +27,14 @@ pub fn build(
     let language = settings.message_language;
     let statuses = Arc::new(StatusCodes::from_config(config));
     Ok(Messaging {
-        outbox: Outbox::new(db, provider, clock, Arc::new(settings.clone()), timers).with_check(
+        outbox: Outbox::new(
+            db,
+            provider,
+            clock,
+            Arc::new(settings.clone()),
+            timers,
+            instance,
+        ).with_check(
             Arc::new(ClinicCheck {
                 clinic: clinic.clone(),
                 statuses: statuses.clone(),

@@ -222,19 +222,17 @@ pub async fn record(
             let code = error.and_then(|e| e.code);
             let title = error.and_then(|e| e.title.clone());
             // language=SQL
-            sqlx::query(
+            crate::db!(db, execute, sqlx::query(
                 "INSERT INTO delivery_events
                      (provider_message_id, status, error_code, error_title, reported_at, received_at)
-                 VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING",
             )
             .bind(&report.id)
             .bind(&report.status)
             .bind(code)
             .bind(&title)
             .bind(stamp(at))
-            .bind(stamp(now))
-            .execute(db)
-            .await?;
+            .bind(stamp(now)))?;
             let delivery_error =
                 code.map(|code| format!("{code}: {}", title.clone().unwrap_or_default()));
             outbox::record_delivery_status(

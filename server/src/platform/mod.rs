@@ -2,6 +2,7 @@
 //! safe to show, and the app database. Nothing here knows about a feature.
 
 pub mod clock;
+pub mod instance;
 pub mod language;
 pub mod phone;
 pub mod store;

@@ -1,12 +1,251 @@
-//! Nabd's own database (SQLite through sqlx): connecting, creating it when missing, and applying
-//! the migrations in `migrations/` at start.
+//! Nabd's own database: SQLite (the embedded default, a file beside the binary) or PostgreSQL
+//! (`NABD_DATABASE_URL=postgres://...`, shared by any number of `nabd serve` processes).
+//!
+//! The backend is an enum over the two sqlx pools, [`Db`]. A query is written once where the
+//! dialects agree (sqlx binds `$1..$N` on both drivers) and run through the [`db!`] or
+//! [`conn!`] macro, which expands the same query builder once per driver, so each is checked
+//! against its own driver's types. Where the dialects differ, [`Db::backend`] picks between two
+//! statements. Each backend has its own migrations folder, `migrations/sqlite` and
+//! `migrations/postgres`, with the same numbered steps. sqlx's `Any` driver is not used: it
+//! would hide the type differences (a PostgreSQL `integer` is not an `i64`) until run time.
+//!
+//! [`db!`]: crate::db
+//! [`conn!`]: crate::conn
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
+};
 use std::str::FromStr;
 use std::time::Duration;
 
-/// The migrations of the app database, embedded in the binary.
-pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations");
+/// The SQLite migrations of the app database, embedded in the binary.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/sqlite");
+/// The PostgreSQL migrations: the same numbered steps in PostgreSQL's dialect.
+pub static PG_MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../migrations/postgres");
+
+/// Which database engine holds the app database.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// The backend a database URL names: `postgres://` or `postgresql://` for PostgreSQL,
+    /// anything else for SQLite.
+    pub fn of_url(url: &str) -> Self {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Self::Postgres
+        } else {
+            Self::Sqlite
+        }
+    }
+
+    /// The backend's name, as logs and `/readyz` show it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Sqlite => "sqlite",
+            Self::Postgres => "postgres",
+        }
+    }
+}
+
+/// The app database: a pool of one backend or the other.
+#[derive(Debug, Clone)]
+pub enum Db {
+    Sqlite(SqlitePool),
+    Postgres(PgPool),
+}
+
+/// A transaction on the app database.
+pub enum Tx {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+/// One connection of the app database, borrowed (from a transaction, usually).
+pub enum Conn<'c> {
+    Sqlite(&'c mut SqliteConnection),
+    Postgres(&'c mut PgConnection),
+}
+
+/// Runs a sqlx query builder on a [`Db`]: `db!(&db, fetch_one, sqlx::query_scalar("..."))`.
+/// The builder is expanded once per backend, so its binds and results are checked against
+/// both drivers. `execute` answers the number of rows affected (the one thing both drivers'
+/// results share).
+#[macro_export]
+macro_rules! db {
+    ($db:expr, execute, $query:expr) => {
+        match $db {
+            $crate::platform::store::Db::Sqlite(pool) => {
+                $query.execute(pool).await.map(|done| done.rows_affected())
+            }
+            $crate::platform::store::Db::Postgres(pool) => {
+                $query.execute(pool).await.map(|done| done.rows_affected())
+            }
+        }
+    };
+    ($db:expr, $run:ident, $query:expr) => {
+        match $db {
+            $crate::platform::store::Db::Sqlite(pool) => $query.$run(pool).await,
+            $crate::platform::store::Db::Postgres(pool) => $query.$run(pool).await,
+        }
+    };
+}
+
+/// Runs a sqlx query builder on a transaction or a connection: `conn!(tx, execute, ...)`.
+#[macro_export]
+macro_rules! conn {
+    ($conn:expr, execute, $query:expr) => {
+        match $conn.conn() {
+            $crate::platform::store::Conn::Sqlite(connection) => {
+                $query.execute(connection).await.map(|done| done.rows_affected())
+            }
+            $crate::platform::store::Conn::Postgres(connection) => {
+                $query.execute(connection).await.map(|done| done.rows_affected())
+            }
+        }
+    };
+    ($conn:expr, $run:ident, $query:expr) => {
+        match $conn.conn() {
+            $crate::platform::store::Conn::Sqlite(connection) => $query.$run(connection).await,
+            $crate::platform::store::Conn::Postgres(connection) => $query.$run(connection).await,
+        }
+    };
+}
+
+/// A statement whose `IN` list is the JSON array bound as `$1`: SQLite reads it with
+/// `json_each`, PostgreSQL with `json_array_elements_text` (cast to `BIGINT` for `ids`).
+/// `sql_in_json!(db, text, "SELECT ... WHERE mobile IN ", " AND ...")`.
+#[macro_export]
+macro_rules! sql_in_json {
+    ($db:expr, text, $before:literal, $after:literal) => {
+        $db.pick(
+            concat!($before, "(SELECT value FROM json_each($1))", $after),
+            concat!(
+                $before,
+                "(SELECT json_array_elements_text(CAST($1 AS JSON)))",
+                $after
+            ),
+        )
+    };
+    ($db:expr, ids, $before:literal, $after:literal) => {
+        $db.pick(
+            concat!($before, "(SELECT value FROM json_each($1))", $after),
+            concat!(
+                $before,
+                "(SELECT CAST(json_array_elements_text(CAST($1 AS JSON)) AS BIGINT))",
+                $after
+            ),
+        )
+    };
+}
+
+impl Db {
+    /// Which backend this is.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Sqlite(_) => Backend::Sqlite,
+            Self::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Picks the statement for this backend, where the dialects differ.
+    pub fn pick(&self, sqlite: &'static str, postgres: &'static str) -> &'static str {
+        match self.backend() {
+            Backend::Sqlite => sqlite,
+            Backend::Postgres => postgres,
+        }
+    }
+
+    /// Begins a transaction.
+    pub async fn begin(&self) -> Result<Tx, sqlx::Error> {
+        Ok(match self {
+            Self::Sqlite(pool) => Tx::Sqlite(pool.begin().await?),
+            Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// Begins a transaction that writes from its first statement: SQLite takes its write lock
+    /// at once (`BEGIN IMMEDIATE`), so a read-then-write inside it cannot interleave with
+    /// another writer's. PostgreSQL callers take the row or advisory lock they need.
+    pub async fn begin_write(&self) -> Result<Tx, sqlx::Error> {
+        Ok(match self {
+            Self::Sqlite(pool) => Tx::Sqlite(pool.begin_with("BEGIN IMMEDIATE").await?),
+            Self::Postgres(pool) => Tx::Postgres(pool.begin().await?),
+        })
+    }
+
+    /// Closes the pool's connections.
+    pub async fn close(&self) {
+        match self {
+            Self::Sqlite(pool) => pool.close().await,
+            Self::Postgres(pool) => pool.close().await,
+        }
+    }
+}
+
+impl Tx {
+    /// The transaction's connection.
+    pub fn conn(&mut self) -> Conn<'_> {
+        match self {
+            Self::Sqlite(tx) => Conn::Sqlite(&mut **tx),
+            Self::Postgres(tx) => Conn::Postgres(&mut **tx),
+        }
+    }
+
+    /// Which backend this is.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Self::Sqlite(_) => Backend::Sqlite,
+            Self::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Commits the transaction.
+    pub async fn commit(self) -> Result<(), sqlx::Error> {
+        match self {
+            Self::Sqlite(tx) => tx.commit().await,
+            Self::Postgres(tx) => tx.commit().await,
+        }
+    }
+
+    /// Takes PostgreSQL's transaction-scoped advisory lock named by `key` (two keys, so that
+    /// each lock family has its own space); a no-op on SQLite, whose write transaction already
+    /// excludes every other writer.
+    pub async fn lock(&mut self, family: i32, key: &str) -> Result<(), sqlx::Error> {
+        if let Self::Postgres(tx) = self {
+            // language=SQL
+            sqlx::query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+                .bind(family)
+                .bind(key)
+                .execute(&mut **tx)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+impl Conn<'_> {
+    /// Reborrows the connection (so that `conn!` takes a `Conn` as it takes a [`Tx`]).
+    pub fn conn(&mut self) -> Conn<'_> {
+        match self {
+            Self::Sqlite(connection) => Conn::Sqlite(&mut **connection),
+            Self::Postgres(connection) => Conn::Postgres(&mut **connection),
+        }
+    }
+}
+
+/// Advisory lock families ([`Tx::lock`]).
+pub mod locks {
+    /// One recipient's daily contact budget: check and claim as one step.
+    pub const BUDGET: i32 = 1;
+    /// The sign-in limiter's counts.
+    pub const SIGN_IN: i32 = 2;
+    /// A cron job's claim of a tick.
+    pub const CRON: i32 = 3;
+}
 
 /// Opening or migrating the app database failed.
 #[derive(Debug, thiserror::Error)]
@@ -30,13 +269,53 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
 }
 
-/// Opens the app database at `url`, creating the file (and its folder) when missing, and
-/// applies pending migrations.
-pub async fn open(url: &str) -> Result<SqlitePool, StoreError> {
+/// Shows a database URL without its password (`postgres://nabd:***@host/db`).
+pub fn redact(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let Some((credentials, host)) = rest.rsplit_once('@') else {
+        return url.to_owned();
+    };
+    match credentials.split_once(':') {
+        Some((user, _password)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_owned(),
+    }
+}
+
+/// Opens the app database at `url` (SQLite: creating the file and its folder when missing)
+/// and applies pending migrations.
+pub async fn open(url: &str) -> Result<Db, StoreError> {
+    let db = connect(url).await?;
+    migrate(&db).await?;
+    Ok(db)
+}
+
+/// Applies the pending migrations of `db`'s backend.
+pub async fn migrate(db: &Db) -> Result<(), StoreError> {
+    match db {
+        Db::Sqlite(pool) => MIGRATOR.run(pool).await?,
+        Db::Postgres(pool) => PG_MIGRATOR.run(pool).await?,
+    }
+    Ok(())
+}
+
+/// Connects to the app database at `url` without migrating it.
+pub async fn connect(url: &str) -> Result<Db, StoreError> {
     let open_error = |source| StoreError::Open {
-        url: url.to_owned(),
+        url: redact(url),
         source,
     };
+    if Backend::of_url(url) == Backend::Postgres {
+        let options = PgConnectOptions::from_str(url).map_err(open_error)?;
+        let pool = PgPoolOptions::new()
+            .max_connections(16)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await
+            .map_err(open_error)?;
+        return Ok(Db::Postgres(pool));
+    }
     let options = SqliteConnectOptions::from_str(url)
         .map_err(open_error)?
         .create_if_missing(true)
@@ -57,11 +336,11 @@ pub async fn open(url: &str) -> Result<SqlitePool, StoreError> {
         .connect_with(options)
         .await
         .map_err(open_error)?;
-    MIGRATOR.run(&pool).await?;
-    Ok(pool)
+    Ok(Db::Sqlite(pool))
 }
 
 /// Checks that the app database answers a query.
-pub async fn ping(pool: &SqlitePool) -> Result<(), sqlx::Error> {
-    sqlx::query("SELECT 1").execute(pool).await.map(|_| ())
+pub async fn ping(db: &Db) -> Result<(), sqlx::Error> {
+    // language=SQL
+    crate::db!(db, execute, sqlx::query("SELECT 1")).map(|_| ())
 }

@@ -1,6 +1,8 @@
-//! `GET /healthz` (the process is alive) and `GET /readyz` (its databases answer).
+//! `GET /healthz` (the process is alive) and `GET /readyz` (its databases answer, and which
+//! processes share the app database).
 
 use crate::gateway::ClinicGateway;
+use crate::platform::instance::{self, LiveInstance};
 use crate::platform::store;
 use crate::web::state::AppState;
 use axum::Json;
@@ -47,6 +49,14 @@ pub struct Readiness {
     pub app_database: Check,
     /// The clinic's database.
     pub clinic_database: Check,
+    /// The app database's backend: `sqlite` or `postgres`.
+    pub backend: &'static str,
+    /// This process's instance id.
+    pub instance: String,
+    /// Every process sharing the app database whose heartbeat is fresh, this one included.
+    pub instances: Vec<LiveInstance>,
+    /// Claims of a message another worker or process made first, since this one started.
+    pub claims_lost: u64,
 }
 
 /// Answers 200 when both databases answer, else 503; the body says which does not.
@@ -67,6 +77,14 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Readiness
             format!("{error}: {cause}")
         }
     }));
+    let outbox = &state.messaging.outbox;
+    let me = outbox.instance();
+    let instances = instance::live(&state.db, state.clock.real_now(), me.heartbeat())
+        .await
+        .unwrap_or_else(|error| {
+            tracing::warn!(%error, "live instances not read");
+            Vec::new()
+        });
     let ready = app_database.ok && clinic_database.ok;
     let status = if ready {
         StatusCode::OK
@@ -77,6 +95,10 @@ pub async fn ready(State(state): State<AppState>) -> (StatusCode, Json<Readiness
         status: if ready { "ready" } else { "not_ready" },
         app_database,
         clinic_database,
+        backend: state.db.backend().name(),
+        instance: me.id().to_owned(),
+        instances,
+        claims_lost: outbox.claims_lost(),
     };
     (status, Json(report))
 }

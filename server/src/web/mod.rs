@@ -106,7 +106,7 @@ pub struct Application {
     router: Router,
     state: AppState,
     /// The job store, when the job runtime runs inside this process.
-    jobs: Option<sqlx::SqlitePool>,
+    jobs: Option<jobs::JobStore>,
 }
 
 impl Application {
@@ -115,6 +115,13 @@ impl Application {
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let clock = config.clock()?;
         let db = store::open(&config.database_url).await?;
+        let instance = crate::platform::instance::Instance::start(
+            &db,
+            clock,
+            std::time::Duration::from_secs(config.heartbeat_secs),
+        )
+        .await
+        .context("cannot register this process in the app database")?;
         let clinic = Clinic::from_config(&config).context("NABD_CLINIC_URL cannot be used")?;
         let statuses = Arc::new(crate::gateway::StatusCodes::from_config(&config));
         let figures_ttl = std::time::Duration::from_secs(config.dashboard_ttl_secs);
@@ -129,8 +136,9 @@ impl Application {
         let timers = jobs.as_ref().map(|store| {
             Arc::new(jobs::StoreTimers::new(store)) as Arc<dyn messaging::outbox::Timers>
         });
-        let messaging = messaging::setup::build(&config, db.clone(), clinic.clone(), clock, timers)
-            .map_err(anyhow::Error::msg)?;
+        let messaging =
+            messaging::setup::build(&config, db.clone(), clinic.clone(), clock, timers, instance)
+                .map_err(anyhow::Error::msg)?;
         let campaign = crate::campaign::Campaign::new(messaging.clone(), config.campaign.clone())
             .map_err(|error| anyhow::anyhow!("{error}"))?;
         let dashboard = dashboard::Board {
@@ -146,6 +154,7 @@ impl Application {
             .await
             .with_context(|| format!("cannot listen on {addr} (NABD_ADDR)"))?;
         let slowdown = std::time::Duration::from_secs(config.admin_slowdown_max_secs);
+        let sign_in_limiter = Arc::new(crate::admin::AttemptLimiter::new(db.clone(), slowdown));
         let state = AppState {
             leptos,
             config: Arc::new(config),
@@ -157,7 +166,7 @@ impl Application {
             dashboard_key,
             messaging,
             campaign,
-            sign_in_limiter: Arc::new(crate::admin::AttemptLimiter::new(slowdown)),
+            sign_in_limiter,
         };
         let router = router(state.clone());
         Ok(Self {
@@ -185,6 +194,12 @@ impl Application {
         shutdown: impl Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let stop = tokio_util::sync::CancellationToken::new();
+        let instance = self.state.messaging.outbox.instance().clone();
+        let beating = tokio::spawn({
+            let instance = instance.clone();
+            let stop = stop.clone();
+            async move { instance.keep_beating(stop).await }
+        });
         let runtime = self.jobs.map(|store| {
             let stop = stop.clone();
             let campaign = self.state.campaign.clone();
@@ -216,6 +231,12 @@ impl Application {
         stop.cancel();
         if let Some(runtime) = runtime {
             let _ = runtime.await;
+        }
+        let _ = beating.await;
+        // Nothing of this process is in flight any more: peers need not wait for its
+        // heartbeat to go stale.
+        if let Err(error) = instance.stop().await {
+            tracing::warn!(%error, "this instance could not be marked stopped");
         }
         served
     }

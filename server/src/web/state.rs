@@ -8,7 +8,7 @@ use crate::messaging::Messaging;
 use crate::platform::clock::Clock;
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
-use sqlx::SqlitePool;
+
 use std::sync::Arc;
 
 /// The server's shared state, cheap to clone.
@@ -19,7 +19,7 @@ pub struct AppState {
     /// The validated configuration.
     pub config: Arc<Config>,
     /// Nabd's own database.
-    pub db: SqlitePool,
+    pub db: crate::platform::store::Db,
     /// The clinic's database.
     pub clinic: Clinic,
     /// The clock in the clinic's time zone.

@@ -141,10 +141,10 @@ pub async fn receive(
                 "a message from a sender that is not a valid number; stored apart"
             );
             // language=SQL
-            let done = sqlx::query(
+            let done = crate::conn!(tx, execute, sqlx::query(
                 "INSERT INTO inbound_messages (provider_message_id, sender, body, sent_at,
                      received_at, type, provider, sender_valid)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, 0) ON CONFLICT DO NOTHING",
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, 0) ON CONFLICT DO NOTHING",
             )
             .bind(&message.id)
             .bind(message.from.chars().take(64).collect::<String>())
@@ -152,10 +152,8 @@ pub async fn receive(
             .bind(stamp(message.sent_at))
             .bind(stamp(now))
             .bind(&message.message_type)
-            .bind(message.source.as_str())
-            .execute(&mut *tx)
-            .await?;
-            if done.rows_affected() == 1 {
+            .bind(message.source.as_str()))?;
+            if done == 1 {
                 stored.invalid_senders += 1;
             } else {
                 stored.duplicates += 1;
@@ -163,10 +161,10 @@ pub async fn receive(
             continue;
         };
         // language=SQL
-        let inserted: Option<i64> = sqlx::query_scalar(
+        let inserted: Option<i64> = crate::conn!(tx, fetch_optional, sqlx::query_scalar(
             "INSERT INTO inbound_messages (provider_message_id, sender, body, sent_at, received_at,
                  type, context_id, provider)
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT DO NOTHING RETURNING id",
         )
         .bind(&message.id)
         .bind(mobile.e164())
@@ -175,9 +173,7 @@ pub async fn receive(
         .bind(stamp(now))
         .bind(&message.message_type)
         .bind(&message.context_id)
-        .bind(message.source.as_str())
-        .fetch_optional(&mut *tx)
-        .await?;
+        .bind(message.source.as_str()))?;
         let Some(row_id) = inserted else {
             stored.duplicates += 1;
             continue;
@@ -200,38 +196,38 @@ pub async fn receive(
         };
         let appointment_id = answered.as_ref().and_then(|a| a.appointment_id);
         // language=SQL
-        sqlx::query(
-            "UPDATE inbound_messages SET answers_id = ?, answers_kind = ?, appointment_id = ?,
-                 intent = ?
-             WHERE id = ?",
+        crate::conn!(tx, execute, sqlx::query(
+            "UPDATE inbound_messages SET answers_id = $1, answers_kind = $2, appointment_id = $3,
+                 intent = $4
+             WHERE id = $5",
         )
         .bind(answered.as_ref().map(|a| a.id))
         .bind(kind.map(Kind::as_str))
         .bind(appointment_id)
         .bind(intent.as_str())
-        .bind(row_id)
-        .execute(&mut *tx)
-        .await?;
+        .bind(row_id))?;
         let patient = patients.get(mobile.e164());
         let sent_at = stamp(message.sent_at);
         // The newest message decides the conversation's intent and text; a late, older one
         // only counts as unread.
         // language=SQL
-        sqlx::query(
+        crate::conn!(tx, execute, sqlx::query(
             "INSERT INTO conversations (mobile, patient_id, patient_name, patient_name_en,
                  started_at, last_at, last_inbound_at, last_intent, last_text, pending_intent,
                  confirmed_at, unread)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?5, ?5, ?6, ?7, ?8, ?9, 1)
+             VALUES ($1, $2, $3, $4, $5, $5, $5, $6, $7, $8, $9, 1)
              ON CONFLICT (mobile) DO UPDATE SET
                  patient_id = COALESCE(conversations.patient_id, excluded.patient_id),
                  patient_name = COALESCE(conversations.patient_name, excluded.patient_name),
                  patient_name_en = COALESCE(conversations.patient_name_en, excluded.patient_name_en),
-                 last_at = MAX(conversations.last_at, excluded.last_at),
+                 last_at = CASE WHEN excluded.last_at > conversations.last_at
+                     THEN excluded.last_at ELSE conversations.last_at END,
                  last_intent = CASE WHEN excluded.last_inbound_at >= COALESCE(conversations.last_inbound_at, '')
                      THEN excluded.last_intent ELSE conversations.last_intent END,
                  last_text = CASE WHEN excluded.last_inbound_at >= COALESCE(conversations.last_inbound_at, '')
                      THEN excluded.last_text ELSE conversations.last_text END,
-                 last_inbound_at = MAX(COALESCE(conversations.last_inbound_at, ''), excluded.last_inbound_at),
+                 last_inbound_at = CASE WHEN excluded.last_inbound_at > COALESCE(conversations.last_inbound_at, '')
+                     THEN excluded.last_inbound_at ELSE conversations.last_inbound_at END,
                  pending_intent = COALESCE(excluded.pending_intent, conversations.pending_intent),
                  confirmed_at = COALESCE(excluded.confirmed_at, conversations.confirmed_at),
                  unread = conversations.unread + 1,
@@ -246,13 +242,11 @@ pub async fn receive(
         .bind(intent.as_str())
         .bind(shown.chars().take(200).collect::<String>())
         .bind(intent.needs_action().then_some(intent.as_str()))
-        .bind((intent == Intent::Confirm).then_some(&sent_at))
-        .execute(&mut *tx)
-        .await?;
+        .bind((intent == Intent::Confirm).then_some(&sent_at)))?;
         if intent == Intent::Stop {
             let reason = format!("replied {:?}", shown.chars().take(60).collect::<String>());
-            if exclusions::exclude(
-                &mut *tx,
+            if exclusions::exclude_in(
+                &mut tx,
                 &mobile,
                 Scope::All,
                 Some(&reason),
@@ -298,13 +292,14 @@ async fn look_up_new(
     let list = serde_json::to_string(&numbers.iter().map(|m| m.e164()).collect::<Vec<_>>())
         .unwrap_or_else(|_| "[]".to_owned());
     // language=SQL
-    let named: Vec<String> = sqlx::query_scalar(
-        "SELECT mobile FROM conversations
-         WHERE mobile IN (SELECT value FROM json_each(?)) AND patient_name IS NOT NULL",
-    )
-    .bind(list)
-    .fetch_all(messaging.outbox.db())
-    .await?;
+    let db = messaging.outbox.db();
+    let named: Vec<String> = crate::db!(db, fetch_all, sqlx::query_scalar(crate::sql_in_json!(
+        db,
+        text,
+        "SELECT mobile FROM conversations WHERE mobile IN ",
+        " AND patient_name IS NOT NULL"
+    ))
+    .bind(list))?;
     let unnamed: Vec<Mobile> = numbers
         .into_iter()
         .filter(|m| !named.iter().any(|n| n == m.e164()))
@@ -463,7 +458,7 @@ pub const PAGE: i64 = 50;
 /// Lists conversations, newest first: those matching `filter`, and `search` (part of the
 /// number's digits, or of the patient's name) when given.
 pub async fn list(
-    db: &sqlx::SqlitePool,
+    db: &crate::platform::store::Db,
     filter: Filter,
     search: Option<&str>,
     page: u32,
@@ -490,30 +485,27 @@ pub async fn list(
         ),
     };
     // language=SQL
-    sqlx::query_as(summary_sql!(
-        "WHERE (?5 = 'all'
-                OR (?5 = 'needs_action' AND pending_intent IS NOT NULL AND handled_at IS NULL)
-                OR (?5 = 'confirmations' AND confirmed_at IS NOT NULL))
-           AND (?1 IS NULL OR mobile LIKE ?2 OR patient_name LIKE ?1 OR patient_name_en LIKE ?1)
-         ORDER BY last_at DESC, mobile LIMIT ?3 OFFSET ?4"
+    crate::db!(db, fetch_all, sqlx::query_as(summary_sql!(
+        "WHERE ($5 = 'all'
+                OR ($5 = 'needs_action' AND pending_intent IS NOT NULL AND handled_at IS NULL)
+                OR ($5 = 'confirmations' AND confirmed_at IS NOT NULL))
+           AND ($1 IS NULL OR mobile LIKE $2 OR patient_name LIKE $1
+                OR LOWER(patient_name_en) LIKE LOWER($1))
+         ORDER BY last_at DESC, mobile LIMIT $3 OFFSET $4"
     ))
     .bind(name_like)
     .bind(number_like.unwrap_or_else(|| "\u{0}".to_owned()))
     .bind(PAGE)
     .bind(i64::from(page.saturating_sub(1)) * PAGE)
-    .bind(filter)
-    .fetch_all(db)
-    .await
+    .bind(filter))
 }
 
 /// How many conversations need someone to act (the count in the admin navigation).
-pub async fn needing_action(db: &sqlx::SqlitePool) -> Result<i64, sqlx::Error> {
+pub async fn needing_action(db: &crate::platform::store::Db) -> Result<i64, sqlx::Error> {
     // language=SQL
-    sqlx::query_scalar(
+    crate::db!(db, fetch_one, sqlx::query_scalar(
         "SELECT COUNT(*) FROM conversations WHERE pending_intent IS NOT NULL AND handled_at IS NULL",
-    )
-    .fetch_one(db)
-    .await
+    ))
 }
 
 /// One line of a conversation's thread.
@@ -574,22 +566,18 @@ pub async fn thread(
     };
     if mark_read {
         // language=SQL
-        sqlx::query("UPDATE conversations SET unread = 0, opened_at = ? WHERE mobile = ?")
+        crate::db!(db, execute, sqlx::query("UPDATE conversations SET unread = 0, opened_at = $1 WHERE mobile = $2")
             .bind(stamp(now))
-            .bind(mobile.e164())
-            .execute(db)
-            .await?;
+            .bind(mobile.e164()))?;
     }
     // language=SQL
-    let inbound: Vec<InboundLine> = sqlx::query_as(
+    let inbound: Vec<InboundLine> = crate::db!(db, fetch_all, sqlx::query_as(
         "SELECT sent_at, body, type, intent, answers_kind, appointment_id
-         FROM inbound_messages WHERE sender = ? AND sender_valid = 1
-         ORDER BY sent_at DESC, id DESC LIMIT ?",
+         FROM inbound_messages WHERE sender = $1 AND sender_valid = 1
+         ORDER BY sent_at DESC, id DESC LIMIT $2",
     )
     .bind(mobile.e164())
-    .bind(THREAD_LINES)
-    .fetch_all(db)
-    .await?;
+    .bind(THREAD_LINES))?;
     let outbound = outbox::to_number(db, mobile, THREAD_LINES).await?;
     let mut lines: Vec<Line> = inbound
         .into_iter()
@@ -625,12 +613,10 @@ pub async fn thread(
     }))
 }
 
-async fn summary(db: &sqlx::SqlitePool, mobile: &Mobile) -> Result<Option<Summary>, sqlx::Error> {
+async fn summary(db: &crate::platform::store::Db, mobile: &Mobile) -> Result<Option<Summary>, sqlx::Error> {
     // language=SQL
-    sqlx::query_as(summary_sql!("WHERE mobile = ?"))
-        .bind(mobile.e164())
-        .fetch_optional(db)
-        .await
+    crate::db!(db, fetch_optional, sqlx::query_as(summary_sql!("WHERE mobile = $1"))
+        .bind(mobile.e164()))
 }
 
 struct Window {
@@ -662,22 +648,20 @@ fn reply_window(messaging: &Messaging, summary: &Summary, now: DateTime<Utc>) ->
 /// Marks the conversation with `mobile` handled (its pending intent is done); the caller
 /// audits it. `false` when there is no such conversation.
 pub async fn mark_handled(
-    db: &sqlx::SqlitePool,
+    db: &crate::platform::store::Db,
     mobile: &Mobile,
     by: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     // language=SQL
-    let done = sqlx::query(
-        "UPDATE conversations SET handled_at = ?, handled_by = ?, pending_intent = NULL
-         WHERE mobile = ?",
+    let done = crate::db!(db, execute, sqlx::query(
+        "UPDATE conversations SET handled_at = $1, handled_by = $2, pending_intent = NULL
+         WHERE mobile = $3",
     )
     .bind(stamp(now))
     .bind(by)
-    .bind(mobile.e164())
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected() == 1)
+    .bind(mobile.e164()))?;
+    Ok(done == 1)
 }
 
 /// Why a staff reply was refused.
@@ -738,11 +722,9 @@ pub async fn reply(
     let queued = messaging.outbox.enqueue(&[message]).await?;
     let id = queued.first().map(|q| q.id).unwrap_or_default();
     // language=SQL
-    sqlx::query("UPDATE conversations SET last_at = MAX(last_at, ?) WHERE mobile = ?")
+    crate::db!(db, execute, sqlx::query("UPDATE conversations SET last_at = $1 WHERE mobile = $2 AND last_at < $1")
         .bind(stamp(now))
-        .bind(mobile.e164())
-        .execute(db)
-        .await?;
+        .bind(mobile.e164()))?;
     Ok(id)
 }
 
@@ -783,15 +765,13 @@ pub async fn appointment_replies(
         stamp(clock.real_instant_of(local))
     };
     // language=SQL
-    let rows: Vec<(i64, String, String, String, String)> = sqlx::query_as(
+    let rows: Vec<(i64, String, String, String, String)> = crate::db!(db, fetch_all, sqlx::query_as(
         "SELECT appointment_id, intent, body, sent_at, sender FROM inbound_messages
-         WHERE appointment_id IS NOT NULL AND sent_at >= ? AND sent_at < ?
+         WHERE appointment_id IS NOT NULL AND sent_at >= $1 AND sent_at < $2
          ORDER BY appointment_id, sent_at, id",
     )
     .bind(real(date - Span::days(14)))
-    .bind(real(date + Span::days(2)))
-    .fetch_all(db)
-    .await?;
+    .bind(real(date + Span::days(2))))?;
     let mut by_appointment: BTreeMap<i64, Vec<(String, String, String, String)>> = BTreeMap::new();
     for (appointment_id, intent, body, at, sender) in rows {
         by_appointment
@@ -848,7 +828,7 @@ pub async fn appointment_replies(
 /// The appointments among `ids` whose patient confirmed by reply (a later reminder uses the
 /// confirmed template). A later cancel or reschedule undoes it.
 pub async fn confirmed_by_reply(
-    db: &sqlx::SqlitePool,
+    db: &crate::platform::store::Db,
     ids: &[i64],
 ) -> Result<std::collections::HashSet<i64>, sqlx::Error> {
     if ids.is_empty() {
@@ -857,18 +837,18 @@ pub async fn confirmed_by_reply(
     let list = serde_json::to_string(ids).unwrap_or_else(|_| "[]".to_owned());
     // The newest reply that says yes or no, per appointment.
     // language=SQL
-    let rows: Vec<(i64, String)> = sqlx::query_as(
+    let rows: Vec<(i64, String)> = crate::db!(db, fetch_all, sqlx::query_as(crate::sql_in_json!(
+        db,
+        ids,
         "SELECT appointment_id, intent FROM (
              SELECT appointment_id, intent,
                     ROW_NUMBER() OVER (PARTITION BY appointment_id ORDER BY sent_at DESC, id DESC) AS n
              FROM inbound_messages
-             WHERE appointment_id IN (SELECT value FROM json_each(?))
-               AND intent IN ('confirm', 'cancel', 'reschedule')
-         ) WHERE n = 1",
-    )
-    .bind(list)
-    .fetch_all(db)
-    .await?;
+             WHERE appointment_id IN ",
+        "     AND intent IN ('confirm', 'cancel', 'reschedule')
+         ) AS latest WHERE n = 1"
+    ))
+    .bind(list))?;
     Ok(rows
         .into_iter()
         .filter(|(_, intent)| intent == "confirm")
@@ -879,18 +859,16 @@ pub async fn confirmed_by_reply(
 /// Tells whether `sender` wrote to the clinic after `since` (the Cloud API's customer-service
 /// window is the 24 hours after a patient's last message).
 pub async fn heard_from_since(
-    db: &sqlx::SqlitePool,
+    db: &crate::platform::store::Db,
     sender: &Mobile,
     since: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     // language=SQL
-    let found: Option<i64> = sqlx::query_scalar(
-        "SELECT 1 FROM inbound_messages WHERE sender = ? AND sent_at > ? LIMIT 1",
+    let found: Option<i64> = crate::db!(db, fetch_optional, sqlx::query_scalar(
+        "SELECT CAST(1 AS BIGINT) FROM inbound_messages WHERE sender = $1 AND sent_at > $2 LIMIT 1",
     )
     .bind(sender.e164())
-    .bind(stamp(since))
-    .fetch_optional(db)
-    .await?;
+    .bind(stamp(since)))?;
     Ok(found.is_some())
 }
 

@@ -11,6 +11,7 @@ use crate::messaging::kind::{Kind, Touch};
 use crate::messaging::provider::{Outgoing, Provider, STOPPED_MARKETING, SendError};
 use crate::platform::language::Language;
 use crate::platform::phone::{Mobile, Region};
+use crate::platform::store::locks;
 use crate::platform::time::{parse_stamp, stamp};
 use chrono::{DateTime, Duration as Span, Utc};
 use chrono_tz::Tz;
@@ -52,6 +53,17 @@ impl Skip {
     }
 }
 
+/// What claiming a message did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Claim {
+    /// This instance holds it, `sending`.
+    Claimed,
+    /// The number is on the do-not-contact list, or another worker claimed it first.
+    NotClaimed,
+    /// The recipient's daily contact budget is used.
+    OverBudget,
+}
+
 #[derive(sqlx::FromRow)]
 struct ClaimRow {
     kind: String,
@@ -82,14 +94,12 @@ impl Outbox {
     /// the result. Safe to call twice at once: only one call claims it.
     pub async fn deliver(&self, id: i64) -> Result<Outcome, OutboxError> {
         // language=SQL
-        let Some(row) = sqlx::query_as::<_, ClaimRow>(
+        let Some(row) = crate::db!(&self.db, fetch_optional, sqlx::query_as::<_, ClaimRow>(
             "SELECT kind, recipient, body, language, template, params, not_before, expires_at,
                     state, attempts, idempotency_key, appointment_id, touch, created_at
-             FROM outbox WHERE id = ?",
+             FROM outbox WHERE id = $1",
         )
-        .bind(id)
-        .fetch_optional(&self.db)
-        .await?
+        .bind(id))?
         else {
             return Ok(Outcome::AlreadyHandled);
         };
@@ -122,30 +132,25 @@ impl Outbox {
             }
             return self.defer(id, open, "outside sending hours").await;
         }
-        if kind.counts_against_budget() && self.over_budget(id, &row.recipient).await? {
-            let tomorrow = self.opening_tomorrow(kind, now);
-            return self.defer(id, tomorrow, "daily contact budget used").await;
-        }
         if let Some(waiting) = self.recheck(id, kind, &row, expires_at, now).await? {
             return Ok(waiting);
         }
-        // The claim re-checks the do-not-contact list in the same statement, so a number
-        // excluded a moment ago is never handed over.
-        // language=SQL
-        let claimed = sqlx::query(concat!(
-            "UPDATE outbox SET state = 'sending', attempts = attempts + 1, claimed_at = ?,
-                 provider = ?, updated_at = ?
-             WHERE id = ? AND state = 'queued' AND NOT ",
-            crate::excluded_sql!("outbox.recipient", "outbox.kind")
-        ))
-        .bind(stamp(now))
-        .bind(self.provider.name())
-        .bind(stamp(now))
-        .bind(id)
-        .execute(&self.db)
-        .await?;
-        if claimed.rows_affected() == 0 {
-            return self.finish_unsent(id, Skip::DoNotContact).await;
+        let budget = kind.counts_against_budget().then_some(row.recipient.as_str());
+        match self.claim(id, now, budget).await? {
+            Claim::Claimed => {}
+            Claim::OverBudget => {
+                let tomorrow = self.opening_tomorrow(kind, now);
+                return self.defer(id, tomorrow, "daily contact budget used").await;
+            }
+            Claim::NotClaimed => {
+                let outcome = self.finish_unsent(id, Skip::DoNotContact).await?;
+                if outcome == Outcome::AlreadyHandled {
+                    // Another worker (or process) claimed it between the read and the claim.
+                    self.claims_lost
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+                return Ok(outcome);
+            }
         }
         let Ok(to) = Mobile::parse(&row.recipient, Region::default()) else {
             return self
@@ -169,18 +174,17 @@ impl Outbox {
             Ok(accepted) => {
                 let sent_at = stamp(self.clock.real_now());
                 // language=SQL
-                sqlx::query(
-                    "UPDATE outbox SET state = 'sent', sent_at = ?, provider_message_id = ?,
+                crate::db!(&self.db, execute, sqlx::query(
+                    "UPDATE outbox SET state = 'sent', sent_at = $1, provider_message_id = $2,
                          delivery_status = COALESCE(delivery_status, 'sent'), error = NULL,
-                         updated_at = ?
-                     WHERE id = ?",
+                         updated_at = $3
+                     WHERE id = $4 AND claimed_by = $5 AND state IN ('sending', 'uncertain')",
                 )
                 .bind(&sent_at)
                 .bind(accepted.message_id)
                 .bind(&sent_at)
                 .bind(id)
-                .execute(&self.db)
-                .await?;
+                .bind(self.instance.id()))?;
                 tracing::info!(id, kind = %kind, to = %to, "message sent");
                 Ok(Outcome::Sent)
             }
@@ -195,16 +199,15 @@ impl Outbox {
                     + Span::from_std(self.config.retry_delay(attempts))
                         .unwrap_or_else(|_| Span::minutes(30));
                 // language=SQL
-                sqlx::query(
-                    "UPDATE outbox SET state = 'queued', not_before = ?, error = ?, updated_at = ?
-                     WHERE id = ? AND state = 'sending'",
+                crate::db!(&self.db, execute, sqlx::query(
+                    "UPDATE outbox SET state = 'queued', not_before = $1, error = $2, updated_at = $3
+                     WHERE id = $4 AND state = 'sending' AND claimed_by = $5",
                 )
                 .bind(stamp(again))
                 .bind(&reason)
                 .bind(stamp(self.clock.real_now()))
                 .bind(id)
-                .execute(&self.db)
-                .await?;
+                .bind(self.instance.id()))?;
                 tracing::warn!(id, attempts, %reason, retry_at = %again, "message not sent; will retry");
                 self.wake_at(id, again).await?;
                 Ok(Outcome::Retrying(again))
@@ -290,12 +293,10 @@ impl Outbox {
 
     async fn record_failure(&self, id: i64, reason: String) -> Result<Outcome, OutboxError> {
         // language=SQL
-        sqlx::query("UPDATE outbox SET state = 'failed', error = ?, updated_at = ? WHERE id = ?")
+        crate::db!(&self.db, execute, sqlx::query("UPDATE outbox SET state = 'failed', error = $1, updated_at = $2 WHERE id = $3")
             .bind(&reason)
             .bind(stamp(self.clock.real_now()))
-            .bind(id)
-            .execute(&self.db)
-            .await?;
+            .bind(id))?;
         tracing::warn!(id, %reason, "message failed");
         Ok(Outcome::Failed(reason))
     }
@@ -303,15 +304,13 @@ impl Outbox {
     async fn finish_unsent(&self, id: i64, why: Skip) -> Result<Outcome, OutboxError> {
         let reason = why.reason();
         // language=SQL
-        let done = sqlx::query(
-            "UPDATE outbox SET state = 'skipped', error = ?, updated_at = ? WHERE id = ? AND state = 'queued'",
+        let done = crate::db!(&self.db, execute, sqlx::query(
+            "UPDATE outbox SET state = 'skipped', error = $1, updated_at = $2 WHERE id = $3 AND state = 'queued'",
         )
         .bind(reason)
         .bind(stamp(self.clock.real_now()))
-        .bind(id)
-        .execute(&self.db)
-        .await?;
-        if done.rows_affected() == 0 {
+        .bind(id))?;
+        if done == 0 {
             return Ok(Outcome::AlreadyHandled);
         }
         tracing::info!(id, reason, "message not sent");
@@ -325,15 +324,13 @@ impl Outbox {
         why: &str,
     ) -> Result<Outcome, OutboxError> {
         // language=SQL
-        sqlx::query(
-            "UPDATE outbox SET not_before = ?, error = ?, updated_at = ? WHERE id = ? AND state = 'queued'",
+        crate::db!(&self.db, execute, sqlx::query(
+            "UPDATE outbox SET not_before = $1, error = $2, updated_at = $3 WHERE id = $4 AND state = 'queued'",
         )
         .bind(stamp(until))
         .bind(format!("waiting: {why}"))
         .bind(stamp(self.clock.real_now()))
-        .bind(id)
-        .execute(&self.db)
-        .await?;
+        .bind(id))?;
         self.wake_at(id, until).await?;
         Ok(Outcome::Deferred(until))
     }
@@ -377,21 +374,67 @@ impl Outbox {
         self.clock.real_instant_of(local)
     }
 
-    async fn over_budget(&self, id: i64, recipient: &str) -> Result<bool, OutboxError> {
-        let today = self.clock.today().to_string();
+    /// Claims message `id` for this instance: `sending`, owned by it. The claim re-checks the
+    /// do-not-contact list in the same statement, so a number excluded a moment ago is never
+    /// handed over. With `budget` (the recipient of a message the daily contact budget counts),
+    /// the budget is checked and the claim made as one step: inside one write transaction that
+    /// holds the recipient's lock (PostgreSQL: an advisory lock per number; SQLite: its write
+    /// lock), so two processes cannot both pass the budget for one number.
+    async fn claim(
+        &self,
+        id: i64,
+        now: DateTime<Utc>,
+        budget: Option<&str>,
+    ) -> Result<Claim, OutboxError> {
+        macro_rules! claim_sql {
+            () => {
+                // language=SQL
+                sqlx::query(concat!(
+                    "UPDATE outbox SET state = 'sending', attempts = attempts + 1, claimed_at = $1,
+                         claimed_by = $2, provider = $3, updated_at = $1
+                     WHERE id = $4 AND state = 'queued' AND NOT ",
+                    crate::excluded_sql!("outbox.recipient", "outbox.kind")
+                ))
+                .bind(stamp(now))
+                .bind(self.instance.id())
+                .bind(self.provider.name())
+                .bind(id)
+            };
+        }
+        let Some(recipient) = budget else {
+            let claimed = crate::db!(&self.db, execute, claim_sql!())?;
+            return Ok(if claimed == 1 {
+                Claim::Claimed
+            } else {
+                Claim::NotClaimed
+            });
+        };
+        let mut tx = self.db.begin_write().await?;
+        tx.lock(locks::BUDGET, recipient).await?;
         // language=SQL
-        let used: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM outbox
-             WHERE recipient = ? AND clinic_day = ? AND id <> ?
-               AND kind NOT IN ('reminder', 'manual', 'reply')
-               AND state IN ('sending', 'sent', 'uncertain')",
-        )
-        .bind(recipient)
-        .bind(today)
-        .bind(id)
-        .fetch_one(&self.db)
-        .await?;
-        Ok(used >= i64::from(self.config.daily_contact_budget))
+        let used: i64 = crate::conn!(
+            tx,
+            fetch_one,
+            sqlx::query_scalar(
+                "SELECT COUNT(*) FROM outbox
+                 WHERE recipient = $1 AND clinic_day = $2 AND id <> $3
+                   AND kind NOT IN ('reminder', 'manual', 'reply')
+                   AND state IN ('sending', 'sent', 'uncertain')",
+            )
+            .bind(recipient)
+            .bind(self.clock.today().to_string())
+            .bind(id)
+        )?;
+        if used >= i64::from(self.config.daily_contact_budget) {
+            return Ok(Claim::OverBudget);
+        }
+        let claimed = crate::conn!(tx, execute, claim_sql!())?;
+        tx.commit().await?;
+        Ok(if claimed == 1 {
+            Claim::Claimed
+        } else {
+            Claim::NotClaimed
+        })
     }
 
     async fn reply_window_open(
@@ -409,48 +452,44 @@ impl Outbox {
     }
 
     /// Marks messages left `sending` by a process that died mid-send as `uncertain`: they may
-    /// or may not have reached the patient, so an admin decides. With `all`, every `sending`
-    /// message (at start, when no send of this process can be under way); otherwise only those
-    /// older than any provider call. Returns how many.
-    pub async fn mark_uncertain(&self, all: bool) -> Result<u64, OutboxError> {
+    /// or may not have reached the patient, so an admin decides. A message is abandoned when
+    /// the instance that claimed it is dead (its heartbeat stale, or never written), or when
+    /// its claim has outlived any provider call (a process wedged mid-send). A live peer's send
+    /// in flight is left alone. Returns how many.
+    pub async fn mark_abandoned(&self) -> Result<u64, OutboxError> {
         let now = self.clock.real_now();
-        let before = if all {
-            now + Span::days(1)
-        } else {
-            now - stale_after(&self.config)
-        };
         // language=SQL
-        let done = sqlx::query(
+        let done = crate::db!(&self.db, execute, sqlx::query(
             "UPDATE outbox SET state = 'uncertain',
                  error = 'the server stopped while handing this message to the provider; \
                           it may or may not have been sent',
-                 updated_at = ?
-             WHERE state = 'sending' AND claimed_at < ?",
+                 updated_at = $1
+             WHERE state = 'sending'
+               AND (claimed_at < $2
+                    OR claimed_by IS NULL
+                    OR claimed_by NOT IN (SELECT id FROM instances WHERE heartbeat_at >= $3))",
         )
         .bind(stamp(now))
-        .bind(stamp(before))
-        .execute(&self.db)
-        .await?;
-        if done.rows_affected() > 0 {
-            tracing::warn!(count = done.rows_affected(), "messages marked uncertain");
+        .bind(stamp(now - stale_after(&self.config)))
+        .bind(self.instance.stale_before()))?;
+        if done > 0 {
+            tracing::warn!(count = done, "messages marked uncertain");
         }
-        Ok(done.rows_affected())
+        Ok(done)
     }
 
     /// The safety net behind the timers: marks stale sends uncertain and delivers queued
     /// messages whose time passed more than `grace` ago (their timer was lost). Returns how
     /// many were delivered or retried.
     pub async fn sweep(&self, grace: Duration) -> Result<usize, OutboxError> {
-        self.mark_uncertain(false).await?;
+        self.mark_abandoned().await?;
         let due = self.clock.real_now() - Span::from_std(grace).unwrap_or_default();
         // language=SQL
-        let ids: Vec<i64> = sqlx::query_scalar(
-            "SELECT id FROM outbox WHERE state = 'queued' AND not_before <= ?
+        let ids: Vec<i64> = crate::db!(&self.db, fetch_all, sqlx::query_scalar(
+            "SELECT id FROM outbox WHERE state = 'queued' AND not_before <= $1
              ORDER BY not_before, id LIMIT 500",
         )
-        .bind(stamp(due))
-        .fetch_all(&self.db)
-        .await?;
+        .bind(stamp(due)))?;
         let mut handled = 0;
         for id in ids {
             if !matches!(

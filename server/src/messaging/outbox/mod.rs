@@ -27,9 +27,11 @@ use crate::platform::time::stamp;
 use chrono::{DateTime, Duration as Span, NaiveDate, Utc};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
-use sqlx::{SqliteConnection, SqlitePool};
+
 use std::ops::RangeInclusive;
 use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use crate::platform::instance::Instance;
 
 /// A message to queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -147,23 +149,28 @@ pub trait SendCheck: Send + Sync {
 /// The outbox with what sending needs.
 #[derive(Clone)]
 pub struct Outbox {
-    db: SqlitePool,
+    db: crate::platform::store::Db,
     provider: Provider,
     clock: Clock,
     config: Arc<MessagingConfig>,
     timers: Option<Arc<dyn Timers>>,
     check: Option<Arc<dyn SendCheck>>,
+    /// This process: it owns the messages it claims.
+    instance: Instance,
+    /// Claims another worker or process won first (they found the message no longer queued).
+    claims_lost: Arc<AtomicU64>,
 }
 
 impl Outbox {
     /// Returns an outbox sending through `provider`; `timers` wakes it at each message's time
     /// (without them, queued messages wait for [`Outbox::sweep`] or a later run).
     pub fn new(
-        db: SqlitePool,
+        db: crate::platform::store::Db,
         provider: Provider,
         clock: Clock,
         config: Arc<MessagingConfig>,
         timers: Option<Arc<dyn Timers>>,
+        instance: Instance,
     ) -> Self {
         Self {
             db,
@@ -172,7 +179,19 @@ impl Outbox {
             config,
             timers,
             check: None,
+            instance,
+            claims_lost: Arc::default(),
         }
+    }
+
+    /// Returns this process's instance.
+    pub fn instance(&self) -> &Instance {
+        &self.instance
+    }
+
+    /// How many claims another worker or process won first, since start.
+    pub fn claims_lost(&self) -> u64 {
+        self.claims_lost.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Returns this outbox with `check` reading each appointment again before a message about
@@ -183,7 +202,7 @@ impl Outbox {
     }
 
     /// Returns the app database.
-    pub fn db(&self) -> &SqlitePool {
+    pub fn db(&self) -> &crate::platform::store::Db {
         &self.db
     }
 
@@ -211,11 +230,11 @@ impl Outbox {
         for message in messages {
             let params = serde_json::to_string(&message.params).unwrap_or_else(|_| "[]".into());
             // language=SQL
-            let id: Option<i64> = sqlx::query_scalar(
+            let id: Option<i64> = crate::conn!(tx, fetch_optional, sqlx::query_scalar(
                 "INSERT INTO outbox (kind, recipient, body, language, template, params,
                      idempotency_key, not_before, expires_at, clinic_day, batch, appointment_id,
                      touch, campaign_patient_id, broadcast_id, created_at, updated_at)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
                  ON CONFLICT (idempotency_key) DO NOTHING
                  RETURNING id",
             )
@@ -235,9 +254,7 @@ impl Outbox {
             .bind(message.campaign_patient_id)
             .bind(message.broadcast_id)
             .bind(&now)
-            .bind(&now)
-            .fetch_optional(&mut *tx)
-            .await?;
+            .bind(&now))?;
             match id {
                 Some(id) => queued.push(Queued {
                     id,
@@ -247,10 +264,8 @@ impl Outbox {
                 None => {
                     // language=SQL
                     let id: i64 =
-                        sqlx::query_scalar("SELECT id FROM outbox WHERE idempotency_key = ?")
-                            .bind(&message.key)
-                            .fetch_one(&mut *tx)
-                            .await?;
+                        crate::conn!(tx, fetch_one, sqlx::query_scalar("SELECT id FROM outbox WHERE idempotency_key = $1")
+                            .bind(&message.key))?;
                     queued.push(Queued {
                         id,
                         key: message.key.clone(),
@@ -272,10 +287,8 @@ impl Outbox {
     pub async fn exists(&self, key: &str) -> Result<bool, sqlx::Error> {
         // language=SQL
         let found: Option<i64> =
-            sqlx::query_scalar("SELECT 1 FROM outbox WHERE idempotency_key = ?")
-                .bind(key)
-                .fetch_optional(&self.db)
-                .await?;
+            crate::db!(&self.db, fetch_optional, sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM outbox WHERE idempotency_key = $1")
+                .bind(key))?;
         Ok(found.is_some())
     }
 
@@ -289,18 +302,16 @@ impl Outbox {
         since: DateTime<Utc>,
     ) -> Result<bool, sqlx::Error> {
         // language=SQL
-        let found: Option<i64> = sqlx::query_scalar(
-            "SELECT 1 FROM outbox
-             WHERE kind = ? AND recipient = ? AND idempotency_key <> ?
-               AND state IN ('queued', 'sending', 'sent', 'uncertain') AND created_at >= ?
+        let found: Option<i64> = crate::db!(&self.db, fetch_optional, sqlx::query_scalar(
+            "SELECT CAST(1 AS BIGINT) FROM outbox
+             WHERE kind = $1 AND recipient = $2 AND idempotency_key <> $3
+               AND state IN ('queued', 'sending', 'sent', 'uncertain') AND created_at >= $4
              LIMIT 1",
         )
         .bind(kind.as_str())
         .bind(to.e164())
         .bind(except_key)
-        .bind(stamp(since))
-        .fetch_optional(&self.db)
-        .await?;
+        .bind(stamp(since)))?;
         Ok(found.is_some())
     }
 
@@ -308,11 +319,9 @@ impl Outbox {
     /// campaign's daily cap.
     pub async fn count_on_day(&self, kind: Kind, day: NaiveDate) -> Result<i64, sqlx::Error> {
         // language=SQL
-        sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE kind = ? AND clinic_day = ?")
+        crate::db!(&self.db, fetch_one, sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE kind = $1 AND clinic_day = $2")
             .bind(kind.as_str())
-            .bind(day.to_string())
-            .fetch_one(&self.db)
-            .await
+            .bind(day.to_string()))
     }
 
     async fn wake_at(&self, message_id: i64, at: DateTime<Utc>) -> Result<(), OutboxError> {
@@ -338,7 +347,7 @@ pub struct Answered {
 /// to that number since `since`. Each must have gone to `recipient`, so that a reply cannot
 /// claim another patient's message.
 pub async fn answered_by(
-    db: &mut SqliteConnection,
+    db: &mut crate::platform::store::Tx,
     recipient: &Mobile,
     id: Option<i64>,
     context_id: Option<&str>,
@@ -354,37 +363,31 @@ pub async fn answered_by(
     }
     if let Some(id) = id {
         // language=SQL
-        let found = sqlx::query_as::<_, Answered>(answered_sql!("WHERE id = ? AND recipient = ?"))
+        let found = crate::conn!(db, fetch_optional, sqlx::query_as::<_, Answered>(answered_sql!("WHERE id = $1 AND recipient = $2"))
             .bind(id)
-            .bind(recipient.e164())
-            .fetch_optional(&mut *db)
-            .await?;
+            .bind(recipient.e164()))?;
         if found.is_some() {
             return Ok(found);
         }
     }
     if let Some(context_id) = context_id.filter(|c| !c.is_empty()) {
         // language=SQL
-        let found = sqlx::query_as::<_, Answered>(answered_sql!(
-            "WHERE provider_message_id = ? AND recipient = ?"
+        let found = crate::conn!(db, fetch_optional, sqlx::query_as::<_, Answered>(answered_sql!(
+            "WHERE provider_message_id = $1 AND recipient = $2"
         ))
         .bind(context_id)
-        .bind(recipient.e164())
-        .fetch_optional(&mut *db)
-        .await?;
+        .bind(recipient.e164()))?;
         if found.is_some() {
             return Ok(found);
         }
     }
     // language=SQL
-    sqlx::query_as::<_, Answered>(answered_sql!(
-        "WHERE recipient = ? AND sent_at IS NOT NULL AND sent_at >= ?
+    crate::conn!(db, fetch_optional, sqlx::query_as::<_, Answered>(answered_sql!(
+        "WHERE recipient = $1 AND sent_at IS NOT NULL AND sent_at >= $2
          ORDER BY sent_at DESC, id DESC LIMIT 1"
     ))
     .bind(recipient.e164())
-    .bind(stamp(since))
-    .fetch_optional(db)
-    .await
+    .bind(stamp(since)))
 }
 
 /// One message Nabd sent (or is sending) to a number, as a conversation's thread shows it.
@@ -402,22 +405,20 @@ pub struct ToNumber {
 
 /// The newest `limit` messages to `recipient` that were sent or are on their way, oldest first.
 pub async fn to_number(
-    db: &SqlitePool,
+    db: &crate::platform::store::Db,
     recipient: &Mobile,
     limit: i64,
 ) -> Result<Vec<ToNumber>, sqlx::Error> {
     // language=SQL
-    let mut rows: Vec<ToNumber> = sqlx::query_as(
+    let mut rows: Vec<ToNumber> = crate::db!(db, fetch_all, sqlx::query_as(
         "SELECT id, kind, body, state, COALESCE(sent_at, created_at) AS at, appointment_id,
                 delivery_status
          FROM outbox
-         WHERE recipient = ? AND state IN ('queued', 'sending', 'sent', 'uncertain', 'failed')
-         ORDER BY at DESC, id DESC LIMIT ?",
+         WHERE recipient = $1 AND state IN ('queued', 'sending', 'sent', 'uncertain', 'failed')
+         ORDER BY at DESC, id DESC LIMIT $2",
     )
     .bind(recipient.e164())
-    .bind(limit)
-    .fetch_all(db)
-    .await?;
+    .bind(limit))?;
     rows.reverse();
     Ok(rows)
 }
@@ -425,18 +426,18 @@ pub async fn to_number(
 /// How many messages of each batch are in each state, for the batches `batches` (at most a
 /// few hundred names): `(batch, state, count)`. A state this build does not know is left out.
 pub async fn batch_progress(
-    db: &SqlitePool,
+    db: &crate::platform::store::Db,
     batches: &[String],
 ) -> Result<Vec<(String, State, i64)>, sqlx::Error> {
     let batches = serde_json::to_string(batches).unwrap_or_else(|_| "[]".to_owned());
     // language=SQL
-    let rows: Vec<(String, String, i64)> = sqlx::query_as(
-        "SELECT batch, state, COUNT(*) FROM outbox
-         WHERE batch IN (SELECT value FROM json_each(?)) GROUP BY batch, state",
-    )
-    .bind(batches)
-    .fetch_all(db)
-    .await?;
+    let rows: Vec<(String, String, i64)> = crate::db!(db, fetch_all, sqlx::query_as(crate::sql_in_json!(
+        db,
+        text,
+        "SELECT batch, state, COUNT(*) FROM outbox WHERE batch IN ",
+        " GROUP BY batch, state"
+    ))
+    .bind(batches))?;
     Ok(rows
         .into_iter()
         .filter_map(|(batch, state, count)| Some((batch, state.parse().ok()?, count)))
@@ -446,22 +447,20 @@ pub async fn batch_progress(
 /// Cancels every message of `batch` still waiting, inside the caller's transaction; returns
 /// how many.
 pub async fn cancel_batch(
-    db: &mut SqliteConnection,
+    db: &mut crate::platform::store::Tx,
     batch: &str,
     reason: &str,
     now: DateTime<Utc>,
 ) -> Result<u64, sqlx::Error> {
     // language=SQL
-    let done = sqlx::query(
-        "UPDATE outbox SET state = 'cancelled', error = ?, updated_at = ?
-         WHERE batch = ? AND state = 'queued'",
+    let done = crate::conn!(db, execute, sqlx::query(
+        "UPDATE outbox SET state = 'cancelled', error = $1, updated_at = $2
+         WHERE batch = $3 AND state = 'queued'",
     )
     .bind(reason)
     .bind(stamp(now))
-    .bind(batch)
-    .execute(db)
-    .await?;
-    Ok(done.rows_affected())
+    .bind(batch))?;
+    Ok(done)
 }
 
 /// Expands to the rank of a delivery status in the order statuses move (sent, delivered,
@@ -480,17 +479,17 @@ macro_rules! status_rank {
 /// Records the provider's delivery `status` (`sent`, `delivered`, `read`, `failed`) of the
 /// message it knows as `provider_message_id`, never moving it backwards.
 pub async fn record_delivery_status(
-    db: &SqlitePool,
+    db: &crate::platform::store::Db,
     provider_message_id: &str,
     status: &str,
     error: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     // language=SQL
-    sqlx::query(concat!(
-        "UPDATE outbox SET delivery_status = ?1,
-             delivery_error = COALESCE(?2, delivery_error), updated_at = ?3
-         WHERE provider_message_id = ?4 AND ",
+    crate::db!(db, execute, sqlx::query(concat!(
+        "UPDATE outbox SET delivery_status = $1,
+             delivery_error = COALESCE($2, delivery_error), updated_at = $3
+         WHERE provider_message_id = $4 AND ",
         status_rank!("COALESCE(delivery_status, '')"),
         " < ",
         status_rank!("?1")
@@ -498,9 +497,7 @@ pub async fn record_delivery_status(
     .bind(status)
     .bind(error)
     .bind(stamp(now))
-    .bind(provider_message_id)
-    .execute(db)
-    .await?;
+    .bind(provider_message_id))?;
     Ok(())
 }
 
