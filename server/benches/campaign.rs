@@ -28,12 +28,10 @@ async fn main() -> anyhow::Result<()> {
     let clinic_url = format!("sqlite://{}", path.display());
     {
         let pool = sqlx::SqlitePool::connect(&clinic_url).await?;
-        sqlx::query(
+        nabd::db!(&pool, execute, sqlx::query(
             "CREATE INDEX IF NOT EXISTS appointment_pt_id_app_dt
              ON appointment (pt_id, app_dt, app_status)",
-        )
-        .execute(&pool)
-        .await?;
+        ))?;
         pool.close().await;
     }
     let mut samples = Vec::new();

@@ -52,12 +52,8 @@ async fn large_clinic() -> anyhow::Result<PathBuf> {
 async fn lookups(path: &Path) -> anyhow::Result<()> {
     let url = format!("sqlite://{}", path.display());
     let pool = sqlx::SqlitePool::connect(&url).await?;
-    let (low, high): (i64, i64) = sqlx::query_as("SELECT MIN(id), MAX(id) FROM appointment")
-        .fetch_one(&pool)
-        .await?;
-    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM appointment")
-        .fetch_one(&pool)
-        .await?;
+    let (low, high): (i64, i64) = nabd::db!(&pool, fetch_one, sqlx::query_as("SELECT MIN(id), MAX(id) FROM appointment"))?;
+    let count: i64 = nabd::db!(&pool, fetch_one, sqlx::query_scalar("SELECT COUNT(*) FROM appointment"))?;
     pool.close().await;
     let gateway = SqliteGateway::new(&url, Duration::from_secs(60))?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
@@ -93,14 +89,12 @@ async fn busy_tomorrow(dir: &Path) -> anyhow::Result<String> {
     sqlx::raw_sql(nabd::gateway::sqlite::SCHEMA)
         .execute(&pool)
         .await?;
-    sqlx::query("INSERT INTO doctor VALUES (1, 'د. هند', 'Dr. Hind')")
-        .execute(&pool)
-        .await?;
+    nabd::db!(&pool, execute, sqlx::query("INSERT INTO doctor VALUES (1, 'د. هند', 'Dr. Hind')"))?;
     let mut tx = pool.begin().await?;
     for index in 0..TOMORROW {
         let minutes = 8 * 60 + (index * 780 / TOMORROW);
-        sqlx::query(
-            "INSERT INTO appointment VALUES (?, ?, ?, ?, 1, 'د. هند', '2026-01-06', ?, NULL, ?,
+        nabd::conn!(tx, execute, sqlx::query(
+            "INSERT INTO appointment VALUES ($1, $2, $3, $4, 1, 'د. هند', '2026-01-06', $5, NULL, $6,
                                              '2026-01-01 10:00:00')",
         )
         .bind(index as i64 + 1)
@@ -108,9 +102,7 @@ async fn busy_tomorrow(dir: &Path) -> anyhow::Result<String> {
         .bind(format!("مريض {index}"))
         .bind(format!("05{:08}", 10_000_000 + index))
         .bind(format!("{:02}:{:02}:00", minutes / 60, minutes % 60))
-        .bind((index % 2) as i64)
-        .execute(&mut *tx)
-        .await?;
+        .bind((index % 2) as i64))?;
     }
     tx.commit().await?;
     pool.close().await;
@@ -151,12 +143,8 @@ async fn day_before() -> anyhow::Result<()> {
         let report = reminders::run(&messaging, Touches::DayBefore, false).await?;
         samples.push(started.elapsed());
         let rows: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE touch = 'day_before'")
-                .fetch_one(&db)
-                .await?;
-        let jobs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM Jobs")
-            .fetch_one(&store)
-            .await?;
+            nabd::db!(&db, fetch_one, sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE touch = 'day_before'"))?;
+        let jobs: i64 = nabd::db!(&store, fetch_one, sqlx::query_scalar("SELECT COUNT(*) FROM Jobs"))?;
         anyhow::ensure!(
             report.planned.len() == TOMORROW && rows == TOMORROW as i64 && jobs == TOMORROW as i64,
             "queued {} messages, {rows} rows, {jobs} timers",

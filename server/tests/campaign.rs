@@ -91,11 +91,9 @@ async fn select_queue_and_track_bring_back_a_messaged_and_a_control_patient_once
     let clinic = SqlitePool::connect(&format!("sqlite://{}/clinic.db", path.display()))
         .await
         .expect("clinic db");
-    let staged: Vec<(i64, i64, String, bool, String)> = sqlx::query_as(
+    let staged: Vec<(i64, i64, String, bool, String)> = nabd::db!(&app, fetch_all, sqlx::query_as(
         "SELECT id, patient_id, mobile, holdout, last_visit FROM campaign_patients ORDER BY id",
-    )
-    .fetch_all(&app)
-    .await
+    ))
     .expect("staged");
     assert_eq!(staged.len(), 20);
     let mobiles: std::collections::HashSet<_> = staged.iter().map(|s| &s.2).collect();
@@ -106,12 +104,10 @@ async fn select_queue_and_track_bring_back_a_messaged_and_a_control_patient_once
     );
     // Every staged patient really has nothing booked ahead in the clinic.
     for (_, patient_id, ..) in &staged {
-        let ahead: i64 = sqlx::query_scalar(
-            "SELECT COUNT(*) FROM appointment WHERE pt_id = ? AND app_dt > '2026-01-05' AND app_status <> 3",
+        let ahead: i64 = nabd::db!(&clinic, fetch_one, sqlx::query_scalar(
+            "SELECT COUNT(*) FROM appointment WHERE pt_id = $1 AND app_dt > '2026-01-05' AND app_status <> 3",
         )
-        .bind(patient_id)
-        .fetch_one(&clinic)
-        .await
+        .bind(patient_id))
         .expect("count");
         assert_eq!(ahead, 0, "patient {patient_id} is booked ahead");
     }
@@ -120,13 +116,11 @@ async fn select_queue_and_track_bring_back_a_messaged_and_a_control_patient_once
     let messaged: Vec<_> = staged.iter().filter(|s| !s.3).collect();
     let holdouts: Vec<_> = staged.iter().filter(|s| s.3).collect();
     let opted_out = messaged[1];
-    sqlx::query(
+    nabd::db!(&app, execute, sqlx::query(
         "INSERT INTO do_not_contact (mobile, reason, source, added_at)
-         VALUES (?, 'STOP', 'whatsapp', '2026-01-05T08:00:00.000Z')",
+         VALUES ($1, 'STOP', 'whatsapp', '2026-01-05T08:00:00.000Z')",
     )
-    .bind(&opted_out.2)
-    .execute(&app)
-    .await
+    .bind(&opted_out.2))
     .expect("exclude");
 
     let server = Killed(
@@ -179,23 +173,19 @@ async fn select_queue_and_track_bring_back_a_messaged_and_a_control_patient_once
     // 3. A messaged and a control patient book again (after the contact), the messaged one pays.
     let back = messaged[0];
     let control = holdouts[0];
-    sqlx::query(
+    nabd::db!(&clinic, execute, sqlx::query(
         "INSERT INTO appointment (id, pt_id, pt_name, mobile, doc_id, doc_nm, app_dt, from_tm, to_tm, app_status, trans_dt)
-         VALUES (900001, ?, 'x', NULL, 1, 'Dr', '2026-01-10', '10:00:00', '10:30:00', 2, '2026-01-05 13:00:00'),
-                (900002, ?, 'y', NULL, 2, 'Dr', '2026-01-12', '11:00:00', NULL, 1, '2026-01-05 14:00:00')",
+         VALUES (900001, $1, 'x', NULL, 1, 'Dr', '2026-01-10', '10:00:00', '10:30:00', 2, '2026-01-05 13:00:00'),
+                (900002, $2, 'y', NULL, 2, 'Dr', '2026-01-12', '11:00:00', NULL, 1, '2026-01-05 14:00:00')",
     )
     .bind(back.1)
-    .bind(control.1)
-    .execute(&clinic)
-    .await
+    .bind(control.1))
     .expect("new appointments");
-    sqlx::query(
+    nabd::db!(&clinic, execute, sqlx::query(
         "INSERT INTO invoice_h (id, inv_dt, cash, span, pt_id, doc_id)
-         VALUES (900001, '2026-01-10 10:40:00', 300.0, 50.0, ?, 1)",
+         VALUES (900001, '2026-01-10 10:40:00', 300.0, 50.0, $1, 1)",
     )
-    .bind(back.1)
-    .execute(&clinic)
-    .await
+    .bind(back.1))
     .expect("invoice");
     clinic.close().await;
 

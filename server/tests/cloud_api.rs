@@ -184,12 +184,10 @@ impl App {
     }
 
     async fn row(&self, id: i64) -> (String, Option<String>, Option<String>, Option<String>) {
-        sqlx::query_as(
-            "SELECT state, provider_message_id, delivery_status, error FROM outbox WHERE id = ?",
+        nabd::db!(&self.db, fetch_one, sqlx::query_as(
+            "SELECT state, provider_message_id, delivery_status, error FROM outbox WHERE id = $1",
         )
-        .bind(id)
-        .fetch_one(&self.db)
-        .await
+        .bind(id))
         .expect("row")
     }
 }
@@ -333,10 +331,8 @@ async fn delivery_reports_out_of_order_or_repeated_never_move_a_message_backward
     }
     assert_eq!(app.row(id).await.2.as_deref(), Some("read"));
     let events: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM delivery_events WHERE provider_message_id = ?")
-            .bind(&wamid)
-            .fetch_one(&app.db)
-            .await
+        nabd::db!(&app.db, fetch_one, sqlx::query_scalar("SELECT COUNT(*) FROM delivery_events WHERE provider_message_id = $1")
+            .bind(&wamid))
             .expect("count");
     assert_eq!(events, 3, "read, delivered and sent, each recorded once");
 }
@@ -357,9 +353,7 @@ async fn an_opt_out_reply_excludes_the_number_at_once_even_for_queued_messages()
         StatusCode::OK
     );
     let exclusions: Vec<(String, String)> =
-        sqlx::query_as("SELECT mobile, scope FROM do_not_contact WHERE restored_at IS NULL")
-            .fetch_all(&app.db)
-            .await
+        nabd::db!(&app.db, fetch_all, sqlx::query_as("SELECT mobile, scope FROM do_not_contact WHERE restored_at IS NULL"))
             .expect("list");
     assert_eq!(exclusions, [("+966501234567".to_owned(), "all".to_owned())]);
     assert_eq!(
@@ -387,9 +381,7 @@ async fn error_131050_stops_marketing_to_that_number_but_not_its_reminders() {
         other => panic!("expected a permanent failure, got {other:?}"),
     }
     let scope: String =
-        sqlx::query_scalar("SELECT scope FROM do_not_contact WHERE mobile = '+966501234567'")
-            .fetch_one(&app.db)
-            .await
+        nabd::db!(&app.db, fetch_one, sqlx::query_scalar("SELECT scope FROM do_not_contact WHERE mobile = '+966501234567'"))
             .expect("excluded");
     assert_eq!(scope, "marketing");
     let reminder = app.queue_reminder().await;

@@ -155,9 +155,7 @@ impl App {
             .await
             .expect("run");
         let ids: Vec<(i64, i64)> =
-            sqlx::query_as("SELECT appointment_id, id FROM outbox ORDER BY appointment_id")
-                .fetch_all(&self.state.db)
-                .await
+            nabd::db!(&self.state.db, fetch_all, sqlx::query_as("SELECT appointment_id, id FROM outbox ORDER BY appointment_id"))
                 .expect("ids");
         for (_, id) in &ids {
             self.state
@@ -171,10 +169,8 @@ impl App {
     }
 
     async fn provider_id(&self, id: i64) -> String {
-        sqlx::query_scalar("SELECT provider_message_id FROM outbox WHERE id = ?")
-            .bind(id)
-            .fetch_one(&self.state.db)
-            .await
+        nabd::db!(&self.state.db, fetch_one, sqlx::query_scalar("SELECT provider_message_id FROM outbox WHERE id = $1")
+            .bind(id))
             .expect("sent")
     }
 
@@ -339,12 +335,10 @@ async fn replies_reach_the_inbox_and_reception_and_staff_answer_inside_the_windo
     assert_eq!(app.webhook(delivery.clone()).await, StatusCode::OK);
     // Meta retries the same delivery: nothing is stored twice.
     assert_eq!(app.webhook(delivery).await, StatusCode::OK);
-    let stored: Vec<(String, String, String, Option<i64>, bool)> = sqlx::query_as(
+    let stored: Vec<(String, String, String, Option<i64>, bool)> = nabd::db!(&app.state.db, fetch_all, sqlx::query_as(
         "SELECT provider_message_id, type, intent, answers_id, sender_valid
          FROM inbound_messages ORDER BY provider_message_id",
-    )
-    .fetch_all(&app.state.db)
-    .await
+    ))
     .expect("stored");
     assert_eq!(
         stored,
@@ -500,10 +494,8 @@ async fn replies_reach_the_inbox_and_reception_and_staff_answer_inside_the_windo
         "لا بأس، نلغي الموعد. هل نحجز لك يوماً آخر؟"
     );
     let (kind, state): (String, String) =
-        sqlx::query_as("SELECT kind, state FROM outbox WHERE id = ?")
-            .bind(answer["message_id"].as_i64().expect("id"))
-            .fetch_one(&app.state.db)
-            .await
+        nabd::db!(&app.state.db, fetch_one, sqlx::query_as("SELECT kind, state FROM outbox WHERE id = $1")
+            .bind(answer["message_id"].as_i64().expect("id")))
             .expect("reply row");
     assert_eq!((kind.as_str(), state.as_str()), ("reply", "sent"));
     let (empty, _) = app
@@ -543,9 +535,7 @@ async fn replies_reach_the_inbox_and_reception_and_staff_answer_inside_the_windo
     assert_eq!(needs[0]["intent"], "reschedule");
     assert_eq!(needs[0]["handled"], false);
     let audited: Vec<String> =
-        sqlx::query_scalar("SELECT action FROM audit_log WHERE action IN ('replied', 'conversation_handled') ORDER BY id")
-            .fetch_all(&app.state.db)
-            .await
+        nabd::db!(&app.state.db, fetch_all, sqlx::query_scalar("SELECT action FROM audit_log WHERE action IN ('replied', 'conversation_handled') ORDER BY id"))
             .expect("audit");
     assert_eq!(audited, ["replied", "conversation_handled"]);
 
@@ -606,18 +596,14 @@ async fn a_reply_to_a_campaign_with_the_cancel_word_opts_out_but_to_a_reminder_i
             .await,
         StatusCode::OK
     );
-    let excluded: Vec<String> = sqlx::query_scalar(
+    let excluded: Vec<String> = nabd::db!(&app.state.db, fetch_all, sqlx::query_scalar(
         "SELECT mobile FROM do_not_contact WHERE restored_at IS NULL ORDER BY mobile",
-    )
-    .fetch_all(&app.state.db)
-    .await
+    ))
     .expect("list");
     assert_eq!(excluded, ["+966502222222", "+966507777777"]);
-    let intent: String = sqlx::query_scalar(
+    let intent: String = nabd::db!(&app.state.db, fetch_one, sqlx::query_scalar(
         "SELECT intent FROM inbound_messages WHERE provider_message_id = 'wamid.C1'",
-    )
-    .fetch_one(&app.state.db)
-    .await
+    ))
     .expect("stored");
     assert_eq!(intent, "cancel");
 }
@@ -648,9 +634,7 @@ async fn the_bridge_posts_replies_with_its_secret_and_quoted_ones_link_to_what_n
         StatusCode::UNAUTHORIZED
     );
     let count = || async {
-        sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM inbound_messages")
-            .fetch_one(&app.state.db)
-            .await
+        nabd::db!(&app.state.db, fetch_one, sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM inbound_messages"))
             .expect("count")
     };
     assert_eq!(count().await, 0, "a refused post stores nothing");
@@ -661,9 +645,7 @@ async fn the_bridge_posts_replies_with_its_secret_and_quoted_ones_link_to_what_n
     assert_eq!(post(Some(BRIDGE_SECRET), message).await, StatusCode::OK);
     assert_eq!(count().await, 1, "stored once");
     let (answers, intent, provider, kind): (Option<i64>, String, String, String) =
-        sqlx::query_as("SELECT answers_id, intent, provider, type FROM inbound_messages")
-            .fetch_one(&app.state.db)
-            .await
+        nabd::db!(&app.state.db, fetch_one, sqlx::query_as("SELECT answers_id, intent, provider, type FROM inbound_messages"))
             .expect("stored");
     assert_eq!(answers, Some(sara));
     assert_eq!(intent, "confirm");
@@ -732,17 +714,13 @@ async fn a_confirmation_by_reply_is_thanked_once_and_changes_the_next_reminders_
         .await
         .expect("run");
     let (id, template): (i64, String) =
-        sqlx::query_as("SELECT id, template FROM outbox WHERE appointment_id = 209")
-            .fetch_one(&today.state.db)
-            .await
+        nabd::db!(&today.state.db, fetch_one, sqlx::query_as("SELECT id, template FROM outbox WHERE appointment_id = 209"))
             .expect("queued");
     assert_eq!(template, "reminder_day_before_unconfirmed");
     // Spread over the slot; this test does not wait for its moment.
-    sqlx::query("UPDATE outbox SET not_before = ? WHERE id = ?")
+    nabd::db!(&today.state.db, execute, sqlx::query("UPDATE outbox SET not_before = $1 WHERE id = $2")
         .bind(nabd::platform::time::stamp(chrono::Utc::now()))
-        .bind(id)
-        .execute(&today.state.db)
-        .await
+        .bind(id))
         .expect("due now");
     today
         .state
@@ -760,11 +738,9 @@ async fn a_confirmation_by_reply_is_thanked_once_and_changes_the_next_reminders_
             StatusCode::OK
         );
     }
-    let thanks: Vec<(i64, String, String)> = sqlx::query_as(
+    let thanks: Vec<(i64, String, String)> = nabd::db!(&today.state.db, fetch_all, sqlx::query_as(
         "SELECT id, kind, body FROM outbox WHERE idempotency_key LIKE 'acknowledge:%'",
-    )
-    .fetch_all(&today.state.db)
-    .await
+    ))
     .expect("thanks");
     assert_eq!(thanks.len(), 1, "{thanks:?}");
     assert_eq!(thanks[0].1, "reply");
@@ -792,11 +768,9 @@ async fn a_confirmation_by_reply_is_thanked_once_and_changes_the_next_reminders_
     reminders::run(&tomorrow.state.messaging, Touches::SameDay, false)
         .await
         .expect("run");
-    let template: String = sqlx::query_scalar(
+    let template: String = nabd::db!(&tomorrow.state.db, fetch_one, sqlx::query_scalar(
         "SELECT template FROM outbox WHERE appointment_id = 209 AND touch = 'same_day'",
-    )
-    .fetch_one(&tomorrow.state.db)
-    .await
+    ))
     .expect("queued");
     assert_eq!(template, "reminder_confirmed");
 }
@@ -839,10 +813,8 @@ async fn a_campaign_patient_who_asks_to_book_by_reply_is_a_step_of_the_report() 
         }])
         .await
         .expect("queued");
-    sqlx::query("UPDATE campaign_patients SET state = 'queued', message_id = ? WHERE id = 1")
-        .bind(queued[0].id)
-        .execute(&app.state.db)
-        .await
+    nabd::db!(&app.state.db, execute, sqlx::query("UPDATE campaign_patients SET state = 'queued', message_id = $1 WHERE id = 1")
+        .bind(queued[0].id))
         .expect("linked");
     app.state
         .messaging
@@ -900,9 +872,7 @@ async fn a_slow_clinic_database_does_not_hold_a_delivery_and_the_name_comes_with
         "the delivery waited {took:?}"
     );
     let name: Option<String> =
-        sqlx::query_scalar("SELECT patient_name FROM conversations WHERE mobile = '+966502222222'")
-            .fetch_one(&app.state.db)
-            .await
+        nabd::db!(&app.state.db, fetch_one, sqlx::query_scalar("SELECT patient_name FROM conversations WHERE mobile = '+966502222222'"))
             .expect("a conversation");
     assert_eq!(name, None, "not known yet");
     sqlx::raw_sql("COMMIT")
@@ -914,9 +884,7 @@ async fn a_slow_clinic_database_does_not_hold_a_delivery_and_the_name_comes_with
         .await;
     assert_eq!(status, StatusCode::OK);
     let name: Option<String> =
-        sqlx::query_scalar("SELECT patient_name FROM conversations WHERE mobile = '+966502222222'")
-            .fetch_one(&app.state.db)
-            .await
+        nabd::db!(&app.state.db, fetch_one, sqlx::query_scalar("SELECT patient_name FROM conversations WHERE mobile = '+966502222222'"))
             .expect("a conversation");
     assert_eq!(name.as_deref(), Some("عمر"));
 }

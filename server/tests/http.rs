@@ -277,9 +277,7 @@ async fn the_app_database_is_created_with_its_migrations() {
         .await
         .expect("opens and migrates");
     let tables: Vec<(String,)> =
-        sqlx::query_as("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
-            .fetch_all(&pool)
-            .await
+        nabd::db!(&pool, fetch_all, sqlx::query_as("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"))
             .expect("query");
     assert!(tables.iter().any(|(name,)| name == "do_not_contact"));
 }

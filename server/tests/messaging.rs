@@ -149,11 +149,9 @@ impl Setup {
 
     async fn outbox(&self) -> Vec<(String, String, String, Option<String>)> {
         let pool = SqlitePool::connect(&self.app_db()).await.expect("app db");
-        let rows = sqlx::query_as(
+        let rows = nabd::db!(&pool, fetch_all, sqlx::query_as(
             "SELECT idempotency_key, recipient, state, error FROM outbox ORDER BY idempotency_key",
-        )
-        .fetch_all(&pool)
-        .await
+        ))
         .expect("outbox");
         pool.close().await;
         rows
@@ -346,9 +344,7 @@ async fn a_number_excluded_after_its_message_was_queued_is_never_messaged() {
     let pool = loop {
         // The server creates its database as it starts.
         if let Ok(pool) = SqlitePool::connect(&setup.app_db()).await {
-            let queued: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox")
-                .fetch_one(&pool)
-                .await
+            let queued: i64 = nabd::db!(&pool, fetch_one, sqlx::query_scalar("SELECT COUNT(*) FROM outbox"))
                 .unwrap_or(0);
             if queued >= 3 {
                 break pool;
@@ -362,12 +358,10 @@ async fn a_number_excluded_after_its_message_was_queued_is_never_messaged() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     // The admin excludes Omar's number (as the admin area will, in E.164).
-    sqlx::query(
+    nabd::db!(&pool, execute, sqlx::query(
         "INSERT INTO do_not_contact (mobile, reason, source, added_at)
          VALUES ('+966502222222', 'asked on the phone', 'admin', '2026-01-05T09:00:00.000Z')",
-    )
-    .execute(&pool)
-    .await
+    ))
     .expect("exclude");
     setup.set_mode(Mode::Ready);
     wait_for(
@@ -382,9 +376,7 @@ async fn a_number_excluded_after_its_message_was_queued_is_never_messaged() {
     assert_eq!(received.len(), 2, "{received:?}");
     assert!(received.iter().all(|(to, _)| to != "966502222222"));
     let skipped: (String, Option<String>) =
-        sqlx::query_as("SELECT state, error FROM outbox WHERE idempotency_key = 'reminder:same_day:102:2026-01-05T15:00:1:966502222222'")
-            .fetch_one(&pool)
-            .await
+        nabd::db!(&pool, fetch_one, sqlx::query_as("SELECT state, error FROM outbox WHERE idempotency_key = 'reminder:same_day:102:2026-01-05T15:00:1:966502222222'"))
             .expect("row");
     assert_eq!(
         skipped,

@@ -9,8 +9,12 @@ use nabd::messaging::outbox::{NewMessage, Outbox, Outcome};
 use nabd::messaging::provider::Provider;
 use nabd::messaging::{Kind, Language};
 use nabd::platform::clock::Clock;
+use nabd::platform::instance::Instance;
 use nabd::platform::phone::{Mobile, Region};
 use std::sync::Arc;
+
+#[path = "common/postgres.rs"]
+mod postgres;
 
 fn local(day: u32, hour: u32, minute: u32) -> NaiveDateTime {
     NaiveDate::from_ymd_opt(2026, 1, day)
@@ -20,24 +24,41 @@ fn local(day: u32, hour: u32, minute: u32) -> NaiveDateTime {
 
 struct Fixture {
     outbox: Outbox,
+    _database: postgres::AppDatabase,
     _dir: tempfile::TempDir,
 }
 
+/// An outbox on a fresh app database (SQLite, or PostgreSQL with `NABD_TEST_BACKEND=postgres`)
+/// whose clinic clock reads `now`.
 async fn outbox_at(now: NaiveDateTime) -> Fixture {
     let dir = tempfile::tempdir().expect("temp dir");
-    let db = nabd::platform::store::open(&format!("sqlite://{}/nabd.db", dir.path().display()))
+    let database = postgres::app_database(dir.path()).await;
+    let db = nabd::platform::store::open(&database.url)
         .await
         .expect("app db");
-    let cli = nabd::cli::Cli::parse_from(["nabd"]);
     let clock = Clock::fixed(chrono_tz::Asia::Riyadh, now).expect("valid now");
-    let outbox = Outbox::new(
-        db,
+    let outbox = another_process(&db, clock).await;
+    Fixture {
+        outbox,
+        _database: database,
+        _dir: dir,
+    }
+}
+
+/// An outbox on `db` as another process would have it: an instance of its own.
+async fn another_process(db: &nabd::platform::store::Db, clock: Clock) -> Outbox {
+    let cli = nabd::cli::Cli::parse_from(["nabd"]);
+    let instance = Instance::start(db, clock, std::time::Duration::from_secs(5))
+        .await
+        .expect("instance");
+    Outbox::new(
+        db.clone(),
         Provider::Log,
         clock,
         Arc::new(cli.config.messaging),
         None,
-    );
-    Fixture { outbox, _dir: dir }
+        instance,
+    )
 }
 
 fn mobile(raw: &str) -> Mobile {
@@ -70,11 +91,12 @@ async fn queue(outbox: &Outbox, message: NewMessage) -> i64 {
 }
 
 async fn state_of(outbox: &Outbox, id: i64) -> (String, Option<String>) {
-    sqlx::query_as("SELECT state, error FROM outbox WHERE id = ?")
-        .bind(id)
-        .fetch_one(outbox.db())
-        .await
-        .expect("row")
+    nabd::db!(
+        outbox.db(),
+        fetch_one,
+        sqlx::query_as("SELECT state, error FROM outbox WHERE id = $1").bind(id)
+    )
+    .expect("row")
 }
 
 fn close_to(actual: chrono::DateTime<Utc>, expected: chrono::DateTime<Utc>) -> bool {
@@ -253,14 +275,17 @@ async fn a_message_left_sending_by_a_dead_process_becomes_uncertain_and_is_not_r
         message(outbox, Kind::Feedback, "0501234567", "feedback:8"),
     )
     .await;
-    sqlx::query(
-        "UPDATE outbox SET state = 'sending', claimed_at = '2026-01-05T09:00:00.000Z' WHERE id = ?",
+    nabd::db!(
+        outbox.db(),
+        execute,
+        sqlx::query(
+            "UPDATE outbox SET state = 'sending', claimed_at = '2026-01-05T09:00:00.000Z'
+             WHERE id = $1",
+        )
+        .bind(id)
     )
-    .bind(id)
-    .execute(outbox.db())
-    .await
     .expect("simulate a crash mid-send");
-    assert_eq!(outbox.mark_uncertain(false).await.expect("sweep"), 1);
+    assert_eq!(outbox.mark_abandoned().await.expect("sweep"), 1);
     assert_eq!(state_of(outbox, id).await.0, "uncertain");
     assert_eq!(
         outbox.deliver(id).await.expect("deliver"),
@@ -287,21 +312,35 @@ async fn a_message_whose_kind_cannot_be_read_fails_visibly_instead_of_passing_as
     .await;
     // The table's CHECK keeps such a kind out; a newer release's kind read by an older one, or
     // a hand-edited database, gets past it.
-    let mut connection = outbox.db().acquire().await.expect("connection");
-    sqlx::query("PRAGMA ignore_check_constraints = ON")
-        .execute(&mut *connection)
-        .await
-        .expect("pragma");
-    sqlx::query("UPDATE outbox SET kind = 'newsletter' WHERE id = ?")
-        .bind(id)
-        .execute(&mut *connection)
-        .await
-        .expect("a kind this build does not know");
-    sqlx::query("PRAGMA ignore_check_constraints = OFF")
-        .execute(&mut *connection)
-        .await
-        .expect("pragma");
-    drop(connection);
+    match outbox.db() {
+        nabd::platform::store::Db::Sqlite(pool) => {
+            let mut connection = pool.acquire().await.expect("connection");
+            sqlx::query("PRAGMA ignore_check_constraints = ON")
+                .execute(&mut *connection)
+                .await
+                .expect("pragma");
+            sqlx::query("UPDATE outbox SET kind = 'newsletter' WHERE id = $1")
+                .bind(id)
+                .execute(&mut *connection)
+                .await
+                .expect("a kind this build does not know");
+            sqlx::query("PRAGMA ignore_check_constraints = OFF")
+                .execute(&mut *connection)
+                .await
+                .expect("pragma");
+        }
+        nabd::platform::store::Db::Postgres(pool) => {
+            sqlx::query("ALTER TABLE outbox DROP CONSTRAINT outbox_kind")
+                .execute(pool)
+                .await
+                .expect("no check");
+            sqlx::query("UPDATE outbox SET kind = 'newsletter' WHERE id = $1")
+                .bind(id)
+                .execute(pool)
+                .await
+                .expect("a kind this build does not know");
+        }
+    }
     let outcome = outbox.deliver(id).await.expect("deliver");
     assert!(
         matches!(&outcome, Outcome::Failed(reason) if reason.contains("unreadable message kind \"newsletter\"")),
@@ -310,4 +349,93 @@ async fn a_message_whose_kind_cannot_be_read_fails_visibly_instead_of_passing_as
     let (state, error) = state_of(outbox, id).await;
     assert_eq!(state, "failed");
     assert!(error.is_some_and(|e| e.contains("newsletter")));
+}
+
+/// Sets message `id` to `sending`, claimed by `owner` just now.
+async fn claimed_by(outbox: &Outbox, id: i64, owner: &str) {
+    nabd::db!(
+        outbox.db(),
+        execute,
+        sqlx::query("UPDATE outbox SET state = 'sending', claimed_at = $1, claimed_by = $2 WHERE id = $3")
+            .bind(nabd::platform::time::stamp(Utc::now()))
+            .bind(owner)
+            .bind(id)
+    )
+    .expect("claimed");
+}
+
+#[tokio::test]
+async fn a_live_peers_send_in_flight_is_left_alone_and_a_dead_ones_becomes_uncertain() {
+    let fixture = outbox_at(local(5, 12, 0)).await;
+    let outbox = &fixture.outbox;
+    let peer = another_process(outbox.db(), *outbox.clock()).await;
+    let dead = another_process(outbox.db(), *outbox.clock()).await;
+    let in_flight = queue(outbox, message(outbox, Kind::Feedback, "0501234567", "feedback:20")).await;
+    let abandoned = queue(outbox, message(outbox, Kind::Feedback, "0501234568", "feedback:21")).await;
+    claimed_by(outbox, in_flight, peer.instance().id()).await;
+    claimed_by(outbox, abandoned, dead.instance().id()).await;
+    // The dead one stopped beating three beats ago.
+    nabd::db!(
+        outbox.db(),
+        execute,
+        sqlx::query("UPDATE instances SET heartbeat_at = $1 WHERE id = $2")
+            .bind(nabd::platform::time::stamp(Utc::now() - Span::seconds(16)))
+            .bind(dead.instance().id())
+    )
+    .expect("stale");
+    // This process starts: only the dead process's send is uncertain.
+    assert_eq!(outbox.mark_abandoned().await.expect("marked"), 1);
+    assert_eq!(state_of(outbox, in_flight).await.0, "sending");
+    assert_eq!(state_of(outbox, abandoned).await.0, "uncertain");
+    // A stopped instance is dead at once, without waiting for its heartbeat to go stale.
+    peer.instance().stop().await.expect("stopped");
+    assert_eq!(outbox.mark_abandoned().await.expect("marked"), 1);
+    assert_eq!(state_of(outbox, in_flight).await.0, "uncertain");
+}
+
+#[tokio::test]
+async fn only_the_claiming_process_records_a_message_sent() {
+    let fixture = outbox_at(local(5, 12, 0)).await;
+    let outbox = &fixture.outbox;
+    let peer = another_process(outbox.db(), *outbox.clock()).await;
+    let id = queue(outbox, message(outbox, Kind::Manual, "0501234567", "manual:30")).await;
+    assert_eq!(peer.deliver(id).await.expect("deliver"), Outcome::Sent);
+    assert_eq!(outbox.deliver(id).await.expect("deliver"), Outcome::AlreadyHandled);
+    let owner: Option<String> = nabd::db!(
+        outbox.db(),
+        fetch_one,
+        sqlx::query_scalar("SELECT claimed_by FROM outbox WHERE id = $1").bind(id)
+    )
+    .expect("row");
+    assert_eq!(owner.as_deref(), Some(peer.instance().id()));
+}
+
+#[tokio::test]
+async fn two_processes_sending_to_one_number_at_once_pass_its_daily_budget_once() {
+    let fixture = outbox_at(local(5, 12, 0)).await;
+    let outbox = &fixture.outbox;
+    let peers: Vec<Outbox> = futures::future::join_all(
+        (0..4).map(|_| another_process(outbox.db(), *outbox.clock())),
+    )
+    .await;
+    // Eight feedback requests to one patient, each process racing for each.
+    let mut ids = Vec::new();
+    for n in 0..8 {
+        let key = format!("feedback:budget:{n}");
+        ids.push(queue(outbox, message(outbox, Kind::Feedback, "0501234567", &key)).await);
+    }
+    let attempts = ids.iter().flat_map(|id| peers.iter().map(move |peer| peer.deliver(*id)));
+    let outcomes = futures::future::join_all(attempts).await;
+    let sent = outcomes
+        .iter()
+        .filter(|outcome| matches!(outcome, Ok(Outcome::Sent)))
+        .count();
+    assert_eq!(sent, 1, "{outcomes:?}");
+    let used: i64 = nabd::db!(
+        outbox.db(),
+        fetch_one,
+        sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE state = 'sent'")
+    )
+    .expect("count");
+    assert_eq!(used, 1);
 }

@@ -339,6 +339,31 @@ pub async fn connect(url: &str) -> Result<Db, StoreError> {
     Ok(Db::Sqlite(pool))
 }
 
+/// Moves PostgreSQL's identity sequences past the ids already in their tables, after rows were
+/// written with explicit ids (a copy from SQLite, a test's fixture); a no-op on SQLite, whose
+/// next id is always the largest plus one.
+pub async fn resync_ids(db: &Db) -> Result<(), sqlx::Error> {
+    if let Db::Postgres(pool) = db {
+        // language=SQL
+        sqlx::raw_sql(
+            "DO $$
+             DECLARE t record;
+             BEGIN
+               FOR t IN SELECT c.table_name, c.column_name FROM information_schema.columns c
+                        WHERE c.table_schema = current_schema() AND c.is_identity = 'YES' LOOP
+                 EXECUTE format(
+                   'SELECT setval(pg_get_serial_sequence(%L, %L), '
+                   'COALESCE((SELECT MAX(%I) FROM %I), 0) + 1, false)',
+                   t.table_name, t.column_name, t.column_name, t.table_name);
+               END LOOP;
+             END $$;",
+        )
+        .execute(pool)
+        .await?;
+    }
+    Ok(())
+}
+
 /// Checks that the app database answers a query.
 pub async fn ping(db: &Db) -> Result<(), sqlx::Error> {
     // language=SQL

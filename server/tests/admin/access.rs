@@ -126,15 +126,13 @@ async fn every_admin_page_and_server_function_refuses_an_anonymous_visitor() {
         let body = response.text().await.expect("body");
         assert!(body.contains("Unauthenticated"), "{endpoint}: {body}");
     }
-    let pool = SqlitePool::connect(&app.db_url).await.expect("db");
+    let pool = common::postgres::connect(&app.db_url).await;
     for count in [
         "SELECT COUNT(*) FROM broadcasts",
         "SELECT COUNT(*) FROM outbox",
         "SELECT COUNT(*) FROM do_not_contact",
     ] {
-        let rows: i64 = sqlx::query_scalar(count)
-            .fetch_one(&pool)
-            .await
+        let rows: i64 = nabd::db!(&pool, fetch_one, sqlx::query_scalar(count))
             .expect("count");
         assert_eq!(rows, 0, "nothing was written: {count}");
     }

@@ -6,7 +6,7 @@ use super::*;
 #[tokio::test]
 async fn a_broadcast_is_reviewed_sent_staggered_and_cancelled_with_an_audit_trail() {
     let app = start().await;
-    let pool = SqlitePool::connect(&app.db_url).await.expect("db");
+    let pool = common::postgres::connect(&app.db_url).await;
     let admin = app.session("manager", "correct horse battery").await;
     let viewer = app.session("owner", "staple paper clip").await;
     let excluded = app
@@ -55,9 +55,7 @@ async fn a_broadcast_is_reviewed_sent_staggered_and_cancelled_with_an_audit_trai
     assert_eq!(reviewed["duplicates"][0]["line"], 2);
     assert_eq!(reviewed["duplicates"][0]["reason"], "1");
     assert_eq!(reviewed["excluded"][0]["mobile"], "+966559876543");
-    let queued: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM outbox")
-        .fetch_one(&pool)
-        .await
+    let queued: i64 = nabd::db!(&pool, fetch_one, sqlx::query_scalar("SELECT COUNT(*) FROM outbox"))
         .expect("count");
     assert_eq!(queued, 0, "a review sends nothing");
 
@@ -97,9 +95,7 @@ async fn a_broadcast_is_reviewed_sent_staggered_and_cancelled_with_an_audit_trai
         .await;
     assert_eq!(again.status(), StatusCode::CONFLICT, "sent only once");
     let rows: Vec<(String, String, String, String)> =
-        sqlx::query_as("SELECT kind, recipient, not_before, batch FROM outbox ORDER BY not_before")
-            .fetch_all(&pool)
-            .await
+        nabd::db!(&pool, fetch_all, sqlx::query_as("SELECT kind, recipient, not_before, batch FROM outbox ORDER BY not_before"))
             .expect("rows");
     let recipients: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
     assert_eq!(recipients, vec!["+966501234567", "+966531112222"]);
@@ -115,9 +111,7 @@ async fn a_broadcast_is_reviewed_sent_staggered_and_cancelled_with_an_audit_trai
     );
 
     // One goes out; the other is cancelled.
-    sqlx::query("UPDATE outbox SET state = 'sent' WHERE recipient = '+966501234567'")
-        .execute(&pool)
-        .await
+    nabd::db!(&pool, execute, sqlx::query("UPDATE outbox SET state = 'sent' WHERE recipient = '+966501234567'"))
         .expect("sent");
     let progress: Value = app
         .get(&format!("/api/v1/admin/broadcasts/{id}"), Some(&admin))
@@ -140,9 +134,7 @@ async fn a_broadcast_is_reviewed_sent_staggered_and_cancelled_with_an_audit_trai
         .expect("json");
     assert_eq!(cancelled["cancelled"], 1);
     let state: String =
-        sqlx::query_scalar("SELECT state FROM outbox WHERE recipient = '+966531112222'")
-            .fetch_one(&pool)
-            .await
+        nabd::db!(&pool, fetch_one, sqlx::query_scalar("SELECT state FROM outbox WHERE recipient = '+966531112222'"))
             .expect("state");
     assert_eq!(state, "cancelled");
     let listed: Value = app
@@ -153,11 +145,9 @@ async fn a_broadcast_is_reviewed_sent_staggered_and_cancelled_with_an_audit_trai
         .expect("json");
     assert_eq!(listed[0]["state"], "cancelled");
     assert_eq!(listed[0]["progress"]["cancelled"], 1);
-    let audit: Vec<(String, String)> = sqlx::query_as(
+    let audit: Vec<(String, String)> = nabd::db!(&pool, fetch_all, sqlx::query_as(
         "SELECT action, detail FROM audit_log WHERE action LIKE 'broadcast%' ORDER BY id",
-    )
-    .fetch_all(&pool)
-    .await
+    ))
     .expect("audit");
     assert_eq!(
         audit,
@@ -245,7 +235,7 @@ async fn a_confirmed_broadcast_goes_out_through_the_job_runtime_and_skips_a_numb
         .await,
     )
     .await;
-    let pool = SqlitePool::connect(&app.db_url).await.expect("db");
+    let pool = common::postgres::connect(&app.db_url).await;
     let admin = app.session("manager", "correct horse battery").await;
     let reviewed: Value = app
         .post(
@@ -294,11 +284,9 @@ async fn a_confirmed_broadcast_goes_out_through_the_job_runtime_and_skips_a_numb
         progress,
         json!({ "queued": 0, "sent": 3, "failed": 0, "skipped": 1, "cancelled": 0 })
     );
-    let skipped: String = sqlx::query_scalar(
+    let skipped: String = nabd::db!(&pool, fetch_one, sqlx::query_scalar(
         "SELECT recipient FROM outbox WHERE state = 'skipped' AND error LIKE 'do_not_contact%'",
-    )
-    .fetch_one(&pool)
-    .await
+    ))
     .expect("skipped");
     assert_eq!(skipped, "+966504444444");
 }

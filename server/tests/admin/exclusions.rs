@@ -68,11 +68,9 @@ async fn an_admin_excludes_and_restores_a_number_and_both_are_audited() {
         .expect("json");
     assert_eq!(list["total"], 0);
 
-    let pool = SqlitePool::connect(&app.db_url).await.expect("db");
+    let pool = common::postgres::connect(&app.db_url).await;
     let audit: Vec<(String, String, String)> =
-        sqlx::query_as("SELECT username, action, detail FROM audit_log ORDER BY id")
-            .fetch_all(&pool)
-            .await
+        nabd::db!(&pool, fetch_all, sqlx::query_as("SELECT username, action, detail FROM audit_log ORDER BY id"))
             .expect("audit");
     let actions: Vec<_> = audit
         .iter()
@@ -91,7 +89,7 @@ async fn an_admin_excludes_and_restores_a_number_and_both_are_audited() {
 #[tokio::test]
 async fn a_csv_import_excludes_every_mobile_and_reports_the_rest() {
     let app = start().await;
-    let pool = SqlitePool::connect(&app.db_url).await.expect("db");
+    let pool = common::postgres::connect(&app.db_url).await;
     let admin = app.session("manager", "correct horse battery").await;
     let csv = "\u{feff}الاسم,الجوال,ملاحظة\nسارة,0501234567,طلبت عدم التواصل\nعلي,0112345678,\nمنى,+966 55 987 6543,\nسارة,050 123 4567,\n";
     let imported: Value = app
@@ -121,11 +119,9 @@ async fn a_csv_import_excludes_every_mobile_and_reports_the_rest() {
         .expect("json");
     assert_eq!(again["added"], 0);
     assert_eq!(again["already"], 2);
-    let listed: Vec<(String, Option<String>, String)> = sqlx::query_as(
+    let listed: Vec<(String, Option<String>, String)> = nabd::db!(&pool, fetch_all, sqlx::query_as(
         "SELECT mobile, reason, source FROM do_not_contact WHERE restored_at IS NULL ORDER BY mobile",
-    )
-    .fetch_all(&pool)
-    .await
+    ))
     .expect("rows");
     assert_eq!(
         listed,
@@ -143,9 +139,7 @@ async fn a_csv_import_excludes_every_mobile_and_reports_the_rest() {
         ]
     );
     let audited: i64 =
-        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'number_excluded'")
-            .fetch_one(&pool)
-            .await
+        nabd::db!(&pool, fetch_one, sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'number_excluded'"))
             .expect("count");
     assert_eq!(audited, 2);
 }

@@ -16,12 +16,12 @@ mod sessions;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use sqlx::SqlitePool;
 
 struct App {
     base: String,
     client: reqwest::Client,
     db_url: String,
+    _database: common::postgres::AppDatabase,
     _dir: tempfile::TempDir,
 }
 
@@ -35,7 +35,8 @@ async fn start_at(dir: tempfile::TempDir) -> App {
 }
 
 async fn start_with(dir: tempfile::TempDir, extra: &[&str]) -> App {
-    let db_url = format!("sqlite://{}/nabd.db", dir.path().display());
+    let database = common::postgres::app_database(dir.path()).await;
+    let db_url = database.url.clone();
     let mut args = vec!["nabd", "--addr", "127.0.0.1:0", "--database-url", &db_url];
     args.extend_from_slice(extra);
     let addr = common::spawn_nabd(&args).await;
@@ -46,6 +47,7 @@ async fn start_with(dir: tempfile::TempDir, extra: &[&str]) -> App {
             .build()
             .expect("client"),
         db_url,
+        _database: database,
         _dir: dir,
     }
 }
@@ -55,7 +57,7 @@ async fn start() -> App {
 }
 
 async fn with_users(app: App) -> App {
-    let db = SqlitePool::connect(&app.db_url).await.expect("db");
+    let db = common::postgres::connect(&app.db_url).await;
     let now = chrono::Utc::now();
     nabd::admin::create_user(
         &db,

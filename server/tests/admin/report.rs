@@ -5,8 +5,8 @@ use super::*;
 /// Records one messaged patient (sent on 5 January 2026) who returned, with these names as the
 /// PMS spelled them.
 async fn returned_patient(app: &App, name_ar: &str, name_en: &str, doctor: &str) {
-    let pool = SqlitePool::connect(&app.db_url).await.expect("db");
-    sqlx::raw_sql(
+    let pool = common::postgres::connect(&app.db_url).await;
+    nabd::db!(&pool, execute, sqlx::raw_sql(
         "INSERT INTO campaign_batches (id, batch_day, selected_at, holdout_share, seed, considered)
          VALUES (1, '2026-01-05', '2026-01-05T02:00:00.000Z', 0.1, 7, 1);
          INSERT INTO outbox (id, kind, recipient, body, language, idempotency_key, not_before,
@@ -14,22 +14,19 @@ async fn returned_patient(app: &App, name_ar: &str, name_en: &str, doctor: &str)
          VALUES (1, 'campaign', '+966501234567', 'hi', 'en', 'campaign:1',
                  '2026-01-05T07:00:00.000Z', '2026-01-05', 'sent', '2026-01-05T07:00:01.000Z',
                  '2026-01-05T07:00:00.000Z', '2026-01-05T07:00:01.000Z');",
-    )
-    .execute(&pool)
-    .await
+    ))
     .expect("fixture");
-    sqlx::query(
+    nabd::platform::store::resync_ids(&pool).await.expect("ids");
+    nabd::db!(&pool, execute, sqlx::query(
         "INSERT INTO campaign_patients (id, batch_id, patient_id, name_ar, name_en, mobile,
              last_visit, lifetime_halalas, holdout, state, message_id, converted_at,
              conversion_date, conversion_doctor_name, revenue_since_halalas)
-         VALUES (1, 1, 42, ?, ?, '+966501234567', '2024-06-01', 1000, 0, 'queued', 1,
-                 '2026-01-06 10:00:00', '2026-01-08', ?, 5000)",
+         VALUES (1, 1, 42, $1, $2, '+966501234567', '2024-06-01', 1000, 0, 'queued', 1,
+                 '2026-01-06 10:00:00', '2026-01-08', $3, 5000)",
     )
     .bind(name_ar)
     .bind(name_en)
-    .bind(doctor)
-    .execute(&pool)
-    .await
+    .bind(doctor))
     .expect("fixture");
     pool.close().await;
 }

@@ -109,10 +109,8 @@ async fn a_change_without_the_csrf_token_or_from_another_site_is_refused() {
         .expect("answers");
     assert_eq!(cross_site_sign_in.status(), StatusCode::FORBIDDEN);
 
-    let pool = SqlitePool::connect(&app.db_url).await.expect("db");
-    let excluded: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM do_not_contact")
-        .fetch_one(&pool)
-        .await
+    let pool = common::postgres::connect(&app.db_url).await;
+    let excluded: i64 = nabd::db!(&pool, fetch_one, sqlx::query_scalar("SELECT COUNT(*) FROM do_not_contact"))
         .expect("count");
     assert_eq!(excluded, 0, "nothing was changed");
 }
@@ -137,6 +135,10 @@ async fn a_session_survives_a_restart_and_ends_at_sign_out() {
         base: format!("http://{addr}"),
         client: app.client.clone(),
         db_url: app.db_url.clone(),
+        _database: common::postgres::AppDatabase {
+            url: app.db_url.clone(),
+            server: app._database.server.clone(),
+        },
         _dir: dir,
     };
     assert_eq!(
@@ -346,11 +348,9 @@ async fn nobody_can_lock_the_real_admin_out_from_another_address() {
         StatusCode::OK
     );
     // The audit log names each client's own address, not the proxy's.
-    let db = SqlitePool::connect(&app.db_url).await.expect("db");
+    let db = common::postgres::connect(&app.db_url).await;
     let rows: Vec<(String, String)> =
-        sqlx::query_as("SELECT action, detail FROM audit_log ORDER BY id")
-            .fetch_all(&db)
-            .await
+        nabd::db!(&db, fetch_all, sqlx::query_as("SELECT action, detail FROM audit_log ORDER BY id"))
             .expect("audit");
     assert_eq!(rows.len(), 7);
     assert_eq!(

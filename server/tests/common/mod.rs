@@ -5,6 +5,7 @@
 #![allow(dead_code, reason = "each test crate uses a different subset")]
 
 pub mod bridge;
+pub mod postgres;
 
 use clap::Parser;
 use nabd::web::state::AppState;
