@@ -7,6 +7,7 @@ mod common;
 use common::Killed;
 use common::bridge::start_bridge;
 use serde_json::Value;
+use nabd::platform::store::Db;
 use sqlx::SqlitePool;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -15,15 +16,14 @@ use std::time::{Duration, Instant};
 const NOW: &str = "2026-01-05T12:00";
 const NEVER: &str = "0 0 0 1 1 * 2099";
 
-fn nabd(dir: &Path, bridge: &str, args: &[&str]) -> Command {
-    let app_db = format!("sqlite://{}/nabd.db", dir.display());
+fn nabd(dir: &Path, app_db: &str, bridge: &str, args: &[&str]) -> Command {
     let clinic = format!("sqlite://{}/clinic.db", dir.display());
     common::nabd_command(
         dir,
         args,
         &[
             ("NABD_NOW", NOW),
-            ("NABD_DATABASE_URL", &app_db),
+            ("NABD_DATABASE_URL", app_db),
             ("NABD_CLINIC_URL", &clinic),
             ("NABD_WHATSAPP_PROVIDER", "whatsapp-web"),
             ("NABD_WHATSAPP_WEB_URL", bridge),
@@ -43,8 +43,8 @@ fn nabd(dir: &Path, bridge: &str, args: &[&str]) -> Command {
     )
 }
 
-fn run(dir: &Path, bridge: &str, args: &[&str]) -> String {
-    let output = nabd(dir, bridge, args).output().expect("nabd runs");
+fn run(dir: &Path, app_db: &str, bridge: &str, args: &[&str]) -> String {
+    let output = nabd(dir, app_db, bridge, args).output().expect("nabd runs");
     assert!(
         output.status.success(),
         "{args:?} failed: {}",
@@ -57,10 +57,10 @@ fn run(dir: &Path, bridge: &str, args: &[&str]) -> String {
 async fn select_queue_and_track_bring_back_a_messaged_and_a_control_patient_once() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path();
+    let database = common::postgres::app_database(path).await;
+    let app_db = database.url.clone();
     let (bridge_url, bridge) = start_bridge().await;
-    run(
-        path,
-        &bridge_url,
+    run(path, &app_db, &bridge_url,
         &[
             "demo",
             "seed",
@@ -74,25 +74,26 @@ async fn select_queue_and_track_bring_back_a_messaged_and_a_control_patient_once
     );
 
     // 1. Select, twice: the second run changes nothing.
-    let selected = run(path, &bridge_url, &["marketing", "select-daily-batch"]);
+    let selected = run(path, &app_db, &bridge_url, &["marketing", "select-daily-batch"]);
     assert!(
         selected.contains("batch 2026-01-05 selected: 20 staged (5 held out"),
         "{selected}"
     );
-    let again = run(path, &bridge_url, &["marketing:select-daily-batch"]);
+    let again = run(path, &app_db, &bridge_url, &["marketing:select-daily-batch"]);
     assert!(
         again.contains("already selected: 20 staged (5 held out"),
         "{again}"
     );
 
-    let app = SqlitePool::connect(&format!("sqlite://{}/nabd.db", path.display()))
-        .await
-        .expect("app db");
-    let clinic = SqlitePool::connect(&format!("sqlite://{}/clinic.db", path.display()))
-        .await
-        .expect("clinic db");
+    let app = common::postgres::connect(&app_db).await;
+    // The clinic database is the demo's SQLite file whatever the app database is.
+    let clinic = Db::Sqlite(
+        SqlitePool::connect(&format!("sqlite://{}/clinic.db", path.display()))
+            .await
+            .expect("clinic db"),
+    );
     let staged: Vec<(i64, i64, String, bool, String)> = nabd::db!(&app, fetch_all, sqlx::query_as(
-        "SELECT id, patient_id, mobile, holdout, last_visit FROM campaign_patients ORDER BY id",
+        "SELECT id, patient_id, mobile, holdout = 1, last_visit FROM campaign_patients ORDER BY id",
     ))
     .expect("staged");
     assert_eq!(staged.len(), 20);
@@ -124,13 +125,13 @@ async fn select_queue_and_track_bring_back_a_messaged_and_a_control_patient_once
     .expect("exclude");
 
     let server = Killed(
-        nabd(path, &bridge_url, &["serve"])
+        nabd(path, &app_db, &bridge_url, &["serve"])
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
             .expect("serve"),
     );
-    let queued = run(path, &bridge_url, &["marketing", "queue-staged-messages"]);
+    let queued = run(path, &app_db, &bridge_url, &["marketing", "queue-staged-messages"]);
     assert!(
         queued.contains(
             "14 messages queued, 5 control patients recorded, 1 excluded since selection, 0 waiting"
@@ -145,7 +146,7 @@ async fn select_queue_and_track_bring_back_a_messaged_and_a_control_patient_once
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    let requeued = run(path, &bridge_url, &["marketing:queue-staged-messages"]);
+    let requeued = run(path, &app_db, &bridge_url, &["marketing:queue-staged-messages"]);
     assert!(
         requeued.contains("0 messages queued, 0 control patients recorded"),
         "{requeued}"
@@ -189,9 +190,9 @@ async fn select_queue_and_track_bring_back_a_messaged_and_a_control_patient_once
     .expect("invoice");
     clinic.close().await;
 
-    let tracked = run(path, &bridge_url, &["marketing", "track-conversions"]);
+    let tracked = run(path, &app_db, &bridge_url, &["marketing", "track-conversions"]);
     assert!(tracked.contains("2 newly returned"), "{tracked}");
-    let retracked = run(path, &bridge_url, &["marketing:track-conversions"]);
+    let retracked = run(path, &app_db, &bridge_url, &["marketing:track-conversions"]);
     assert!(
         retracked.contains("0 newly returned, revenue brought up to date for 0"),
         "{retracked}"
@@ -199,7 +200,7 @@ async fn select_queue_and_track_bring_back_a_messaged_and_a_control_patient_once
 
     // 4. The report, checked by hand: 14 messaged (1 back), 5 control (1 back).
     let report: Value =
-        serde_json::from_str(&run(path, &bridge_url, &["marketing", "report", "--json"]))
+        serde_json::from_str(&run(path, &app_db, &bridge_url, &["marketing", "report", "--json"]))
             .expect("json report");
     assert_eq!(report["messages"]["sent"], 14);
     assert_eq!(report["messages"]["failed"], 0);
@@ -227,9 +228,7 @@ async fn select_queue_and_track_bring_back_a_messaged_and_a_control_patient_once
         "{masked}"
     );
 
-    let searched: Value = serde_json::from_str(&run(
-        path,
-        &bridge_url,
+    let searched: Value = serde_json::from_str(&run(path, &app_db, &bridge_url,
         &["marketing", "report", "--json", "--search", "no such name"],
     ))
     .expect("json report");

@@ -7,7 +7,6 @@ mod common;
 
 use common::bridge::{Mode, Shared, start_bridge};
 use serde_json::Value;
-use sqlx::SqlitePool;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -76,6 +75,7 @@ impl Drop for Nabd {
 
 struct Setup {
     dir: tempfile::TempDir,
+    database: common::postgres::AppDatabase,
     bridge_url: String,
     bridge: Shared,
 }
@@ -85,15 +85,17 @@ impl Setup {
         let dir = tempfile::tempdir().expect("temp dir");
         clinic(&dir.path().join("clinic.db")).await;
         let (bridge_url, bridge) = start_bridge().await;
+        let database = common::postgres::app_database(dir.path()).await;
         Self {
             dir,
+            database,
             bridge_url,
             bridge,
         }
     }
 
     fn app_db(&self) -> String {
-        format!("sqlite://{}/nabd.db", self.dir.path().display())
+        self.database.url.clone()
     }
 
     fn command(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Command {
@@ -148,7 +150,7 @@ impl Setup {
     }
 
     async fn outbox(&self) -> Vec<(String, String, String, Option<String>)> {
-        let pool = SqlitePool::connect(&self.app_db()).await.expect("app db");
+        let pool = common::postgres::connect(&self.app_db()).await;
         let rows = nabd::db!(&pool, fetch_all, sqlx::query_as(
             "SELECT idempotency_key, recipient, state, error FROM outbox ORDER BY idempotency_key",
         ))
@@ -239,7 +241,13 @@ async fn a_server_killed_mid_batch_sends_each_message_once_or_marks_it_uncertain
     let setup = Setup::new().await;
     // The bridge holds its answer to the second message: the server dies while handing it over.
     setup.bridge.lock().expect("lock").hold = Some((2, Duration::from_secs(30)));
-    let nabd = setup.serve(&[("NABD_STAGGER_SECONDS", "2-3")]);
+    // Heartbeats every second: the killed process counts as dead three seconds after it stops.
+    let fast = [
+        ("NABD_STAGGER_SECONDS", "2-3"),
+        ("NABD_HEARTBEAT_SECS", "1"),
+        ("NABD_SCHEDULE_OUTBOX_SWEEP", "*/2 * * * * *"),
+    ];
+    let nabd = setup.serve(&fast);
     wait_for(
         "the second message to be in flight",
         Duration::from_secs(40),
@@ -253,7 +261,7 @@ async fn a_server_killed_mid_batch_sends_each_message_once_or_marks_it_uncertain
     drop(nabd);
     setup.bridge.lock().expect("lock").hold = None;
 
-    let restarted = setup.serve(&[("NABD_STAGGER_SECONDS", "2-3")]);
+    let restarted = setup.serve(&fast);
     wait_for(
         "every message to be settled",
         Duration::from_secs(60),
@@ -264,7 +272,17 @@ async fn a_server_killed_mid_batch_sends_each_message_once_or_marks_it_uncertain
         },
     )
     .await;
-    tokio::time::sleep(Duration::from_secs(6)).await;
+    // The message the dead process was handing over stays `sending` while its heartbeat is
+    // fresh, then the sweep finds its owner dead.
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(30) {
+        let outbox = setup.outbox().await;
+        if outbox.iter().any(|(_, _, state, _)| state == "uncertain") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(3)).await;
     let log = std::fs::read_to_string(&restarted.log).unwrap_or_default();
     assert!(
         !log.contains("Failed to poll backend"),
@@ -343,7 +361,7 @@ async fn a_number_excluded_after_its_message_was_queued_is_never_messaged() {
     let start = Instant::now();
     let pool = loop {
         // The server creates its database as it starts.
-        if let Ok(pool) = SqlitePool::connect(&setup.app_db()).await {
+        if let Ok(pool) = nabd::platform::store::connect(&setup.app_db()).await {
             let queued: i64 = nabd::db!(&pool, fetch_one, sqlx::query_scalar("SELECT COUNT(*) FROM outbox"))
                 .unwrap_or(0);
             if queued >= 3 {
