@@ -55,7 +55,7 @@ async fn main() -> anyhow::Result<()> {
     let base = format!("http://{}", app.local_addr()?);
     tokio::spawn(app.run_until(std::future::pending()));
     {
-        let pool = sqlx::SqlitePool::connect(&db_url).await?;
+        let pool = nabd::platform::store::connect(&db_url).await?;
         nabd::admin::create_user(
             &pool,
             "bench",

@@ -28,10 +28,12 @@ async fn main() -> anyhow::Result<()> {
     let clinic_url = format!("sqlite://{}", path.display());
     {
         let pool = sqlx::SqlitePool::connect(&clinic_url).await?;
-        nabd::db!(&pool, execute, sqlx::query(
+        sqlx::query(
             "CREATE INDEX IF NOT EXISTS appointment_pt_id_app_dt
              ON appointment (pt_id, app_dt, app_status)",
-        ))?;
+        )
+.execute(&pool)
+.await?;
         pool.close().await;
     }
     let mut samples = Vec::new();
@@ -53,8 +55,15 @@ async fn main() -> anyhow::Result<()> {
         let config = cli.config;
         let db = nabd::platform::store::open(&config.database_url).await?;
         let clinic = Clinic::from_url(config.clinic_url.as_ref(), 4, config.clinic_timeout())?;
-        let messaging = nabd::messaging::setup::build(&config, db, clinic, config.clock()?, None)
-            .map_err(anyhow::Error::msg)?;
+        let instance = nabd::platform::instance::Instance::start(
+            &db,
+            config.clock()?,
+            std::time::Duration::from_secs(5),
+        )
+        .await?;
+        let messaging =
+            nabd::messaging::setup::build(&config, db, clinic, config.clock()?, None, instance)
+                .map_err(anyhow::Error::msg)?;
         let campaign = Campaign::new(messaging, config.campaign.clone())?;
         let started = Instant::now();
         let report = campaign::select::run(&campaign).await?;

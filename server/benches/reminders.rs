@@ -52,8 +52,12 @@ async fn large_clinic() -> anyhow::Result<PathBuf> {
 async fn lookups(path: &Path) -> anyhow::Result<()> {
     let url = format!("sqlite://{}", path.display());
     let pool = sqlx::SqlitePool::connect(&url).await?;
-    let (low, high): (i64, i64) = nabd::db!(&pool, fetch_one, sqlx::query_as("SELECT MIN(id), MAX(id) FROM appointment"))?;
-    let count: i64 = nabd::db!(&pool, fetch_one, sqlx::query_scalar("SELECT COUNT(*) FROM appointment"))?;
+    let (low, high): (i64, i64) = sqlx::query_as("SELECT MIN(id), MAX(id) FROM appointment")
+.fetch_one(&pool)
+.await?;
+    let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM appointment")
+.fetch_one(&pool)
+.await?;
     pool.close().await;
     let gateway = SqliteGateway::new(&url, Duration::from_secs(60))?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
@@ -89,11 +93,13 @@ async fn busy_tomorrow(dir: &Path) -> anyhow::Result<String> {
     sqlx::raw_sql(nabd::gateway::sqlite::SCHEMA)
         .execute(&pool)
         .await?;
-    nabd::db!(&pool, execute, sqlx::query("INSERT INTO doctor VALUES (1, 'د. هند', 'Dr. Hind')"))?;
+    sqlx::query("INSERT INTO doctor VALUES (1, 'د. هند', 'Dr. Hind')")
+.execute(&pool)
+.await?;
     let mut tx = pool.begin().await?;
     for index in 0..TOMORROW {
         let minutes = 8 * 60 + (index * 780 / TOMORROW);
-        nabd::conn!(tx, execute, sqlx::query(
+        sqlx::query(
             "INSERT INTO appointment VALUES ($1, $2, $3, $4, 1, 'د. هند', '2026-01-06', $5, NULL, $6,
                                              '2026-01-01 10:00:00')",
         )
@@ -102,7 +108,9 @@ async fn busy_tomorrow(dir: &Path) -> anyhow::Result<String> {
         .bind(format!("مريض {index}"))
         .bind(format!("05{:08}", 10_000_000 + index))
         .bind(format!("{:02}:{:02}:00", minutes / 60, minutes % 60))
-        .bind((index % 2) as i64))?;
+        .bind((index % 2) as i64)
+.execute(&mut *tx)
+.await?;
     }
     tx.commit().await?;
     pool.close().await;
@@ -131,12 +139,16 @@ async fn day_before() -> anyhow::Result<()> {
         let timers: Arc<dyn nabd::messaging::outbox::Timers> =
             Arc::new(nabd::jobs::StoreTimers::new(&store));
         let clinic = Clinic::from_config(&config)?;
+        let instance =
+            nabd::platform::instance::Instance::start(&db, config.clock()?, Duration::from_secs(5))
+                .await?;
         let messaging = nabd::messaging::setup::build(
             &config,
             db.clone(),
             clinic,
             config.clock()?,
             Some(timers),
+            instance,
         )
         .map_err(anyhow::Error::msg)?;
         let started = Instant::now();
@@ -144,7 +156,12 @@ async fn day_before() -> anyhow::Result<()> {
         samples.push(started.elapsed());
         let rows: i64 =
             nabd::db!(&db, fetch_one, sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE touch = 'day_before'"))?;
-        let jobs: i64 = nabd::db!(&store, fetch_one, sqlx::query_scalar("SELECT COUNT(*) FROM Jobs"))?;
+        let nabd::jobs::JobStore::Sqlite(store) = &store else {
+            anyhow::bail!("the bench's job store is SQLite");
+        };
+        let jobs: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM Jobs")
+            .fetch_one(store)
+            .await?;
         anyhow::ensure!(
             report.planned.len() == TOMORROW && rows == TOMORROW as i64 && jobs == TOMORROW as i64,
             "queued {} messages, {rows} rows, {jobs} timers",

@@ -16,7 +16,6 @@ use nabd::messaging::{Kind, Language, Messaging};
 use nabd::platform::phone::{Mobile, Region};
 use serde_json::{Value, json};
 use sha2::Sha256;
-use sqlx::SqlitePool;
 use std::sync::{Arc, Mutex};
 
 const APP_SECRET: &str = "test-app-secret";
@@ -61,7 +60,7 @@ async fn messages(
 struct App {
     base: String,
     messaging: Messaging,
-    db: SqlitePool,
+    db: nabd::platform::store::Db,
     graph: Shared,
     client: reqwest::Client,
     _dir: tempfile::TempDir,

@@ -779,15 +779,13 @@ async fn a_confirmation_by_reply_is_thanked_once_and_changes_the_next_reminders_
 async fn a_campaign_patient_who_asks_to_book_by_reply_is_a_step_of_the_report() {
     let (app, _bridge) = start_with_bridge().await;
     let clock = app.state.messaging.outbox.clock();
-    sqlx::raw_sql(
+    nabd::db!(&app.state.db, execute, sqlx::raw_sql(
         "INSERT INTO campaign_batches (id, batch_day, selected_at, holdout_share, seed, considered)
          VALUES (1, '2026-01-05', 'x', 0.1, 1, 1);
          INSERT INTO campaign_patients (id, batch_id, patient_id, name_ar, mobile, last_visit,
              lifetime_halalas, holdout, state)
          VALUES (1, 1, 3, 'هدى', '+966503333333', '2024-06-01', 0, 0, 'staged');",
-    )
-    .execute(&app.state.db)
-    .await
+    ))
     .expect("a staged patient");
     let queued = app
         .state

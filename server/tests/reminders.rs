@@ -114,7 +114,9 @@ impl Setup {
     }
 
     async fn change(&self, sql: &'static str) {
-        nabd::db!(&self.clinic, execute, sqlx::query(sql))
+        sqlx::query(sql)
+.execute(&self.clinic)
+.await
             .expect("reception changes the PMS");
     }
 
