@@ -4,7 +4,8 @@ use anyhow::Context;
 use clap::Parser;
 use nabd::cli::commands;
 use nabd::cli::{
-    AdminCommand, Cli, Command, DemoCommand, FeedbackCommand, MarketingCommand, OutboxCommand,
+    AdminCommand, Cli, Command, DbCommand, DemoCommand, FeedbackCommand, MarketingCommand,
+    OutboxCommand,
     RemindersCommand,
 };
 use nabd::web::{Application, shutdown_signal};
@@ -75,6 +76,9 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Admin(AdminCommand::SetPassword(args)) => {
             commands::set_password(&cli.config, &args).await?;
+        }
+        Command::Db(DbCommand::Copy(args)) => {
+            commands::copy_database(&cli.config, &args).await?;
         }
         Command::Outbox(OutboxCommand::List(args)) => {
             commands::list_outbox(&cli.config, &args).await?;

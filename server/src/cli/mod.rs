@@ -43,6 +43,9 @@ pub enum Command {
     /// Admin users.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// The app database.
+    #[command(subcommand)]
+    Db(DbCommand),
     /// The original system's name for `reminders send`.
     #[command(name = "reminders:send", hide = true)]
     RemindersSendAlias(RemindersArgs),
@@ -130,6 +133,30 @@ pub struct CreateUserArgs {
     /// `admin` does everything; `viewer` sees reports only.
     #[arg(long, default_value = "admin")]
     pub role: crate::admin::Role,
+}
+
+/// `nabd db ...`
+#[derive(Debug, Subcommand)]
+pub enum DbCommand {
+    /// Copy every app table from one database to another (SQLite to PostgreSQL, to scale
+    /// out), ids and idempotency keys kept, row counts verified. Refused while a Nabd process
+    /// runs on the source, and when the target holds data (unless --replace).
+    Copy(CopyArgs),
+}
+
+/// `nabd db copy` arguments.
+#[derive(Debug, Args)]
+pub struct CopyArgs {
+    /// The database to copy: `sqlite://data/nabd.db`, or a PostgreSQL URL.
+    #[arg(long)]
+    pub from: String,
+    /// The database to copy into (created and migrated when it is a new SQLite file; a
+    /// PostgreSQL database must exist).
+    #[arg(long)]
+    pub to: String,
+    /// Empty the target first when it already holds data.
+    #[arg(long)]
+    pub replace: bool,
 }
 
 /// `nabd admin set-password` arguments.

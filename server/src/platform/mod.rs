@@ -8,3 +8,4 @@ pub mod phone;
 pub mod store;
 pub mod text;
 pub mod time;
+pub mod transfer;

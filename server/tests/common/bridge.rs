@@ -29,6 +29,8 @@ pub struct Bridge {
     pub hold: Option<(usize, Duration)>,
     /// Set when a held request has arrived.
     pub holding: bool,
+    /// How long every accepted message takes to answer (a phone's round trip).
+    pub latency: Duration,
 }
 
 pub type Shared = Arc<Mutex<Bridge>>;
@@ -66,6 +68,10 @@ async fn send_message(
         (hold, format!("true_{to}@c.us_3EB0BRIDGE{count}"))
     };
     let (hold, id) = hold;
+    let latency = bridge.lock().expect("lock").latency;
+    if !latency.is_zero() {
+        tokio::time::sleep(latency).await;
+    }
     if let Some(duration) = hold {
         tokio::time::sleep(duration).await;
     }

@@ -1,0 +1,433 @@
+//! Two real `nabd serve` processes on one throwaway PostgreSQL, sending through one
+//! whatsapp-web bridge double: one is SIGKILLed mid-batch and the survivor finishes; nothing
+//! reaches a patient twice and nothing is lost. Both fire the same cron tick and it runs once.
+//! A burst of wrong sign-ins spread over both is limited as if there were one process.
+//! And `nabd db copy` moves a demo installation from SQLite to PostgreSQL.
+
+mod common;
+
+use common::Killed;
+use common::bridge::{Shared, start_bridge};
+use nabd::messaging::outbox::{NewMessage, Outbox};
+use nabd::messaging::{Kind, Language};
+use nabd::platform::phone::{Mobile, Region};
+use nabd::platform::store::Db;
+use reqwest::StatusCode;
+use std::collections::HashMap;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const MESSAGES: usize = 200;
+
+/// A clinic with no appointments: the test queues its own messages.
+async fn empty_clinic(dir: &Path) -> String {
+    common::sqlite_clinic(&dir.join("clinic.db"), "SELECT 1;").await;
+    format!("sqlite://{}/clinic.db", dir.display())
+}
+
+/// One `nabd serve` on `app_db`, logging to `dir/<name>.log`; returns it and its address.
+fn serve(dir: &Path, name: &str, app_db: &str, clinic: &str, bridge: &str) -> (Killed, String) {
+    let log = dir.join(format!("{name}.log"));
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port");
+    let addr = format!("127.0.0.1:{port}");
+    let child = common::nabd_command(
+        dir,
+        &["serve"],
+        &[
+            ("NABD_ADDR", &addr),
+            ("NABD_DATABASE_URL", app_db),
+            ("NABD_CLINIC_URL", clinic),
+            ("NABD_WHATSAPP_PROVIDER", "whatsapp-web"),
+            ("NABD_WHATSAPP_WEB_URL", bridge),
+            ("NABD_HEARTBEAT_SECS", "1"),
+            ("NABD_SENDING_HOURS_OTHER", "00:00-23:59"),
+            ("NABD_DAILY_CONTACT_BUDGET", "1000"),
+            ("NABD_SCHEDULE_OUTBOX_SWEEP", "*/2 * * * * *"),
+            ("NABD_SCHEDULE_REMINDERS", "*/3 * * * * *"),
+            ("NABD_SCHEDULE_FEEDBACK", "0 0 0 1 1 * 2099"),
+            ("NABD_ADMIN_SLOWDOWN_MAX_SECS", "0"),
+            ("RUST_LOG", "info,nabd::jobs=debug,sqlx=warn,apalis=warn"),
+        ],
+    )
+    .stdout(Stdio::null())
+    .stderr(std::fs::File::create(&log).expect("log"))
+    .spawn()
+    .expect("nabd starts");
+    (Killed(child), format!("http://{addr}"))
+}
+
+async fn wait_until_ready(base: &str) {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(60) {
+        if let Ok(response) = reqwest::get(format!("{base}/readyz")).await
+            && response.status() == StatusCode::OK
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!("{base} never became ready");
+}
+
+/// Queues `MESSAGES` manual messages in the shared outbox, each with a timer in the shared job
+/// store, as an admin's command would.
+async fn queue_messages(app_db: &str) -> Vec<i64> {
+    let db = nabd::platform::store::open(app_db).await.expect("app db");
+    let store = nabd::jobs::open_store(app_db).await.expect("job store");
+    let clock = nabd::platform::clock::Clock::system(chrono_tz::Asia::Riyadh);
+    let instance =
+        nabd::platform::instance::Instance::start(&db, clock, Duration::from_secs(1))
+            .await
+            .expect("instance");
+    let config = <nabd::cli::Cli as clap::Parser>::parse_from(["nabd"]).config;
+    let outbox = Outbox::new(
+        db,
+        nabd::messaging::provider::Provider::Log,
+        clock,
+        Arc::new(config.messaging),
+        Some(Arc::new(nabd::jobs::StoreTimers::new(&store))),
+        instance,
+    );
+    let now = clock.real_now();
+    let messages: Vec<NewMessage> = (0..MESSAGES)
+        .map(|n| NewMessage {
+            kind: Kind::Manual,
+            to: Mobile::parse(&format!("05{:08}", 10_000_000 + n), Region::default())
+                .expect("valid"),
+            body: format!("message {n}"),
+            language: Language::En,
+            template_key: None,
+            params: Vec::new(),
+            key: format!("manual:scale:{n}"),
+            not_before: now,
+            expires_at: None,
+            clinic_day: clock.today(),
+            batch: None,
+            appointment_id: None,
+            touch: None,
+            campaign_patient_id: None,
+            broadcast_id: None,
+        })
+        .collect();
+    let queued = outbox.enqueue(&messages).await.expect("queued");
+    queued.into_iter().map(|q| q.id).collect()
+}
+
+async fn states(db: &Db) -> Vec<(String, String)> {
+    nabd::db!(
+        db,
+        fetch_all,
+        sqlx::query_as("SELECT body, state FROM outbox ORDER BY id")
+    )
+    .expect("outbox")
+}
+
+fn received(bridge: &Shared) -> Vec<String> {
+    let bridge = bridge.lock().expect("lock");
+    bridge.received.iter().map(|(_, body)| body.clone()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_processes_share_one_postgresql_and_nothing_is_sent_twice_or_lost() {
+    let dir = tempfile::tempdir().expect("dir");
+    let database = common::postgres::postgres_database().await;
+    let app_db = database.url.clone();
+    let clinic = empty_clinic(dir.path()).await;
+    let (bridge_url, bridge) = start_bridge().await;
+    bridge.lock().expect("lock").latency = Duration::from_millis(25);
+    let (first, first_base) = serve(dir.path(), "first", &app_db, &clinic, &bridge_url);
+    let (second, second_base) = serve(dir.path(), "second", &app_db, &clinic, &bridge_url);
+    wait_until_ready(&first_base).await;
+    wait_until_ready(&second_base).await;
+    let ready: serde_json::Value = reqwest::get(format!("{first_base}/readyz"))
+        .await
+        .expect("readyz")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(ready["backend"], "postgres");
+    let first_instance = ready["instance"].as_str().expect("instance id").to_owned();
+    assert!(
+        ready["instances"].as_array().map_or(0, Vec::len) >= 2,
+        "both processes are listed live: {ready}"
+    );
+
+    // Both processes fire the reminder cron (every 3 s) for the same ticks: one runs each, the
+    // other finds it claimed. Wait until each has done one or the other.
+    let handled_a_tick = |name: &str| {
+        let log = std::fs::read_to_string(dir.path().join(format!("{name}.log")))
+            .unwrap_or_default();
+        log.lines().any(|l| {
+            l.contains("reminders")
+                && (l.contains("run finished") || l.contains("another instance runs this tick"))
+        })
+    };
+    let start = Instant::now();
+    while !(handled_a_tick("first") && handled_a_tick("second")) {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "both processes tick the reminder job"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    let ids = queue_messages(&app_db).await;
+    assert_eq!(ids.len(), MESSAGES);
+    // Kill the first process once a quarter of the messages are out.
+    let start = Instant::now();
+    while received(&bridge).len() < MESSAGES / 4 {
+        assert!(start.elapsed() < Duration::from_secs(60), "sending never started");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let pid = first.0.id().to_string();
+    let killed = Command::new("kill").args(["-9", &pid]).status();
+    assert!(killed.is_ok_and(|s| s.success()), "SIGKILL sent");
+    drop(first);
+    let at_kill = received(&bridge).len();
+    assert!(at_kill < MESSAGES, "the first process was killed mid-batch");
+
+    // The survivor finishes: every message sent or uncertain, nothing queued or in flight.
+    let db = common::postgres::connect(&app_db).await;
+    let start = Instant::now();
+    loop {
+        let rows = states(&db).await;
+        let settled = rows
+            .iter()
+            .all(|(_, state)| state == "sent" || state == "uncertain");
+        if settled {
+            break;
+        }
+        let log = std::fs::read_to_string(dir.path().join("second.log")).unwrap_or_default();
+        assert!(
+            start.elapsed() < Duration::from_secs(90),
+            "not settled: {:?}\n{log}",
+            rows.iter()
+                .fold(HashMap::<&str, usize>::new(), |mut m, (_, s)| {
+                    *m.entry(s.as_str()).or_default() += 1;
+                    m
+                })
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let rows = states(&db).await;
+    let got = received(&bridge);
+    let mut counts: HashMap<&str, usize> = HashMap::new();
+    for body in &got {
+        *counts.entry(body.as_str()).or_default() += 1;
+    }
+    assert!(
+        counts.values().all(|&n| n == 1),
+        "no message reached a patient twice"
+    );
+    for (body, state) in &rows {
+        let arrived = counts.contains_key(body.as_str());
+        match state.as_str() {
+            "sent" => assert!(arrived, "{body} is recorded sent but never arrived"),
+            "uncertain" => {}
+            other => panic!("{body} ended {other}"),
+        }
+        assert!(arrived || state == "uncertain", "{body} was lost");
+    }
+    // Only what the killed process was handing over is uncertain.
+    let uncertain_owners: Vec<Option<String>> = nabd::db!(
+        &db,
+        fetch_all,
+        sqlx::query_scalar("SELECT claimed_by FROM outbox WHERE state = 'uncertain'")
+    )
+    .expect("owners");
+    assert!(
+        uncertain_owners
+            .iter()
+            .all(|owner| owner.as_deref() == Some(first_instance.as_str())),
+        "{uncertain_owners:?}"
+    );
+    assert!(uncertain_owners.len() < MESSAGES / 4, "{}", uncertain_owners.len());
+    assert!(got.len() >= MESSAGES - uncertain_owners.len());
+
+    // The reminder cron fired in both processes for the same ticks; each tick ran once: the
+    // runs the two logs report are the runs recorded, and some ticks were found taken.
+    let runs: Vec<(String, String)> = nabd::db!(
+        &db,
+        fetch_all,
+        sqlx::query_as("SELECT tick, instance FROM cron_runs WHERE job = 'reminders' ORDER BY tick")
+    )
+    .expect("runs");
+    let first_log = std::fs::read_to_string(dir.path().join("first.log")).unwrap_or_default();
+    let second_log = std::fs::read_to_string(dir.path().join("second.log")).unwrap_or_default();
+    let count = |log: &str, what: &str| {
+        log.lines()
+            .filter(|l| l.contains("reminders") && l.contains(what))
+            .count()
+    };
+    let finished = count(&first_log, "run finished") + count(&second_log, "run finished");
+    let taken = count(&first_log, "another instance runs this tick")
+        + count(&second_log, "another instance runs this tick");
+    assert!(taken >= 1, "a process found a tick the other had claimed");
+    assert!(
+        finished <= runs.len() && runs.len() <= finished + 2,
+        "each recorded run was run by one process: {finished} runs logged, {} recorded",
+        runs.len()
+    );
+    drop(second);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_wrong_sign_ins_over_two_processes_is_limited_as_one() {
+    let dir = tempfile::tempdir().expect("dir");
+    let database = common::postgres::postgres_database().await;
+    let app_db = database.url.clone();
+    let clinic = empty_clinic(dir.path()).await;
+    let (bridge_url, _bridge) = start_bridge().await;
+    let (_first, first_base) = serve(dir.path(), "first", &app_db, &clinic, &bridge_url);
+    let (_second, second_base) = serve(dir.path(), "second", &app_db, &clinic, &bridge_url);
+    wait_until_ready(&first_base).await;
+    wait_until_ready(&second_base).await;
+    let db = common::postgres::connect(&app_db).await;
+    nabd::admin::create_user(
+        &db,
+        "manager",
+        "correct horse battery",
+        nabd::admin::Role::Admin,
+        chrono::Utc::now(),
+    )
+    .await
+    .expect("admin");
+    let client = reqwest::Client::new();
+    let attempts = (0..60).map(|n| {
+        let base = if n % 2 == 0 { &first_base } else { &second_base };
+        client
+            .post(format!("{base}/api/v1/admin/sign-in"))
+            .header("origin", base.as_str())
+            .json(&serde_json::json!({ "username": "manager", "password": format!("guess {n}") }))
+            .send()
+    });
+    let answers = futures::future::join_all(attempts).await;
+    let statuses: Vec<StatusCode> = answers
+        .into_iter()
+        .map(|a| a.expect("answers").status())
+        .collect();
+    // A wrong password answers 422; a blocked attempt 429 without its password checked.
+    let checked = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::UNPROCESSABLE_ENTITY)
+        .count();
+    let limited = statuses
+        .iter()
+        .filter(|s| **s == StatusCode::TOO_MANY_REQUESTS)
+        .count();
+    assert_eq!(
+        checked,
+        nabd::admin::limiter::MAX_FAILURES_PER_PAIR,
+        "one process's limit, not two: {statuses:?}"
+    );
+    assert_eq!(checked + limited, 60, "{statuses:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn db_copy_moves_a_demo_installation_to_postgresql_and_it_serves_the_same() {
+    let dir = tempfile::tempdir().expect("dir");
+    let sqlite = format!("sqlite://{}/nabd.db", dir.path().display());
+    let (bridge_url, _bridge) = start_bridge().await;
+    let clinic = empty_clinic(dir.path()).await;
+    // An installation with history: an excluded number, messages in every state, a user.
+    {
+        let db = nabd::platform::store::open(&sqlite).await.expect("sqlite");
+        nabd::db!(
+            &db,
+            execute,
+            sqlx::raw_sql(
+                "INSERT INTO do_not_contact (mobile, reason, source, added_at)
+                 VALUES ('+966501111111', 'asked', 'admin', '2026-01-05T08:00:00.000Z');
+                 INSERT INTO outbox (kind, recipient, body, language, idempotency_key, not_before,
+                     clinic_day, state, created_at, updated_at) VALUES
+                   ('manual', '+966502222222', 'sent one', 'en', 'manual:a', '2026-01-05T08:00:00.000Z',
+                    '2026-01-05', 'sent', '2026-01-05T08:00:00.000Z', '2026-01-05T08:00:00.000Z'),
+                   ('manual', '+966503333333', 'queued one', 'en', 'manual:b', '2099-01-05T08:00:00.000Z',
+                    '2026-01-05', 'queued', '2026-01-05T08:00:00.000Z', '2026-01-05T08:00:00.000Z');"
+            )
+        )
+        .expect("history");
+        nabd::admin::create_user(&db, "manager", "correct horse battery", nabd::admin::Role::Admin, chrono::Utc::now())
+            .await
+            .expect("admin");
+        db.close().await;
+    }
+    let database = common::postgres::postgres_database().await;
+    let copy = |extra: &[&str]| {
+        let mut args = vec!["db", "copy", "--from", &sqlite, "--to", &database.url];
+        args.extend_from_slice(extra);
+        common::nabd_command(dir.path(), &args, &[]).output().expect("runs")
+    };
+    let copied = copy(&[]);
+    let out = String::from_utf8_lossy(&copied.stdout).into_owned();
+    assert!(copied.status.success(), "{}", String::from_utf8_lossy(&copied.stderr));
+    assert!(out.contains("every row count matches"), "{out}");
+    assert!(out.contains("outbox") && out.contains("2 rows"), "{out}");
+    // A second copy into a target that holds data is refused, and changes nothing.
+    let again = copy(&[]);
+    assert!(!again.status.success());
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("already holds data"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    // Served from PostgreSQL: the same exclusions and message log, the same user signs in,
+    // and the queued message kept its key (queuing it again adds nothing).
+    let (_served, base) = serve(dir.path(), "served", &database.url, &clinic, &bridge_url);
+    wait_until_ready(&base).await;
+    let client = reqwest::Client::new();
+    let signed_in = client
+        .post(format!("{base}/api/v1/admin/sign-in"))
+        .header("origin", base.as_str())
+        .json(&serde_json::json!({ "username": "manager", "password": "correct horse battery" }))
+        .send()
+        .await
+        .expect("answers");
+    assert_eq!(signed_in.status(), StatusCode::OK);
+    let cookie = signed_in
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("cookie")
+        .to_owned();
+    let excluded: serde_json::Value = client
+        .get(format!("{base}/api/v1/admin/exclusions"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("json");
+    assert!(excluded.to_string().contains("+966501111111"), "{excluded}");
+    let log: serde_json::Value = client
+        .get(format!("{base}/api/v1/admin/messages"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .expect("answers")
+        .json()
+        .await
+        .expect("json");
+    let text = log.to_string();
+    assert!(text.contains("sent one") && text.contains("queued one"), "{log}");
+    let db = common::postgres::connect(&database.url).await;
+    let new_id: i64 = nabd::db!(
+        &db,
+        fetch_one,
+        sqlx::query_scalar(
+            "INSERT INTO outbox (kind, recipient, body, language, idempotency_key, not_before,
+                 clinic_day, created_at, updated_at)
+             VALUES ('manual', '+966504444444', 'new', 'en', 'manual:c', 'x', 'x', 'x', 'x')
+             RETURNING id"
+        )
+    )
+    .expect("a new row after the copied ones");
+    assert_eq!(new_id, 3, "ids continue after the copied rows");
+}
