@@ -73,4 +73,12 @@ if [ "$purpose" = "test" ] && ! python3 -c "import phonenumbers" 2>/dev/null; th
     }
 fi
 
+if [ "$purpose" = "test" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  # The PostgreSQL suites start a throwaway server of their own (initdb and pg_ctl as the
+  # `postgres` user); the package's own cluster is not used.
+  say "installing Debian's postgresql for the PostgreSQL suites"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
+fi
+
 say "tools ready"

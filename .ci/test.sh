@@ -24,8 +24,12 @@ cargo clippy -p frontend --target wasm32-unknown-unknown -- -D warnings
 step "tests: app (ssr)"
 cargo test -p app --features ssr
 
-step "tests: server"
+step "tests: server (app database on SQLite)"
 cargo test -p server
+
+step "tests: the outbox, messaging, campaign and admin suites again, app database on PostgreSQL"
+NABD_TEST_BACKEND=postgres cargo test -p server --test outbox --test messaging --test campaign \
+  --test admin
 
 step "build the site (cargo leptos build --split)"
 cargo leptos build --split

@@ -5,8 +5,14 @@
 //! from the server's assets sets the yardstick; the server's memory (RSS) is read after the
 //! load.
 //!
+//! The pages run twice in the same run: with the app database on SQLite, then on a throwaway
+//! PostgreSQL (what a scaled-out installation serves from), side by side.
+//!
 //! Run: `cargo bench -p server --bench load` (NABD_LOAD_SECS and NABD_LOAD_CONNECTIONS change
-//! the duration and the connections).
+//! the duration and the connections; NABD_LOAD_BACKENDS=sqlite runs SQLite only).
+
+#[path = "../tests/common/postgres.rs"]
+mod postgres;
 
 use std::process::{Command, Stdio};
 use std::sync::Arc;
@@ -140,23 +146,47 @@ async fn main() -> anyhow::Result<()> {
         concat!(env!("CARGO_MANIFEST_DIR"), "/../public/assets/favicon.svg"),
         site.join("assets/favicon.svg"),
     )?;
+    let backends = std::env::var("NABD_LOAD_BACKENDS").unwrap_or_else(|_| "sqlite,postgres".into());
+    for backend in backends.split(',').map(str::trim) {
+        let database = match backend {
+            "postgres" => Some(postgres::postgres_database().await),
+            _ => None,
+        };
+        let app_db = match &database {
+            Some(database) => database.url.clone(),
+            None => format!("sqlite://{}/nabd.db", dir.path().display()),
+        };
+        measure(nabd, dir.path(), &clinic, &site, &app_db, backend, connections, seconds).await?;
+    }
+    Ok(())
+}
+
+/// Serves the demo clinic with the app database at `app_db` and runs every target against it.
+#[allow(clippy::too_many_arguments, reason = "one bench run's knobs")]
+async fn measure(
+    nabd: &str,
+    dir: &std::path::Path,
+    clinic: &std::path::Path,
+    site: &std::path::Path,
+    app_db: &str,
+    backend: &str,
+    connections: usize,
+    seconds: u64,
+) -> anyhow::Result<()> {
     let port = std::net::TcpListener::bind("127.0.0.1:0")?
         .local_addr()?
         .port();
     let mut server = Command::new(nabd)
         .arg("serve")
         .env("NABD_ADDR", format!("127.0.0.1:{port}"))
-        .env(
-            "NABD_DATABASE_URL",
-            format!("sqlite://{}/nabd.db", dir.path().display()),
-        )
+        .env("NABD_DATABASE_URL", app_db)
         .env("NABD_CLINIC_URL", format!("sqlite://{}", clinic.display()))
         .env("NABD_NOW", "2026-01-05T12:00")
-        .env("NABD_SITE_ROOT", &site)
+        .env("NABD_SITE_ROOT", site)
         .env("NABD_JOBS_ENABLED", "false")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.path().join("server.log"))?)
+        .stderr(std::fs::File::create(dir.join(format!("server-{backend}.log")))?)
         .spawn()?;
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
@@ -170,7 +200,8 @@ async fn main() -> anyhow::Result<()> {
     }
     anyhow::ensure!(ready, "the server did not start");
     println!(
-        "nabd serve (pid {}) on {base}; {connections} connections, {seconds} s each",
+        "nabd serve (pid {}) on {base}, app database on {backend}; {connections} connections, \
+         {seconds} s each",
         server.id()
     );
     println!("RSS at start: {} KB", rss_kb(server.id(), "VmRSS:"));
@@ -213,7 +244,7 @@ async fn main() -> anyhow::Result<()> {
         println!("{failure}");
     }
     // What the server said while failing (warnings and errors only: RUST_LOG=warn).
-    let said = std::fs::read_to_string(dir.path().join("server.log")).unwrap_or_default();
+    let said = std::fs::read_to_string(dir.join(format!("server-{backend}.log"))).unwrap_or_default();
     for line in said.lines().take(20) {
         println!("server: {line}");
     }

@@ -1,0 +1,205 @@
+//! Delivery throughput with 1, 2 and 4 release `nabd serve` processes on one throwaway
+//! PostgreSQL, sending through a zero-latency whatsapp-web bridge double on loopback: how many
+//! messages a second the processes send together, how many claims collided (a process found a
+//! message another had just claimed), and that none arrived twice. The same run with one
+//! process on SQLite is the baseline.
+//!
+//! Run: `cargo bench -p server --bench scale_out` (NABD_SCALE_MESSAGES changes the batch,
+//! 2,000 by default).
+
+#[path = "../tests/common/bridge.rs"]
+#[allow(dead_code, reason = "the bench uses part of the test double")]
+mod bridge;
+#[path = "../tests/common/postgres.rs"]
+mod postgres;
+
+use nabd::messaging::outbox::{NewMessage, Outbox};
+use nabd::messaging::{Kind, Language};
+use nabd::platform::phone::{Mobile, Region};
+use std::collections::HashSet;
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+struct Served(Child);
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn serve(dir: &std::path::Path, n: usize, app_db: &str, clinic: &str, bridge: &str) -> (Served, String) {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("port");
+    let child = Command::new(env!("CARGO_BIN_EXE_nabd"))
+        .arg("serve")
+        .env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("NABD_ADDR", format!("127.0.0.1:{port}"))
+        .env("NABD_DATABASE_URL", app_db)
+        .env("NABD_CLINIC_URL", clinic)
+        .env("NABD_WHATSAPP_PROVIDER", "whatsapp-web")
+        .env("NABD_WHATSAPP_WEB_URL", bridge)
+        .env("NABD_SENDING_HOURS_OTHER", "00:00-23:59")
+        .env("NABD_SCHEDULE_REMINDERS", "0 0 0 1 1 * 2099")
+        .env("NABD_SCHEDULE_FEEDBACK", "0 0 0 1 1 * 2099")
+        .env("RUST_LOG", "warn")
+        .current_dir(dir)
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(dir.join(format!("serve-{n}.log"))).expect("log"))
+        .spawn()
+        .expect("nabd starts");
+    (Served(child), format!("http://127.0.0.1:{port}"))
+}
+
+async fn ready(base: &str) -> anyhow::Result<serde_json::Value> {
+    for _ in 0..300 {
+        if let Ok(answer) = reqwest::get(format!("{base}/readyz")).await
+            && answer.status().is_success()
+        {
+            return Ok(answer.json().await?);
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    anyhow::bail!("{base} never became ready")
+}
+
+async fn queue(app_db: &str, count: usize) -> anyhow::Result<nabd::platform::store::Db> {
+    let db = nabd::platform::store::open(app_db).await?;
+    let store = nabd::jobs::open_store(&if app_db.starts_with("sqlite") {
+        app_db.replace("nabd.db", "nabd-jobs.db")
+    } else {
+        app_db.to_owned()
+    })
+    .await?;
+    let clock = nabd::platform::clock::Clock::system(chrono_tz::Asia::Riyadh);
+    let instance =
+        nabd::platform::instance::Instance::start(&db, clock, Duration::from_secs(5)).await?;
+    let config = <nabd::cli::Cli as clap::Parser>::parse_from(["nabd"]).config;
+    let outbox = Outbox::new(
+        db.clone(),
+        nabd::messaging::provider::Provider::Log,
+        clock,
+        Arc::new(config.messaging),
+        Some(Arc::new(nabd::jobs::StoreTimers::new(&store))),
+        instance,
+    );
+    let now = clock.real_now();
+    let messages: Vec<NewMessage> = (0..count)
+        .map(|n| NewMessage {
+            kind: Kind::Manual,
+            to: Mobile::parse(&format!("05{:08}", 10_000_000 + n), Region::default())
+                .expect("valid"),
+            body: format!("message {n}"),
+            language: Language::En,
+            template_key: None,
+            params: Vec::new(),
+            key: format!("manual:bench:{n}"),
+            not_before: now,
+            expires_at: None,
+            clinic_day: clock.today(),
+            batch: None,
+            appointment_id: None,
+            touch: None,
+            campaign_patient_id: None,
+            broadcast_id: None,
+        })
+        .collect();
+    outbox.enqueue(&messages).await?;
+    Ok(db)
+}
+
+struct Run {
+    label: String,
+    seconds: f64,
+    sent: usize,
+    collided: u64,
+    duplicates: usize,
+}
+
+async fn run(label: &str, processes: usize, app_db: &str, count: usize) -> anyhow::Result<Run> {
+    let dir = tempfile::tempdir()?;
+    let clinic_path = dir.path().join("clinic.db");
+    let clinic = format!("sqlite://{}?mode=rwc", clinic_path.display());
+    {
+        let pool = sqlx::SqlitePool::connect(&clinic).await?;
+        sqlx::raw_sql(nabd::gateway::sqlite::SCHEMA).execute(&pool).await?;
+        pool.close().await;
+    }
+    let (bridge_url, bridge) = bridge::start_bridge().await;
+    let mut served = Vec::new();
+    for n in 0..processes {
+        served.push(serve(dir.path(), n, app_db, &clinic, &bridge_url));
+    }
+    for (_, base) in &served {
+        ready(base).await?;
+    }
+    let db = queue(app_db, count).await?;
+    let started = Instant::now();
+    loop {
+        let left: i64 = nabd::db!(
+            &db,
+            fetch_one,
+            sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE state IN ('queued', 'sending')")
+        )?;
+        if left == 0 {
+            break;
+        }
+        anyhow::ensure!(started.elapsed() < Duration::from_secs(600), "{left} never sent");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let seconds = started.elapsed().as_secs_f64();
+    let mut collided = 0;
+    for (_, base) in &served {
+        collided += ready(base).await?["claims_lost"].as_u64().unwrap_or(0);
+    }
+    let received = bridge.lock().expect("lock").received.clone();
+    let distinct: HashSet<&String> = received.iter().map(|(_, body)| body).collect();
+    db.close().await;
+    Ok(Run {
+        label: label.to_owned(),
+        seconds,
+        sent: received.len(),
+        collided,
+        duplicates: received.len() - distinct.len(),
+    })
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let count: usize = std::env::var("NABD_SCALE_MESSAGES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(2000);
+    let mut runs = Vec::new();
+    {
+        let dir = tempfile::tempdir()?;
+        let sqlite = format!("sqlite://{}/nabd.db", dir.path().display());
+        runs.push(run("1 process, SQLite", 1, &sqlite, count).await?);
+    }
+    for processes in [1, 2, 4] {
+        let database = postgres::postgres_database().await;
+        let label = format!("{processes} process{}, PostgreSQL", if processes > 1 { "es" } else { "" });
+        runs.push(run(&label, processes, &database.url, count).await?);
+    }
+    println!("{count} messages queued at once, zero-latency bridge double, release build");
+    println!("| setup | seconds | messages/s | claims that collided | received twice |");
+    println!("|---|---|---|---|---|");
+    for run in &runs {
+        println!(
+            "| {} | {:.2} | {:.0} | {} | {} |",
+            run.label,
+            run.seconds,
+            run.sent as f64 / run.seconds,
+            run.collided,
+            run.duplicates
+        );
+        anyhow::ensure!(run.duplicates == 0, "{}: a message arrived twice", run.label);
+        anyhow::ensure!(run.sent == count, "{}: {} of {count} arrived", run.label, run.sent);
+    }
+    Ok(())
+}
