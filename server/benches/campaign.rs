@@ -32,8 +32,8 @@ async fn main() -> anyhow::Result<()> {
             "CREATE INDEX IF NOT EXISTS appointment_pt_id_app_dt
              ON appointment (pt_id, app_dt, app_status)",
         )
-.execute(&pool)
-.await?;
+        .execute(&pool)
+        .await?;
         pool.close().await;
     }
     let mut samples = Vec::new();

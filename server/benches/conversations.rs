@@ -100,9 +100,13 @@ async fn main() -> anyhow::Result<()> {
         let answer = post(body, signature).await?;
         anyhow::ensure!(answer.status().is_success(), "seeding: {}", answer.status());
     }
-    let (messages, conversations): (i64, i64) = nabd::db!(&state.db, fetch_one, sqlx::query_as(
-        "SELECT (SELECT COUNT(*) FROM inbound_messages), (SELECT COUNT(*) FROM conversations)",
-    ))?;
+    let (messages, conversations): (i64, i64) = nabd::db!(
+        &state.db,
+        fetch_one,
+        sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM inbound_messages), (SELECT COUNT(*) FROM conversations)",
+        )
+    )?;
     println!(
         "stored {messages} replies in {conversations} conversations in {:.1} s",
         started.elapsed().as_secs_f64()

@@ -156,7 +156,17 @@ async fn main() -> anyhow::Result<()> {
             Some(database) => database.url.clone(),
             None => format!("sqlite://{}/nabd.db", dir.path().display()),
         };
-        measure(nabd, dir.path(), &clinic, &site, &app_db, backend, connections, seconds).await?;
+        measure(
+            nabd,
+            dir.path(),
+            &clinic,
+            &site,
+            &app_db,
+            backend,
+            connections,
+            seconds,
+        )
+        .await?;
     }
     Ok(())
 }
@@ -186,7 +196,9 @@ async fn measure(
         .env("NABD_JOBS_ENABLED", "false")
         .env("RUST_LOG", "warn")
         .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join(format!("server-{backend}.log")))?)
+        .stderr(std::fs::File::create(
+            dir.join(format!("server-{backend}.log")),
+        )?)
         .spawn()?;
     let base = format!("http://127.0.0.1:{port}");
     let client = reqwest::Client::new();
@@ -244,7 +256,8 @@ async fn measure(
         println!("{failure}");
     }
     // What the server said while failing (warnings and errors only: RUST_LOG=warn).
-    let said = std::fs::read_to_string(dir.join(format!("server-{backend}.log"))).unwrap_or_default();
+    let said =
+        std::fs::read_to_string(dir.join(format!("server-{backend}.log"))).unwrap_or_default();
     for line in said.lines().take(20) {
         println!("server: {line}");
     }

@@ -53,11 +53,11 @@ async fn lookups(path: &Path) -> anyhow::Result<()> {
     let url = format!("sqlite://{}", path.display());
     let pool = sqlx::SqlitePool::connect(&url).await?;
     let (low, high): (i64, i64) = sqlx::query_as("SELECT MIN(id), MAX(id) FROM appointment")
-.fetch_one(&pool)
-.await?;
+        .fetch_one(&pool)
+        .await?;
     let count: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM appointment")
-.fetch_one(&pool)
-.await?;
+        .fetch_one(&pool)
+        .await?;
     pool.close().await;
     let gateway = SqliteGateway::new(&url, Duration::from_secs(60))?;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
@@ -94,8 +94,8 @@ async fn busy_tomorrow(dir: &Path) -> anyhow::Result<String> {
         .execute(&pool)
         .await?;
     sqlx::query("INSERT INTO doctor VALUES (1, 'د. هند', 'Dr. Hind')")
-.execute(&pool)
-.await?;
+        .execute(&pool)
+        .await?;
     let mut tx = pool.begin().await?;
     for index in 0..TOMORROW {
         let minutes = 8 * 60 + (index * 780 / TOMORROW);
@@ -154,8 +154,11 @@ async fn day_before() -> anyhow::Result<()> {
         let started = Instant::now();
         let report = reminders::run(&messaging, Touches::DayBefore, false).await?;
         samples.push(started.elapsed());
-        let rows: i64 =
-            nabd::db!(&db, fetch_one, sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE touch = 'day_before'"))?;
+        let rows: i64 = nabd::db!(
+            &db,
+            fetch_one,
+            sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE touch = 'day_before'")
+        )?;
         let nabd::jobs::JobStore::Sqlite(store) = &store else {
             anyhow::bail!("the bench's job store is SQLite");
         };

@@ -6,8 +6,8 @@ mod common;
 
 use common::Killed;
 use common::bridge::start_bridge;
-use serde_json::Value;
 use nabd::platform::store::Db;
+use serde_json::Value;
 use sqlx::SqlitePool;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -60,7 +60,10 @@ async fn select_queue_and_track_bring_back_a_messaged_and_a_control_patient_once
     let database = common::postgres::app_database(path).await;
     let app_db = database.url.clone();
     let (bridge_url, bridge) = start_bridge().await;
-    run(path, &app_db, &bridge_url,
+    run(
+        path,
+        &app_db,
+        &bridge_url,
         &[
             "demo",
             "seed",
@@ -74,12 +77,22 @@ async fn select_queue_and_track_bring_back_a_messaged_and_a_control_patient_once
     );
 
     // 1. Select, twice: the second run changes nothing.
-    let selected = run(path, &app_db, &bridge_url, &["marketing", "select-daily-batch"]);
+    let selected = run(
+        path,
+        &app_db,
+        &bridge_url,
+        &["marketing", "select-daily-batch"],
+    );
     assert!(
         selected.contains("batch 2026-01-05 selected: 20 staged (5 held out"),
         "{selected}"
     );
-    let again = run(path, &app_db, &bridge_url, &["marketing:select-daily-batch"]);
+    let again = run(
+        path,
+        &app_db,
+        &bridge_url,
+        &["marketing:select-daily-batch"],
+    );
     assert!(
         again.contains("already selected: 20 staged (5 held out"),
         "{again}"
@@ -117,11 +130,15 @@ async fn select_queue_and_track_bring_back_a_messaged_and_a_control_patient_once
     let messaged: Vec<_> = staged.iter().filter(|s| !s.3).collect();
     let holdouts: Vec<_> = staged.iter().filter(|s| s.3).collect();
     let opted_out = messaged[1];
-    nabd::db!(&app, execute, sqlx::query(
-        "INSERT INTO do_not_contact (mobile, reason, source, added_at)
+    nabd::db!(
+        &app,
+        execute,
+        sqlx::query(
+            "INSERT INTO do_not_contact (mobile, reason, source, added_at)
          VALUES ($1, 'STOP', 'whatsapp', '2026-01-05T08:00:00.000Z')",
+        )
+        .bind(&opted_out.2)
     )
-    .bind(&opted_out.2))
     .expect("exclude");
 
     let server = Killed(
@@ -131,7 +148,12 @@ async fn select_queue_and_track_bring_back_a_messaged_and_a_control_patient_once
             .spawn()
             .expect("serve"),
     );
-    let queued = run(path, &app_db, &bridge_url, &["marketing", "queue-staged-messages"]);
+    let queued = run(
+        path,
+        &app_db,
+        &bridge_url,
+        &["marketing", "queue-staged-messages"],
+    );
     assert!(
         queued.contains(
             "14 messages queued, 5 control patients recorded, 1 excluded since selection, 0 waiting"
@@ -146,7 +168,12 @@ async fn select_queue_and_track_bring_back_a_messaged_and_a_control_patient_once
         );
         tokio::time::sleep(Duration::from_millis(300)).await;
     }
-    let requeued = run(path, &app_db, &bridge_url, &["marketing:queue-staged-messages"]);
+    let requeued = run(
+        path,
+        &app_db,
+        &bridge_url,
+        &["marketing:queue-staged-messages"],
+    );
     assert!(
         requeued.contains("0 messages queued, 0 control patients recorded"),
         "{requeued}"
@@ -182,15 +209,24 @@ async fn select_queue_and_track_bring_back_a_messaged_and_a_control_patient_once
     .bind(back.1)
     .bind(control.1))
     .expect("new appointments");
-    nabd::db!(&clinic, execute, sqlx::query(
-        "INSERT INTO invoice_h (id, inv_dt, cash, span, pt_id, doc_id)
+    nabd::db!(
+        &clinic,
+        execute,
+        sqlx::query(
+            "INSERT INTO invoice_h (id, inv_dt, cash, span, pt_id, doc_id)
          VALUES (900001, '2026-01-10 10:40:00', 300.0, 50.0, $1, 1)",
+        )
+        .bind(back.1)
     )
-    .bind(back.1))
     .expect("invoice");
     clinic.close().await;
 
-    let tracked = run(path, &app_db, &bridge_url, &["marketing", "track-conversions"]);
+    let tracked = run(
+        path,
+        &app_db,
+        &bridge_url,
+        &["marketing", "track-conversions"],
+    );
     assert!(tracked.contains("2 newly returned"), "{tracked}");
     let retracked = run(path, &app_db, &bridge_url, &["marketing:track-conversions"]);
     assert!(
@@ -199,9 +235,13 @@ async fn select_queue_and_track_bring_back_a_messaged_and_a_control_patient_once
     );
 
     // 4. The report, checked by hand: 14 messaged (1 back), 5 control (1 back).
-    let report: Value =
-        serde_json::from_str(&run(path, &app_db, &bridge_url, &["marketing", "report", "--json"]))
-            .expect("json report");
+    let report: Value = serde_json::from_str(&run(
+        path,
+        &app_db,
+        &bridge_url,
+        &["marketing", "report", "--json"],
+    ))
+    .expect("json report");
     assert_eq!(report["messages"]["sent"], 14);
     assert_eq!(report["messages"]["failed"], 0);
     assert_eq!(report["messaged"]["patients"], 14);
@@ -228,7 +268,10 @@ async fn select_queue_and_track_bring_back_a_messaged_and_a_control_patient_once
         "{masked}"
     );
 
-    let searched: Value = serde_json::from_str(&run(path, &app_db, &bridge_url,
+    let searched: Value = serde_json::from_str(&run(
+        path,
+        &app_db,
+        &bridge_url,
         &["marketing", "report", "--json", "--search", "no such name"],
     ))
     .expect("json report");

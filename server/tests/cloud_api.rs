@@ -329,10 +329,13 @@ async fn delivery_reports_out_of_order_or_repeated_never_move_a_message_backward
         assert_eq!(app.signed(&statuses(&report)).await, StatusCode::OK);
     }
     assert_eq!(app.row(id).await.2.as_deref(), Some("read"));
-    let events: i64 =
-        nabd::db!(&app.db, fetch_one, sqlx::query_scalar("SELECT COUNT(*) FROM delivery_events WHERE provider_message_id = $1")
-            .bind(&wamid))
-            .expect("count");
+    let events: i64 = nabd::db!(
+        &app.db,
+        fetch_one,
+        sqlx::query_scalar("SELECT COUNT(*) FROM delivery_events WHERE provider_message_id = $1")
+            .bind(&wamid)
+    )
+    .expect("count");
     assert_eq!(events, 3, "read, delivered and sent, each recorded once");
 }
 
@@ -351,9 +354,12 @@ async fn an_opt_out_reply_excludes_the_number_at_once_even_for_queued_messages()
             .await,
         StatusCode::OK
     );
-    let exclusions: Vec<(String, String)> =
-        nabd::db!(&app.db, fetch_all, sqlx::query_as("SELECT mobile, scope FROM do_not_contact WHERE restored_at IS NULL"))
-            .expect("list");
+    let exclusions: Vec<(String, String)> = nabd::db!(
+        &app.db,
+        fetch_all,
+        sqlx::query_as("SELECT mobile, scope FROM do_not_contact WHERE restored_at IS NULL")
+    )
+    .expect("list");
     assert_eq!(exclusions, [("+966501234567".to_owned(), "all".to_owned())]);
     assert_eq!(
         app.messaging.outbox.deliver(queued).await.expect("deliver"),
@@ -379,9 +385,12 @@ async fn error_131050_stops_marketing_to_that_number_but_not_its_reminders() {
         Outcome::Failed(reason) => assert!(reason.contains("131050"), "{reason}"),
         other => panic!("expected a permanent failure, got {other:?}"),
     }
-    let scope: String =
-        nabd::db!(&app.db, fetch_one, sqlx::query_scalar("SELECT scope FROM do_not_contact WHERE mobile = '+966501234567'"))
-            .expect("excluded");
+    let scope: String = nabd::db!(
+        &app.db,
+        fetch_one,
+        sqlx::query_scalar("SELECT scope FROM do_not_contact WHERE mobile = '+966501234567'")
+    )
+    .expect("excluded");
     assert_eq!(scope, "marketing");
     let reminder = app.queue_reminder().await;
     assert_eq!(

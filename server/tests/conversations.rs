@@ -51,6 +51,7 @@ struct App {
     client: reqwest::Client,
     cookie: String,
     csrf: String,
+    _database: common::postgres::AppDatabase,
     _dir: Option<tempfile::TempDir>,
 }
 
@@ -86,7 +87,8 @@ async fn start_in(dir: &std::path::Path, now: &str, provider: &[&str]) -> App {
     if !clinic_path.exists() {
         clinic(&clinic_path).await;
     }
-    let app_db = format!("sqlite://{}/nabd.db", dir.display());
+    let database = common::postgres::app_database_in(dir).await;
+    let app_db = database.url.clone();
     let clinic_url = format!("sqlite://{}/clinic.db", dir.display());
     let mut args = vec![
         "nabd",
@@ -143,6 +145,7 @@ async fn start_in(dir: &std::path::Path, now: &str, provider: &[&str]) -> App {
         client,
         cookie,
         csrf,
+        _database: database,
         _dir: None,
     }
 }
@@ -154,9 +157,12 @@ impl App {
         reminders::run(&self.state.messaging, Touches::SameDay, false)
             .await
             .expect("run");
-        let ids: Vec<(i64, i64)> =
-            nabd::db!(&self.state.db, fetch_all, sqlx::query_as("SELECT appointment_id, id FROM outbox ORDER BY appointment_id"))
-                .expect("ids");
+        let ids: Vec<(i64, i64)> = nabd::db!(
+            &self.state.db,
+            fetch_all,
+            sqlx::query_as("SELECT appointment_id, id FROM outbox ORDER BY appointment_id")
+        )
+        .expect("ids");
         for (_, id) in &ids {
             self.state
                 .messaging
@@ -169,9 +175,12 @@ impl App {
     }
 
     async fn provider_id(&self, id: i64) -> String {
-        nabd::db!(&self.state.db, fetch_one, sqlx::query_scalar("SELECT provider_message_id FROM outbox WHERE id = $1")
-            .bind(id))
-            .expect("sent")
+        nabd::db!(
+            &self.state.db,
+            fetch_one,
+            sqlx::query_scalar("SELECT provider_message_id FROM outbox WHERE id = $1").bind(id)
+        )
+        .expect("sent")
     }
 
     async fn webhook(&self, messages: Vec<Value>) -> StatusCode {
@@ -335,10 +344,14 @@ async fn replies_reach_the_inbox_and_reception_and_staff_answer_inside_the_windo
     assert_eq!(app.webhook(delivery.clone()).await, StatusCode::OK);
     // Meta retries the same delivery: nothing is stored twice.
     assert_eq!(app.webhook(delivery).await, StatusCode::OK);
-    let stored: Vec<(String, String, String, Option<i64>, bool)> = nabd::db!(&app.state.db, fetch_all, sqlx::query_as(
-        "SELECT provider_message_id, type, intent, answers_id, sender_valid
+    let stored: Vec<(String, String, String, Option<i64>, bool)> = nabd::db!(
+        &app.state.db,
+        fetch_all,
+        sqlx::query_as(
+            "SELECT provider_message_id, type, intent, answers_id, sender_valid
          FROM inbound_messages ORDER BY provider_message_id",
-    ))
+        )
+    )
     .expect("stored");
     assert_eq!(
         stored,
@@ -493,10 +506,13 @@ async fn replies_reach_the_inbox_and_reception_and_staff_answer_inside_the_windo
         last["text"]["body"],
         "لا بأس، نلغي الموعد. هل نحجز لك يوماً آخر؟"
     );
-    let (kind, state): (String, String) =
-        nabd::db!(&app.state.db, fetch_one, sqlx::query_as("SELECT kind, state FROM outbox WHERE id = $1")
-            .bind(answer["message_id"].as_i64().expect("id")))
-            .expect("reply row");
+    let (kind, state): (String, String) = nabd::db!(
+        &app.state.db,
+        fetch_one,
+        sqlx::query_as("SELECT kind, state FROM outbox WHERE id = $1")
+            .bind(answer["message_id"].as_i64().expect("id"))
+    )
+    .expect("reply row");
     assert_eq!((kind.as_str(), state.as_str()), ("reply", "sent"));
     let (empty, _) = app
         .post(
@@ -596,14 +612,22 @@ async fn a_reply_to_a_campaign_with_the_cancel_word_opts_out_but_to_a_reminder_i
             .await,
         StatusCode::OK
     );
-    let excluded: Vec<String> = nabd::db!(&app.state.db, fetch_all, sqlx::query_scalar(
-        "SELECT mobile FROM do_not_contact WHERE restored_at IS NULL ORDER BY mobile",
-    ))
+    let excluded: Vec<String> = nabd::db!(
+        &app.state.db,
+        fetch_all,
+        sqlx::query_scalar(
+            "SELECT mobile FROM do_not_contact WHERE restored_at IS NULL ORDER BY mobile",
+        )
+    )
     .expect("list");
     assert_eq!(excluded, ["+966502222222", "+966507777777"]);
-    let intent: String = nabd::db!(&app.state.db, fetch_one, sqlx::query_scalar(
-        "SELECT intent FROM inbound_messages WHERE provider_message_id = 'wamid.C1'",
-    ))
+    let intent: String = nabd::db!(
+        &app.state.db,
+        fetch_one,
+        sqlx::query_scalar(
+            "SELECT intent FROM inbound_messages WHERE provider_message_id = 'wamid.C1'",
+        )
+    )
     .expect("stored");
     assert_eq!(intent, "cancel");
 }
@@ -634,8 +658,12 @@ async fn the_bridge_posts_replies_with_its_secret_and_quoted_ones_link_to_what_n
         StatusCode::UNAUTHORIZED
     );
     let count = || async {
-        nabd::db!(&app.state.db, fetch_one, sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM inbound_messages"))
-            .expect("count")
+        nabd::db!(
+            &app.state.db,
+            fetch_one,
+            sqlx::query_scalar::<_, i64>("SELECT COUNT(*) FROM inbound_messages")
+        )
+        .expect("count")
     };
     assert_eq!(count().await, 0, "a refused post stores nothing");
     assert_eq!(
@@ -644,9 +672,12 @@ async fn the_bridge_posts_replies_with_its_secret_and_quoted_ones_link_to_what_n
     );
     assert_eq!(post(Some(BRIDGE_SECRET), message).await, StatusCode::OK);
     assert_eq!(count().await, 1, "stored once");
-    let (answers, intent, provider, kind): (Option<i64>, String, String, String) =
-        nabd::db!(&app.state.db, fetch_one, sqlx::query_as("SELECT answers_id, intent, provider, type FROM inbound_messages"))
-            .expect("stored");
+    let (answers, intent, provider, kind): (Option<i64>, String, String, String) = nabd::db!(
+        &app.state.db,
+        fetch_one,
+        sqlx::query_as("SELECT answers_id, intent, provider, type FROM inbound_messages")
+    )
+    .expect("stored");
     assert_eq!(answers, Some(sara));
     assert_eq!(intent, "confirm");
     assert_eq!((provider.as_str(), kind.as_str()), ("whatsapp-web", "text"));
@@ -713,15 +744,22 @@ async fn a_confirmation_by_reply_is_thanked_once_and_changes_the_next_reminders_
     reminders::run(&today.state.messaging, Touches::DayBefore, false)
         .await
         .expect("run");
-    let (id, template): (i64, String) =
-        nabd::db!(&today.state.db, fetch_one, sqlx::query_as("SELECT id, template FROM outbox WHERE appointment_id = 209"))
-            .expect("queued");
+    let (id, template): (i64, String) = nabd::db!(
+        &today.state.db,
+        fetch_one,
+        sqlx::query_as("SELECT id, template FROM outbox WHERE appointment_id = 209")
+    )
+    .expect("queued");
     assert_eq!(template, "reminder_day_before_unconfirmed");
     // Spread over the slot; this test does not wait for its moment.
-    nabd::db!(&today.state.db, execute, sqlx::query("UPDATE outbox SET not_before = $1 WHERE id = $2")
-        .bind(nabd::platform::time::stamp(chrono::Utc::now()))
-        .bind(id))
-        .expect("due now");
+    nabd::db!(
+        &today.state.db,
+        execute,
+        sqlx::query("UPDATE outbox SET not_before = $1 WHERE id = $2")
+            .bind(nabd::platform::time::stamp(chrono::Utc::now()))
+            .bind(id)
+    )
+    .expect("due now");
     today
         .state
         .messaging
@@ -738,9 +776,13 @@ async fn a_confirmation_by_reply_is_thanked_once_and_changes_the_next_reminders_
             StatusCode::OK
         );
     }
-    let thanks: Vec<(i64, String, String)> = nabd::db!(&today.state.db, fetch_all, sqlx::query_as(
-        "SELECT id, kind, body FROM outbox WHERE idempotency_key LIKE 'acknowledge:%'",
-    ))
+    let thanks: Vec<(i64, String, String)> = nabd::db!(
+        &today.state.db,
+        fetch_all,
+        sqlx::query_as(
+            "SELECT id, kind, body FROM outbox WHERE idempotency_key LIKE 'acknowledge:%'",
+        )
+    )
     .expect("thanks");
     assert_eq!(thanks.len(), 1, "{thanks:?}");
     assert_eq!(thanks[0].1, "reply");
@@ -768,9 +810,13 @@ async fn a_confirmation_by_reply_is_thanked_once_and_changes_the_next_reminders_
     reminders::run(&tomorrow.state.messaging, Touches::SameDay, false)
         .await
         .expect("run");
-    let template: String = nabd::db!(&tomorrow.state.db, fetch_one, sqlx::query_scalar(
-        "SELECT template FROM outbox WHERE appointment_id = 209 AND touch = 'same_day'",
-    ))
+    let template: String = nabd::db!(
+        &tomorrow.state.db,
+        fetch_one,
+        sqlx::query_scalar(
+            "SELECT template FROM outbox WHERE appointment_id = 209 AND touch = 'same_day'",
+        )
+    )
     .expect("queued");
     assert_eq!(template, "reminder_confirmed");
 }
@@ -811,9 +857,13 @@ async fn a_campaign_patient_who_asks_to_book_by_reply_is_a_step_of_the_report() 
         }])
         .await
         .expect("queued");
-    nabd::db!(&app.state.db, execute, sqlx::query("UPDATE campaign_patients SET state = 'queued', message_id = $1 WHERE id = 1")
-        .bind(queued[0].id))
-        .expect("linked");
+    nabd::db!(
+        &app.state.db,
+        execute,
+        sqlx::query("UPDATE campaign_patients SET state = 'queued', message_id = $1 WHERE id = 1")
+            .bind(queued[0].id)
+    )
+    .expect("linked");
     app.state
         .messaging
         .outbox
@@ -869,9 +919,12 @@ async fn a_slow_clinic_database_does_not_hold_a_delivery_and_the_name_comes_with
         took < std::time::Duration::from_millis(4500),
         "the delivery waited {took:?}"
     );
-    let name: Option<String> =
-        nabd::db!(&app.state.db, fetch_one, sqlx::query_scalar("SELECT patient_name FROM conversations WHERE mobile = '+966502222222'"))
-            .expect("a conversation");
+    let name: Option<String> = nabd::db!(
+        &app.state.db,
+        fetch_one,
+        sqlx::query_scalar("SELECT patient_name FROM conversations WHERE mobile = '+966502222222'")
+    )
+    .expect("a conversation");
     assert_eq!(name, None, "not known yet");
     sqlx::raw_sql("COMMIT")
         .execute(&mut lock)
@@ -881,8 +934,11 @@ async fn a_slow_clinic_database_does_not_hold_a_delivery_and_the_name_comes_with
         .patient_writes("false_966502222222@c.us_S2", "966502222222", "شكراً")
         .await;
     assert_eq!(status, StatusCode::OK);
-    let name: Option<String> =
-        nabd::db!(&app.state.db, fetch_one, sqlx::query_scalar("SELECT patient_name FROM conversations WHERE mobile = '+966502222222'"))
-            .expect("a conversation");
+    let name: Option<String> = nabd::db!(
+        &app.state.db,
+        fetch_one,
+        sqlx::query_scalar("SELECT patient_name FROM conversations WHERE mobile = '+966502222222'")
+    )
+    .expect("a conversation");
     assert_eq!(name.as_deref(), Some("عمر"));
 }

@@ -276,9 +276,12 @@ async fn the_app_database_is_created_with_its_migrations() {
     let pool = nabd::platform::store::open(&url)
         .await
         .expect("opens and migrates");
-    let tables: Vec<(String,)> =
-        nabd::db!(&pool, fetch_all, sqlx::query_as("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name"))
-            .expect("query");
+    let tables: Vec<(String,)> = nabd::db!(
+        &pool,
+        fetch_all,
+        sqlx::query_as("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+    )
+    .expect("query");
     assert!(tables.iter().any(|(name,)| name == "do_not_contact"));
 }
 

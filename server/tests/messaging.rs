@@ -362,8 +362,12 @@ async fn a_number_excluded_after_its_message_was_queued_is_never_messaged() {
     let pool = loop {
         // The server creates its database as it starts.
         if let Ok(pool) = nabd::platform::store::connect(&setup.app_db()).await {
-            let queued: i64 = nabd::db!(&pool, fetch_one, sqlx::query_scalar("SELECT COUNT(*) FROM outbox"))
-                .unwrap_or(0);
+            let queued: i64 = nabd::db!(
+                &pool,
+                fetch_one,
+                sqlx::query_scalar("SELECT COUNT(*) FROM outbox")
+            )
+            .unwrap_or(0);
             if queued >= 3 {
                 break pool;
             }
@@ -376,10 +380,14 @@ async fn a_number_excluded_after_its_message_was_queued_is_never_messaged() {
         tokio::time::sleep(Duration::from_millis(200)).await;
     };
     // The admin excludes Omar's number (as the admin area will, in E.164).
-    nabd::db!(&pool, execute, sqlx::query(
-        "INSERT INTO do_not_contact (mobile, reason, source, added_at)
+    nabd::db!(
+        &pool,
+        execute,
+        sqlx::query(
+            "INSERT INTO do_not_contact (mobile, reason, source, added_at)
          VALUES ('+966502222222', 'asked on the phone', 'admin', '2026-01-05T09:00:00.000Z')",
-    ))
+        )
+    )
     .expect("exclude");
     setup.set_mode(Mode::Ready);
     wait_for(

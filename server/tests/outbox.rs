@@ -356,10 +356,12 @@ async fn claimed_by(outbox: &Outbox, id: i64, owner: &str) {
     nabd::db!(
         outbox.db(),
         execute,
-        sqlx::query("UPDATE outbox SET state = 'sending', claimed_at = $1, claimed_by = $2 WHERE id = $3")
-            .bind(nabd::platform::time::stamp(Utc::now()))
-            .bind(owner)
-            .bind(id)
+        sqlx::query(
+            "UPDATE outbox SET state = 'sending', claimed_at = $1, claimed_by = $2 WHERE id = $3"
+        )
+        .bind(nabd::platform::time::stamp(Utc::now()))
+        .bind(owner)
+        .bind(id)
     )
     .expect("claimed");
 }
@@ -370,8 +372,16 @@ async fn a_live_peers_send_in_flight_is_left_alone_and_a_dead_ones_becomes_uncer
     let outbox = &fixture.outbox;
     let peer = another_process(outbox.db(), *outbox.clock()).await;
     let dead = another_process(outbox.db(), *outbox.clock()).await;
-    let in_flight = queue(outbox, message(outbox, Kind::Feedback, "0501234567", "feedback:20")).await;
-    let abandoned = queue(outbox, message(outbox, Kind::Feedback, "0501234568", "feedback:21")).await;
+    let in_flight = queue(
+        outbox,
+        message(outbox, Kind::Feedback, "0501234567", "feedback:20"),
+    )
+    .await;
+    let abandoned = queue(
+        outbox,
+        message(outbox, Kind::Feedback, "0501234568", "feedback:21"),
+    )
+    .await;
     claimed_by(outbox, in_flight, peer.instance().id()).await;
     claimed_by(outbox, abandoned, dead.instance().id()).await;
     // The dead one stopped beating three beats ago.
@@ -398,9 +408,16 @@ async fn only_the_claiming_process_records_a_message_sent() {
     let fixture = outbox_at(local(5, 12, 0)).await;
     let outbox = &fixture.outbox;
     let peer = another_process(outbox.db(), *outbox.clock()).await;
-    let id = queue(outbox, message(outbox, Kind::Manual, "0501234567", "manual:30")).await;
+    let id = queue(
+        outbox,
+        message(outbox, Kind::Manual, "0501234567", "manual:30"),
+    )
+    .await;
     assert_eq!(peer.deliver(id).await.expect("deliver"), Outcome::Sent);
-    assert_eq!(outbox.deliver(id).await.expect("deliver"), Outcome::AlreadyHandled);
+    assert_eq!(
+        outbox.deliver(id).await.expect("deliver"),
+        Outcome::AlreadyHandled
+    );
     let owner: Option<String> = nabd::db!(
         outbox.db(),
         fetch_one,
@@ -414,17 +431,18 @@ async fn only_the_claiming_process_records_a_message_sent() {
 async fn two_processes_sending_to_one_number_at_once_pass_its_daily_budget_once() {
     let fixture = outbox_at(local(5, 12, 0)).await;
     let outbox = &fixture.outbox;
-    let peers: Vec<Outbox> = futures::future::join_all(
-        (0..4).map(|_| another_process(outbox.db(), *outbox.clock())),
-    )
-    .await;
+    let peers: Vec<Outbox> =
+        futures::future::join_all((0..4).map(|_| another_process(outbox.db(), *outbox.clock())))
+            .await;
     // Eight feedback requests to one patient, each process racing for each.
     let mut ids = Vec::new();
     for n in 0..8 {
         let key = format!("feedback:budget:{n}");
         ids.push(queue(outbox, message(outbox, Kind::Feedback, "0501234567", &key)).await);
     }
-    let attempts = ids.iter().flat_map(|id| peers.iter().map(move |peer| peer.deliver(*id)));
+    let attempts = ids
+        .iter()
+        .flat_map(|id| peers.iter().map(move |peer| peer.deliver(*id)));
     let outcomes = futures::future::join_all(attempts).await;
     let sent = outcomes
         .iter()

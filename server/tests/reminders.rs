@@ -96,9 +96,13 @@ impl Setup {
             .expect("run");
         let mut queued = Vec::new();
         for planned in report.planned {
-            let id: i64 = nabd::db!(&self.state.db, fetch_one, sqlx::query_scalar("SELECT id FROM outbox WHERE idempotency_key = $1")
-                .bind(&planned.key))
-                .expect("queued");
+            let id: i64 = nabd::db!(
+                &self.state.db,
+                fetch_one,
+                sqlx::query_scalar("SELECT id FROM outbox WHERE idempotency_key = $1")
+                    .bind(&planned.key)
+            )
+            .expect("queued");
             queued.push((planned.key, id));
         }
         queued
@@ -115,8 +119,8 @@ impl Setup {
 
     async fn change(&self, sql: &'static str) {
         sqlx::query(sql)
-.execute(&self.clinic)
-.await
+            .execute(&self.clinic)
+            .await
             .expect("reception changes the PMS");
     }
 
@@ -150,9 +154,12 @@ async fn a_reminder_is_never_sent_with_data_the_pms_no_longer_holds() {
         );
     }
     assert!(setup.received().is_empty(), "nothing went with old data");
-    let reasons: Vec<(String, Option<String>)> =
-        nabd::db!(&setup.state.db, fetch_all, sqlx::query_as("SELECT state, error FROM outbox ORDER BY id"))
-            .expect("rows");
+    let reasons: Vec<(String, Option<String>)> = nabd::db!(
+        &setup.state.db,
+        fetch_all,
+        sqlx::query_as("SELECT state, error FROM outbox ORDER BY id")
+    )
+    .expect("rows");
     assert!(
         reasons
             .iter()
@@ -211,13 +218,17 @@ async fn an_english_reminder_greets_the_patient_and_the_doctor_by_their_english_
 #[tokio::test]
 async fn a_reminder_sent_under_the_old_key_counts_as_the_same_day_reminder() {
     let setup = setup("ar").await;
-    nabd::db!(&setup.state.db, execute, sqlx::query(
-        "INSERT INTO outbox (kind, recipient, body, language, idempotency_key, not_before,
+    nabd::db!(
+        &setup.state.db,
+        execute,
+        sqlx::query(
+            "INSERT INTO outbox (kind, recipient, body, language, idempotency_key, not_before,
                              clinic_day, state, sent_at, created_at, updated_at)
          VALUES ('reminder', '+966501111111', 'r', 'ar', 'reminder:201', '2026-01-05T08:00:00.000Z',
                  '2026-01-05', 'sent', '2026-01-05T08:00:01.000Z', '2026-01-05T08:00:00.000Z',
                  '2026-01-05T08:00:01.000Z')",
-    ))
+        )
+    )
     .expect("a reminder of the previous release");
     let queued = setup.run().await;
     assert_eq!(queued.len(), 3, "{queued:?}");
@@ -322,9 +333,13 @@ async fn the_evening_before_tomorrows_appointments_are_reminded_across_the_slot(
     );
     let slot_start = slot_end - chrono::Duration::minutes(90);
     let middle = slot_start + chrono::Duration::minutes(45);
-    let rows: Vec<(String, String, Option<String>, Option<String>)> = nabd::db!(&setup.state.db, fetch_all, sqlx::query_as(
-        "SELECT not_before, expires_at, template, touch FROM outbox ORDER BY not_before",
-    ))
+    let rows: Vec<(String, String, Option<String>, Option<String>)> = nabd::db!(
+        &setup.state.db,
+        fetch_all,
+        sqlx::query_as(
+            "SELECT not_before, expires_at, template, touch FROM outbox ORDER BY not_before",
+        )
+    )
     .expect("rows");
     assert_eq!(rows.len(), 2);
     let at = |text: &str| nabd::platform::time::parse_stamp(text).expect("an instant");
@@ -379,8 +394,12 @@ async fn a_feedback_request_is_not_sent_for_a_visit_marked_no_show_since() {
         .await
         .expect("run");
     assert_eq!(report.planned.len(), 1);
-    let id: i64 = nabd::db!(&setup.state.db, fetch_one, sqlx::query_scalar("SELECT id FROM outbox WHERE kind = 'feedback'"))
-        .expect("queued");
+    let id: i64 = nabd::db!(
+        &setup.state.db,
+        fetch_one,
+        sqlx::query_scalar("SELECT id FROM outbox WHERE kind = 'feedback'")
+    )
+    .expect("queued");
     setup
         .change("UPDATE appointment SET app_status = 4 WHERE id = 207")
         .await;

@@ -80,10 +80,9 @@ async fn queue_messages(app_db: &str) -> Vec<i64> {
     let db = nabd::platform::store::open(app_db).await.expect("app db");
     let store = nabd::jobs::open_store(app_db).await.expect("job store");
     let clock = nabd::platform::clock::Clock::system(chrono_tz::Asia::Riyadh);
-    let instance =
-        nabd::platform::instance::Instance::start(&db, clock, Duration::from_secs(1))
-            .await
-            .expect("instance");
+    let instance = nabd::platform::instance::Instance::start(&db, clock, Duration::from_secs(1))
+        .await
+        .expect("instance");
     let config = <nabd::cli::Cli as clap::Parser>::parse_from(["nabd"]).config;
     let outbox = Outbox::new(
         db,
@@ -129,7 +128,11 @@ async fn states(db: &Db) -> Vec<(String, String)> {
 
 fn received(bridge: &Shared) -> Vec<String> {
     let bridge = bridge.lock().expect("lock");
-    bridge.received.iter().map(|(_, body)| body.clone()).collect()
+    bridge
+        .received
+        .iter()
+        .map(|(_, body)| body.clone())
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -160,8 +163,8 @@ async fn two_processes_share_one_postgresql_and_nothing_is_sent_twice_or_lost() 
     // Both processes fire the reminder cron (every 3 s) for the same ticks: one runs each, the
     // other finds it claimed. Wait until each has done one or the other.
     let handled_a_tick = |name: &str| {
-        let log = std::fs::read_to_string(dir.path().join(format!("{name}.log")))
-            .unwrap_or_default();
+        let log =
+            std::fs::read_to_string(dir.path().join(format!("{name}.log"))).unwrap_or_default();
         log.lines().any(|l| {
             l.contains("reminders")
                 && (l.contains("run finished") || l.contains("another instance runs this tick"))
@@ -181,7 +184,10 @@ async fn two_processes_share_one_postgresql_and_nothing_is_sent_twice_or_lost() 
     // Kill the first process once a quarter of the messages are out.
     let start = Instant::now();
     while received(&bridge).len() < MESSAGES / 4 {
-        assert!(start.elapsed() < Duration::from_secs(60), "sending never started");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "sending never started"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let pid = first.0.id().to_string();
@@ -246,7 +252,11 @@ async fn two_processes_share_one_postgresql_and_nothing_is_sent_twice_or_lost() 
             .all(|owner| owner.as_deref() == Some(first_instance.as_str())),
         "{uncertain_owners:?}"
     );
-    assert!(uncertain_owners.len() < MESSAGES / 4, "{}", uncertain_owners.len());
+    assert!(
+        uncertain_owners.len() < MESSAGES / 4,
+        "{}",
+        uncertain_owners.len()
+    );
     assert!(got.len() >= MESSAGES - uncertain_owners.len());
 
     // The reminder cron fired in both processes for the same ticks; each tick ran once: the
@@ -254,7 +264,9 @@ async fn two_processes_share_one_postgresql_and_nothing_is_sent_twice_or_lost() 
     let runs: Vec<(String, String)> = nabd::db!(
         &db,
         fetch_all,
-        sqlx::query_as("SELECT tick, instance FROM cron_runs WHERE job = 'reminders' ORDER BY tick")
+        sqlx::query_as(
+            "SELECT tick, instance FROM cron_runs WHERE job = 'reminders' ORDER BY tick"
+        )
     )
     .expect("runs");
     let first_log = std::fs::read_to_string(dir.path().join("first.log")).unwrap_or_default();
@@ -299,7 +311,11 @@ async fn a_burst_of_wrong_sign_ins_over_two_processes_is_limited_as_one() {
     .expect("admin");
     let client = reqwest::Client::new();
     let attempts = (0..60).map(|n| {
-        let base = if n % 2 == 0 { &first_base } else { &second_base };
+        let base = if n % 2 == 0 {
+            &first_base
+        } else {
+            &second_base
+        };
         client
             .post(format!("{base}/api/v1/admin/sign-in"))
             .header("origin", base.as_str())
@@ -328,46 +344,103 @@ async fn a_burst_of_wrong_sign_ins_over_two_processes_is_limited_as_one() {
     assert_eq!(checked + limited, 60, "{statuses:?}");
 }
 
+/// Runs the real `nabd` on the demo installation in `dir` with its app database at `app_db`.
+fn run_nabd(dir: &Path, app_db: &str, args: &[&str]) -> String {
+    let clinic = format!("sqlite://{}/clinic.db", dir.display());
+    let output = common::nabd_command(
+        dir,
+        args,
+        &[
+            ("NABD_DATABASE_URL", app_db),
+            ("NABD_CLINIC_URL", &clinic),
+            ("NABD_NOW", "2026-01-05T12:00"),
+            ("NABD_CAMPAIGN_BATCH_SIZE", "30"),
+            ("NABD_CAMPAIGN_SEED", "7"),
+        ],
+    )
+    .output()
+    .expect("nabd runs");
+    assert!(
+        output.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8_lossy(&output.stdout).into_owned()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn db_copy_moves_a_demo_installation_to_postgresql_and_it_serves_the_same() {
     let dir = tempfile::tempdir().expect("dir");
-    let sqlite = format!("sqlite://{}/nabd.db", dir.path().display());
-    let (bridge_url, _bridge) = start_bridge().await;
-    let clinic = empty_clinic(dir.path()).await;
-    // An installation with history: an excluded number, messages in every state, a user.
+    let path = dir.path();
+    let sqlite = format!("sqlite://{}/nabd.db", path.display());
+    // A demo installation with history: the demo clinic, a campaign batch selected and queued
+    // (messages waiting in the outbox), an excluded number, an admin.
+    run_nabd(
+        path,
+        &sqlite,
+        &[
+            "demo",
+            "seed",
+            "--out",
+            "clinic.db",
+            "--patients",
+            "400",
+            "--today",
+            "2026-01-05",
+        ],
+    );
+    run_nabd(path, &sqlite, &["marketing", "select-daily-batch"]);
+    run_nabd(path, &sqlite, &["marketing", "queue-staged-messages"]);
     {
         let db = nabd::platform::store::open(&sqlite).await.expect("sqlite");
         nabd::db!(
             &db,
             execute,
-            sqlx::raw_sql(
+            sqlx::query(
                 "INSERT INTO do_not_contact (mobile, reason, source, added_at)
-                 VALUES ('+966501111111', 'asked', 'admin', '2026-01-05T08:00:00.000Z');
-                 INSERT INTO outbox (kind, recipient, body, language, idempotency_key, not_before,
-                     clinic_day, state, created_at, updated_at) VALUES
-                   ('manual', '+966502222222', 'sent one', 'en', 'manual:a', '2026-01-05T08:00:00.000Z',
-                    '2026-01-05', 'sent', '2026-01-05T08:00:00.000Z', '2026-01-05T08:00:00.000Z'),
-                   ('manual', '+966503333333', 'queued one', 'en', 'manual:b', '2099-01-05T08:00:00.000Z',
-                    '2026-01-05', 'queued', '2026-01-05T08:00:00.000Z', '2026-01-05T08:00:00.000Z');"
+                 VALUES ('+966501111111', 'asked', 'admin', '2026-01-05T08:00:00.000Z')"
             )
         )
-        .expect("history");
-        nabd::admin::create_user(&db, "manager", "correct horse battery", nabd::admin::Role::Admin, chrono::Utc::now())
-            .await
-            .expect("admin");
+        .expect("exclusion");
+        nabd::admin::create_user(
+            &db,
+            "manager",
+            "correct horse battery",
+            nabd::admin::Role::Admin,
+            chrono::Utc::now(),
+        )
+        .await
+        .expect("admin");
         db.close().await;
     }
+    let report_before = run_nabd(path, &sqlite, &["marketing", "report", "--json"]);
+    let outbox_before = run_nabd(
+        path,
+        &sqlite,
+        &["outbox", "list", "--json", "--limit", "500"],
+    );
+    assert!(outbox_before.lines().count() >= 20, "{outbox_before}");
+
     let database = common::postgres::postgres_database().await;
     let copy = |extra: &[&str]| {
         let mut args = vec!["db", "copy", "--from", &sqlite, "--to", &database.url];
         args.extend_from_slice(extra);
-        common::nabd_command(dir.path(), &args, &[]).output().expect("runs")
+        common::nabd_command(path, &args, &[])
+            .output()
+            .expect("runs")
     };
     let copied = copy(&[]);
     let out = String::from_utf8_lossy(&copied.stdout).into_owned();
-    assert!(copied.status.success(), "{}", String::from_utf8_lossy(&copied.stderr));
+    assert!(
+        copied.status.success(),
+        "{}",
+        String::from_utf8_lossy(&copied.stderr)
+    );
     assert!(out.contains("every row count matches"), "{out}");
-    assert!(out.contains("outbox") && out.contains("2 rows"), "{out}");
+    assert!(
+        out.contains("campaign_patients") && out.contains("outbox"),
+        "{out}"
+    );
     // A second copy into a target that holds data is refused, and changes nothing.
     let again = copy(&[]);
     assert!(!again.status.success());
@@ -376,9 +449,23 @@ async fn db_copy_moves_a_demo_installation_to_postgresql_and_it_serves_the_same(
         "{}",
         String::from_utf8_lossy(&again.stderr)
     );
-    // Served from PostgreSQL: the same exclusions and message log, the same user signs in,
-    // and the queued message kept its key (queuing it again adds nothing).
-    let (_served, base) = serve(dir.path(), "served", &database.url, &clinic, &bridge_url);
+    // From PostgreSQL: the same report and the same message log, row for row.
+    assert_eq!(
+        run_nabd(path, &database.url, &["marketing", "report", "--json"]),
+        report_before
+    );
+    assert_eq!(
+        run_nabd(
+            path,
+            &database.url,
+            &["outbox", "list", "--json", "--limit", "500"]
+        ),
+        outbox_before
+    );
+    // Served from PostgreSQL: the same user signs in and sees the same exclusions.
+    let clinic = format!("sqlite://{}/clinic.db", path.display());
+    let (bridge_url, _bridge) = start_bridge().await;
+    let (served, base) = serve(path, "served", &database.url, &clinic, &bridge_url);
     wait_until_ready(&base).await;
     let client = reqwest::Client::new();
     let signed_in = client
@@ -406,28 +493,46 @@ async fn db_copy_moves_a_demo_installation_to_postgresql_and_it_serves_the_same(
         .await
         .expect("json");
     assert!(excluded.to_string().contains("+966501111111"), "{excluded}");
-    let log: serde_json::Value = client
-        .get(format!("{base}/api/v1/admin/messages"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .expect("answers")
-        .json()
-        .await
-        .expect("json");
-    let text = log.to_string();
-    assert!(text.contains("sent one") && text.contains("queued one"), "{log}");
-    let db = common::postgres::connect(&database.url).await;
-    let new_id: i64 = nabd::db!(
-        &db,
-        fetch_one,
-        sqlx::query_scalar(
-            "INSERT INTO outbox (kind, recipient, body, language, idempotency_key, not_before,
-                 clinic_day, created_at, updated_at)
-             VALUES ('manual', '+966504444444', 'new', 'en', 'manual:c', 'x', 'x', 'x', 'x')
-             RETURNING id"
-        )
+    drop(served);
+    // While a process serves from the source, a copy is refused.
+    let (source_served, source_base) = serve(path, "source", &sqlite, &clinic, &bridge_url);
+    wait_until_ready(&source_base).await;
+    let other = common::postgres::postgres_database().await;
+    let refused = common::nabd_command(
+        path,
+        &["db", "copy", "--from", &sqlite, "--to", &other.url],
+        &[],
     )
-    .expect("a new row after the copied ones");
-    assert_eq!(new_id, 3, "ids continue after the copied rows");
+    .output()
+    .expect("runs");
+    assert!(!refused.status.success());
+    assert!(
+        String::from_utf8_lossy(&refused.stderr)
+            .contains("a Nabd process is running on the source"),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    drop(source_served);
+    // Ids continue after the copied rows.
+    let db = common::postgres::connect(&database.url).await;
+    let (max_id, new_id): (i64, i64) = (
+        nabd::db!(
+            &db,
+            fetch_one,
+            sqlx::query_scalar("SELECT MAX(id) FROM outbox WHERE id < 1000000")
+        )
+        .expect("max"),
+        nabd::db!(
+            &db,
+            fetch_one,
+            sqlx::query_scalar(
+                "INSERT INTO outbox (kind, recipient, body, language, idempotency_key, not_before,
+                     clinic_day, created_at, updated_at)
+                 VALUES ('manual', '+966504444444', 'new', 'en', 'manual:c', 'x', 'x', 'x', 'x')
+                 RETURNING id"
+            )
+        )
+        .expect("a new row after the copied ones"),
+    );
+    assert_eq!(new_id, max_id + 1);
 }

@@ -4,7 +4,6 @@ use super::sessions::SessionUser;
 use crate::platform::time::stamp;
 use chrono::{DateTime, Utc};
 
-
 /// Records an admin action in the audit log.
 pub async fn audit(
     db: &crate::platform::store::Db,

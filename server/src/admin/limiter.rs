@@ -134,20 +134,29 @@ impl AttemptLimiter {
         }
         let (pair_count, pair_oldest) = count!("pair", &pair);
         let (address_count, address_oldest) = count!("address", &address);
-        let blocked = blocked_for(pair_count, pair_oldest.as_deref(), MAX_FAILURES_PER_PAIR, now)
-            .max(blocked_for(
-                address_count,
-                address_oldest.as_deref(),
-                MAX_FAILURES_PER_IP,
-                now,
-            ));
+        let blocked = blocked_for(
+            pair_count,
+            pair_oldest.as_deref(),
+            MAX_FAILURES_PER_PAIR,
+            now,
+        )
+        .max(blocked_for(
+            address_count,
+            address_oldest.as_deref(),
+            MAX_FAILURES_PER_IP,
+            now,
+        ));
         if let Some(minutes) = blocked {
             tx.commit().await?;
             return Err(ReserveError::Blocked(minutes));
         }
         let (recent, _) = count!("username", &username);
         let id = format!("{:016x}", rand::rng().random::<u64>());
-        for (list, key) in [("pair", &pair), ("address", &address), ("username", &username)] {
+        for (list, key) in [
+            ("pair", &pair),
+            ("address", &address),
+            ("username", &username),
+        ] {
             // language=SQL
             crate::conn!(
                 tx,
@@ -204,9 +213,10 @@ mod tests {
 
     async fn limiter(cap: Duration) -> (tempfile::TempDir, AttemptLimiter) {
         let dir = tempfile::tempdir().expect("temp dir");
-        let db = crate::platform::store::open(&format!("sqlite://{}/nabd.db", dir.path().display()))
-            .await
-            .expect("app db");
+        let db =
+            crate::platform::store::open(&format!("sqlite://{}/nabd.db", dir.path().display()))
+                .await
+                .expect("app db");
         (dir, AttemptLimiter::new(db, cap))
     }
 
@@ -231,7 +241,12 @@ mod tests {
         // The real admin at the desk, from another address, may still sign in.
         assert!(limiter.reserve(ip("10.0.0.2"), "admin", now).await.is_ok());
         let later = now + window() + Span::seconds(1);
-        assert!(limiter.reserve(ip("10.0.0.1"), "admin", later).await.is_ok());
+        assert!(
+            limiter
+                .reserve(ip("10.0.0.1"), "admin", later)
+                .await
+                .is_ok()
+        );
     }
 
     #[tokio::test]
@@ -243,7 +258,12 @@ mod tests {
             assert!(limiter.reserve(ip("10.0.0.9"), &user, now).await.is_ok());
         }
         assert!(minutes(limiter.reserve(ip("10.0.0.9"), "someone", now).await).is_some());
-        assert!(limiter.reserve(ip("10.0.0.8"), "someone", now).await.is_ok());
+        assert!(
+            limiter
+                .reserve(ip("10.0.0.8"), "someone", now)
+                .await
+                .is_ok()
+        );
     }
 
     #[tokio::test]

@@ -71,10 +71,14 @@ pub async fn sign_in(
         tokio::time::sleep(attempt.delay).await;
     }
     // language=SQL
-    let user: Option<(i64, String, String, String)> = crate::db!(db, fetch_optional, sqlx::query_as(
-        "SELECT id, username, password_hash, role FROM admin_users WHERE username = $1",
-    )
-    .bind(username.trim()))?;
+    let user: Option<(i64, String, String, String)> = crate::db!(
+        db,
+        fetch_optional,
+        sqlx::query_as(
+            "SELECT id, username, password_hash, role FROM admin_users WHERE username = $1",
+        )
+        .bind(username.trim())
+    )?;
     let matches = match &user {
         Some((_, _, hash, _)) => verify_password(hash, password),
         None => {
@@ -90,15 +94,19 @@ pub async fn sign_in(
     let token = random_token();
     let csrf = random_token();
     // language=SQL
-    crate::db!(db, execute, sqlx::query(
-        "INSERT INTO admin_sessions (token_hash, user_id, csrf_token, created_at, last_seen_at)
+    crate::db!(
+        db,
+        execute,
+        sqlx::query(
+            "INSERT INTO admin_sessions (token_hash, user_id, csrf_token, created_at, last_seen_at)
          VALUES ($1, $2, $3, $4, $5)",
-    )
-    .bind(token_hash(&token))
-    .bind(user_id)
-    .bind(&csrf)
-    .bind(stamp(now))
-    .bind(stamp(now)))?;
+        )
+        .bind(token_hash(&token))
+        .bind(user_id)
+        .bind(&csrf)
+        .bind(stamp(now))
+        .bind(stamp(now))
+    )?;
     Ok(NewSession {
         token,
         user: SessionUser {
@@ -138,12 +146,16 @@ pub async fn session(
 ) -> Result<Option<SessionUser>, sqlx::Error> {
     let hash = token_hash(token);
     // language=SQL
-    let row: Option<(i64, String, String, String, String, String)> = crate::db!(db, fetch_optional, sqlx::query_as(
-        "SELECT u.id, u.username, u.role, s.csrf_token, s.last_seen_at, s.created_at
+    let row: Option<(i64, String, String, String, String, String)> = crate::db!(
+        db,
+        fetch_optional,
+        sqlx::query_as(
+            "SELECT u.id, u.username, u.role, s.csrf_token, s.last_seen_at, s.created_at
          FROM admin_sessions s JOIN admin_users u ON u.id = s.user_id
          WHERE s.token_hash = $1",
-    )
-    .bind(&hash))?;
+        )
+        .bind(&hash)
+    )?;
     let Some((user_id, username, role, csrf, last_seen, created)) = row else {
         return Ok(None);
     };
@@ -151,15 +163,22 @@ pub async fn session(
     let too_old = parse_stamp(&created).is_none_or(|at| at + lifetime.max <= now);
     if idle || too_old {
         // language=SQL
-        crate::db!(db, execute, sqlx::query("DELETE FROM admin_sessions WHERE token_hash = $1")
-            .bind(&hash))?;
+        crate::db!(
+            db,
+            execute,
+            sqlx::query("DELETE FROM admin_sessions WHERE token_hash = $1").bind(&hash)
+        )?;
         return Ok(None);
     }
     if activity == Activity::Use {
         // language=SQL
-        crate::db!(db, execute, sqlx::query("UPDATE admin_sessions SET last_seen_at = $1 WHERE token_hash = $2")
-            .bind(stamp(now))
-            .bind(&hash))?;
+        crate::db!(
+            db,
+            execute,
+            sqlx::query("UPDATE admin_sessions SET last_seen_at = $1 WHERE token_hash = $2")
+                .bind(stamp(now))
+                .bind(&hash)
+        )?;
     }
     Ok(Some(SessionUser {
         user_id,
@@ -172,8 +191,11 @@ pub async fn session(
 /// Ends session `token`.
 pub async fn sign_out(db: &crate::platform::store::Db, token: &str) -> Result<(), sqlx::Error> {
     // language=SQL
-    crate::db!(db, execute, sqlx::query("DELETE FROM admin_sessions WHERE token_hash = $1")
-        .bind(token_hash(token)))?;
+    crate::db!(
+        db,
+        execute,
+        sqlx::query("DELETE FROM admin_sessions WHERE token_hash = $1").bind(token_hash(token))
+    )?;
     Ok(())
 }
 

@@ -7,7 +7,6 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use chrono::{DateTime, Utc};
 use rand::RngCore;
 
-
 /// Why a user could not be created or changed.
 #[derive(Debug, thiserror::Error)]
 pub enum UserError {
@@ -71,14 +70,18 @@ pub async fn create_user(
     }
     let hash = hash_password(password)?;
     // language=SQL
-    let id: Option<i64> = crate::db!(db, fetch_optional, sqlx::query_scalar(
-        "INSERT INTO admin_users (username, password_hash, role, created_at)
+    let id: Option<i64> = crate::db!(
+        db,
+        fetch_optional,
+        sqlx::query_scalar(
+            "INSERT INTO admin_users (username, password_hash, role, created_at)
          VALUES ($1, $2, $3, $4) ON CONFLICT (username) DO NOTHING RETURNING id",
-    )
-    .bind(username)
-    .bind(hash)
-    .bind(role.as_str())
-    .bind(stamp(now)))?;
+        )
+        .bind(username)
+        .bind(hash)
+        .bind(role.as_str())
+        .bind(stamp(now))
+    )?;
     id.ok_or_else(|| UserError::Exists(username.to_owned()))
 }
 
@@ -93,15 +96,22 @@ pub async fn set_password(
     }
     let hash = hash_password(password)?;
     // language=SQL
-    let id: Option<i64> = crate::db!(db, fetch_optional, sqlx::query_scalar(
-        "UPDATE admin_users SET password_hash = $1 WHERE username = $2 RETURNING id",
-    )
-    .bind(hash)
-    .bind(username.trim()))?;
+    let id: Option<i64> = crate::db!(
+        db,
+        fetch_optional,
+        sqlx::query_scalar(
+            "UPDATE admin_users SET password_hash = $1 WHERE username = $2 RETURNING id",
+        )
+        .bind(hash)
+        .bind(username.trim())
+    )?;
     let id = id.ok_or_else(|| UserError::Unknown(username.trim().to_owned()))?;
     // language=SQL
-    crate::db!(db, execute, sqlx::query("DELETE FROM admin_sessions WHERE user_id = $1")
-        .bind(id))?;
+    crate::db!(
+        db,
+        execute,
+        sqlx::query("DELETE FROM admin_sessions WHERE user_id = $1").bind(id)
+    )?;
     Ok(())
 }
 

@@ -58,14 +58,18 @@ pub async fn run(campaign: &Campaign) -> Result<QueueReport, RunError> {
     let now = clock.real_now();
     let mut report = QueueReport::default();
     // language=SQL
-    let staged: Vec<StagedRow> = crate::db!(db, fetch_all, sqlx::query_as(
-        "SELECT p.id, p.name_ar, p.name_en, p.mobile, p.last_visit, p.last_doctor_id,
+    let staged: Vec<StagedRow> = crate::db!(
+        db,
+        fetch_all,
+        sqlx::query_as(
+            "SELECT p.id, p.name_ar, p.name_en, p.mobile, p.last_visit, p.last_doctor_id,
                 p.last_doctor_name, p.holdout = 1 AS holdout, b.batch_day
          FROM campaign_patients p JOIN campaign_batches b ON b.id = p.batch_id
          WHERE p.state = 'staged' AND b.batch_day <= $1
          ORDER BY b.batch_day, p.lifetime_halalas DESC, p.id",
-    )
-    .bind(today.to_string()))?;
+        )
+        .bind(today.to_string())
+    )?;
     let already_today = messaging.outbox.count_on_day(Kind::Campaign, today).await?;
     let mut room = i64::from(campaign.config.campaign_daily_cap)
         .saturating_sub(already_today)
@@ -90,8 +94,12 @@ pub async fn run(campaign: &Campaign) -> Result<QueueReport, RunError> {
         };
         if exclusions::is_excluded(db, &mobile, Kind::Campaign).await? {
             // language=SQL
-            crate::db!(db, execute, sqlx::query("UPDATE campaign_patients SET state = 'excluded' WHERE id = $1")
-                .bind(row.id))?;
+            crate::db!(
+                db,
+                execute,
+                sqlx::query("UPDATE campaign_patients SET state = 'excluded' WHERE id = $1")
+                    .bind(row.id)
+            )?;
             report.excluded += 1;
             continue;
         }

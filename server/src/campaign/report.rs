@@ -6,7 +6,6 @@ use crate::platform::phone::{Mobile, Region};
 use crate::platform::text::csv_cell;
 use chrono::NaiveDate;
 
-
 /// Which batches, and which page of returned patients.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ReportQuery {
@@ -78,8 +77,11 @@ pub async fn build(
         .map(|d| d.to_string())
         .unwrap_or_else(|| "9999-12-31".to_owned());
     // language=SQL
-    let (queued, sent, delivered, failed): (i64, i64, i64, i64) = crate::db!(db, fetch_one, sqlx::query_as(
-        "SELECT COUNT(*),
+    let (queued, sent, delivered, failed): (i64, i64, i64, i64) = crate::db!(
+        db,
+        fetch_one,
+        sqlx::query_as(
+            "SELECT COUNT(*),
                 CAST(COALESCE(SUM(m.sent), 0) AS BIGINT),
                 CAST(COALESCE(SUM(m.delivered), 0) AS BIGINT),
                 CAST(COALESCE(SUM(m.failed), 0) AS BIGINT)
@@ -87,9 +89,10 @@ pub async fn build(
          JOIN campaign_batches b ON b.id = p.batch_id
          JOIN message_outcomes m ON m.message_id = p.message_id
          WHERE b.batch_day >= $1 AND b.batch_day <= $2",
-    )
-    .bind(&from)
-    .bind(&to))?;
+        )
+        .bind(&from)
+        .bind(&to)
+    )?;
     // language=SQL
     let groups: Vec<(i64, i64, i64)> = crate::db!(db, fetch_all, sqlx::query_as(
         "SELECT p.holdout, COUNT(*),
@@ -112,15 +115,19 @@ pub async fn build(
     let (messaged, holdout) = (find(false), find(true));
     // The funnel step between "messaged" and "returned": patients who asked to book by reply.
     // language=SQL
-    let asked_to_book: i64 = crate::db!(db, fetch_one, sqlx::query_scalar(
-        "SELECT COUNT(DISTINCT p.id)
+    let asked_to_book: i64 = crate::db!(
+        db,
+        fetch_one,
+        sqlx::query_scalar(
+            "SELECT COUNT(DISTINCT p.id)
          FROM campaign_patients p
          JOIN campaign_batches b ON b.id = p.batch_id
          JOIN message_replies r ON r.message_id = p.message_id
          WHERE b.batch_day >= $1 AND b.batch_day <= $2 AND r.intent = 'book'",
-    )
-    .bind(&from)
-    .bind(&to))?;
+        )
+        .bind(&from)
+        .bind(&to)
+    )?;
     // language=SQL
     let by_doctor: Vec<(Option<i64>, Option<String>, i64, i64)> = crate::db!(db, fetch_all, sqlx::query_as(
         "SELECT p.conversion_doctor_id AS doctor_id, MAX(p.conversion_doctor_name) AS doctor_name,

@@ -145,12 +145,16 @@ async fn load_exclusions(campaign: &Campaign, today: NaiveDate) -> Result<Exclus
     let excluded = exclusions::active_numbers(db).await?;
     let since = today - Span::days(i64::from(campaign.config.campaign_cooldown_days));
     // language=SQL
-    let recent: Vec<(i64, String)> = crate::db!(db, fetch_all, sqlx::query_as(
-        "SELECT p.patient_id, p.mobile FROM campaign_patients p
+    let recent: Vec<(i64, String)> = crate::db!(
+        db,
+        fetch_all,
+        sqlx::query_as(
+            "SELECT p.patient_id, p.mobile FROM campaign_patients p
          JOIN campaign_batches b ON b.id = p.batch_id
          WHERE b.batch_day >= $1",
-    )
-    .bind(since.to_string()))?;
+        )
+        .bind(since.to_string())
+    )?;
     Ok(Exclusions {
         excluded_mobiles: excluded,
         recent_patients: recent.iter().map(|(id, _)| *id).collect(),
@@ -240,22 +244,26 @@ pub async fn run(campaign: &Campaign) -> Result<SelectReport, RunError> {
             .cloned()
             .map_or((None, None), |(id, name)| (Some(id), Some(name)));
         // language=SQL
-        crate::conn!(tx, execute, sqlx::query(
-            "INSERT INTO campaign_patients (batch_id, patient_id, name_ar, name_en, mobile,
+        crate::conn!(
+            tx,
+            execute,
+            sqlx::query(
+                "INSERT INTO campaign_patients (batch_id, patient_id, name_ar, name_en, mobile,
                  last_visit, last_doctor_id, last_doctor_name, lifetime_halalas, holdout)
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(batch_id)
-        .bind(chosen.patient.patient_id)
-        // Names are shown on the report page: no bidi control from the PMS may reorder it.
-        .bind(without_bidi_controls(&chosen.patient.name_ar))
-        .bind(chosen.patient.name_en.as_deref().map(without_bidi_controls))
-        .bind(chosen.mobile.e164())
-        .bind(chosen.patient.last_visit.to_string())
-        .bind(doctor_id)
-        .bind(doctor_name.as_deref().map(without_bidi_controls))
-        .bind(chosen.patient.lifetime_halalas)
-        .bind(i64::from(*holdout)))?;
+            )
+            .bind(batch_id)
+            .bind(chosen.patient.patient_id)
+            // Names are shown on the report page: no bidi control from the PMS may reorder it.
+            .bind(without_bidi_controls(&chosen.patient.name_ar))
+            .bind(chosen.patient.name_en.as_deref().map(without_bidi_controls))
+            .bind(chosen.mobile.e164())
+            .bind(chosen.patient.last_visit.to_string())
+            .bind(doctor_id)
+            .bind(doctor_name.as_deref().map(without_bidi_controls))
+            .bind(chosen.patient.lifetime_halalas)
+            .bind(i64::from(*holdout))
+        )?;
     }
     tx.commit().await?;
     Ok(SelectReport {
@@ -282,14 +290,18 @@ async fn existing_batch(
     today: NaiveDate,
 ) -> Result<Option<SelectReport>, RunError> {
     // language=SQL
-    let row: Option<(i64, i64, i64, String, i64)> = crate::db!(campaign.messaging.outbox.db(), fetch_optional, sqlx::query_as(
-        "SELECT b.seed, b.considered,
+    let row: Option<(i64, i64, i64, String, i64)> = crate::db!(
+        campaign.messaging.outbox.db(),
+        fetch_optional,
+        sqlx::query_as(
+            "SELECT b.seed, b.considered,
                 (SELECT COUNT(*) FROM campaign_patients p WHERE p.batch_id = b.id),
                 b.skipped,
                 (SELECT COUNT(*) FROM campaign_patients p WHERE p.batch_id = b.id AND p.holdout = 1)
          FROM campaign_batches b WHERE b.batch_day = $1",
-    )
-    .bind(today.to_string()))?;
+        )
+        .bind(today.to_string())
+    )?;
     Ok(
         row.map(|(seed, considered, staged, skipped, held)| SelectReport {
             batch_day: today.to_string(),

@@ -47,14 +47,18 @@ pub async fn run(campaign: &Campaign) -> Result<TrackReport, RunError> {
     let db = messaging.outbox.db();
     let window = Span::days(i64::from(campaign.config.campaign_attribution_days));
     // language=SQL
-    let watched: Vec<WatchedRow> = crate::db!(db, fetch_all, sqlx::query_as(
-        "SELECT p.id, p.patient_id,
+    let watched: Vec<WatchedRow> = crate::db!(
+        db,
+        fetch_all,
+        sqlx::query_as(
+            "SELECT p.id, p.patient_id,
                 COALESCE(m.sent_at, p.held_at) AS contacted_at,
                 p.converted_at IS NOT NULL AS converted
          FROM campaign_patients p LEFT JOIN message_outcomes m ON m.message_id = p.message_id
          WHERE (p.state = 'held' AND p.held_at IS NOT NULL)
             OR (p.state = 'queued' AND m.sent = 1 AND m.sent_at IS NOT NULL)",
-    ))?;
+        )
+    )?;
     let now = clock.real_now();
     let mut report = TrackReport::default();
     let open: Vec<&WatchedRow> = watched
@@ -112,7 +116,8 @@ pub async fn run(campaign: &Campaign) -> Result<TrackReport, RunError> {
     }
     // Revenue since returning, for every returned patient (it grows as they keep coming).
     // language=SQL
-    let returned: Vec<(i64, i64, String, Option<i64>)> = crate::db!(db, fetch_all, sqlx::query_as(
+    let returned: Vec<(i64, i64, String, Option<i64>)> =
+        crate::db!(db, fetch_all, sqlx::query_as(
         "SELECT id, patient_id, conversion_date, revenue_since_halalas FROM campaign_patients
          WHERE converted_at IS NOT NULL",
     ))?;
@@ -137,9 +142,15 @@ pub async fn run(campaign: &Campaign) -> Result<TrackReport, RunError> {
             let halalas = revenue.get(patient_id).copied().unwrap_or(0);
             if *current != Some(halalas) {
                 // language=SQL
-                crate::db!(db, execute, sqlx::query("UPDATE campaign_patients SET revenue_since_halalas = $1 WHERE id = $2")
+                crate::db!(
+                    db,
+                    execute,
+                    sqlx::query(
+                        "UPDATE campaign_patients SET revenue_since_halalas = $1 WHERE id = $2"
+                    )
                     .bind(halalas)
-                    .bind(row_id))?;
+                    .bind(row_id)
+                )?;
                 report.revenue_updated += 1;
             }
         }

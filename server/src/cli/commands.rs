@@ -13,6 +13,20 @@ use crate::{jobs, messaging};
 use anyhow::Context;
 use std::sync::Arc;
 
+/// The instance a command that sends registered, to be marked stopped when it ends.
+static COMMAND_INSTANCE: std::sync::OnceLock<crate::platform::instance::Instance> =
+    std::sync::OnceLock::new();
+
+/// Marks the command's instance stopped, if it registered one: its claims are abandoned at
+/// once, and `nabd db copy` need not wait for its heartbeat to go stale.
+pub async fn finish() {
+    if let Some(instance) = COMMAND_INSTANCE.get()
+        && let Err(error) = instance.stop().await
+    {
+        tracing::warn!(%error, "this command's instance could not be marked stopped");
+    }
+}
+
 /// Builds the messaging services for a one-off command. Messages it queues are scheduled in
 /// the job store, so a running server sends them at their times.
 pub async fn messaging(config: &Config) -> anyhow::Result<Messaging> {
@@ -25,6 +39,7 @@ pub async fn messaging(config: &Config) -> anyhow::Result<Messaging> {
     // runs (its claims are abandoned only once it has stopped beating).
     let heartbeat = std::time::Duration::from_secs(config.heartbeat_secs);
     let instance = crate::platform::instance::Instance::start(&db, clock, heartbeat).await?;
+    let _ = COMMAND_INSTANCE.set(instance.clone());
     tokio::spawn({
         let instance = instance.clone();
         async move {

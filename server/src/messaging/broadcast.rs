@@ -187,13 +187,17 @@ struct BroadcastRow {
 
 async fn rejected(outbox: &Outbox, id: i64, verdict: &str) -> Result<Vec<Rejected>, sqlx::Error> {
     // language=SQL
-    let rows: Vec<(i64, String, Option<String>, Option<String>)> = crate::db!(outbox.db(), fetch_all, sqlx::query_as(
-        "SELECT line, input, mobile, reason FROM broadcast_entries
+    let rows: Vec<(i64, String, Option<String>, Option<String>)> = crate::db!(
+        outbox.db(),
+        fetch_all,
+        sqlx::query_as(
+            "SELECT line, input, mobile, reason FROM broadcast_entries
          WHERE broadcast_id = $1 AND verdict = $2 ORDER BY position LIMIT $3",
-    )
-    .bind(id)
-    .bind(verdict)
-    .bind(SHOWN))?;
+        )
+        .bind(id)
+        .bind(verdict)
+        .bind(SHOWN)
+    )?;
     Ok(rows
         .into_iter()
         .map(|(line, input, mobile, reason)| Rejected {
@@ -208,11 +212,15 @@ async fn rejected(outbox: &Outbox, id: i64, verdict: &str) -> Result<Vec<Rejecte
 /// One broadcast with its review and progress.
 pub async fn view(outbox: &Outbox, id: i64) -> Result<BroadcastView, Failure> {
     // language=SQL
-    let row: BroadcastRow = crate::db!(outbox.db(), fetch_optional, sqlx::query_as(
-        "SELECT id, body, language, state, created_by, created_at, sent_at FROM broadcasts
+    let row: BroadcastRow = crate::db!(
+        outbox.db(),
+        fetch_optional,
+        sqlx::query_as(
+            "SELECT id, body, language, state, created_by, created_at, sent_at FROM broadcasts
          WHERE id = $1",
-    )
-    .bind(id))?
+        )
+        .bind(id)
+    )?
     .ok_or(BroadcastError::NotFound)?;
     // language=SQL
     let verdicts: Vec<(String, i64)> = crate::db!(outbox.db(), fetch_all, sqlx::query_as(
@@ -259,12 +267,16 @@ struct SummaryRow {
 /// The 50 newest broadcasts.
 pub async fn recent(outbox: &Outbox) -> Result<Vec<BroadcastSummary>, Failure> {
     // language=SQL
-    let rows: Vec<SummaryRow> = crate::db!(outbox.db(), fetch_all, sqlx::query_as(
-        "SELECT b.id, b.body, b.state, b.created_by, b.created_at,
+    let rows: Vec<SummaryRow> = crate::db!(
+        outbox.db(),
+        fetch_all,
+        sqlx::query_as(
+            "SELECT b.id, b.body, b.state, b.created_by, b.created_at,
                 (SELECT COUNT(*) FROM broadcast_entries e
                  WHERE e.broadcast_id = b.id AND e.verdict = 'valid') AS valid
          FROM broadcasts b ORDER BY b.id DESC LIMIT 50",
-    ))?;
+        )
+    )?;
     let ids: Vec<i64> = rows.iter().map(|row| row.id).collect();
     let mut progress = progress_of(outbox, &ids).await?;
     Ok(rows
@@ -288,19 +300,25 @@ pub async fn recent(outbox: &Outbox) -> Result<Vec<BroadcastSummary>, Failure> {
 /// many.
 pub async fn send(outbox: &Outbox, by: &str, id: i64) -> Result<usize, Failure> {
     // language=SQL
-    let found: Option<(String, String, String)> =
-        crate::db!(outbox.db(), fetch_optional, sqlx::query_as("SELECT state, body, language FROM broadcasts WHERE id = $1")
-            .bind(id))?;
+    let found: Option<(String, String, String)> = crate::db!(
+        outbox.db(),
+        fetch_optional,
+        sqlx::query_as("SELECT state, body, language FROM broadcasts WHERE id = $1").bind(id)
+    )?;
     let (stored, body, language) = found.ok_or(BroadcastError::NotFound)?;
     if stored != "draft" {
         return Err(BroadcastError::NotDraft.into());
     }
     // language=SQL
-    let numbers: Vec<String> = crate::db!(outbox.db(), fetch_all, sqlx::query_scalar(
-        "SELECT mobile FROM broadcast_entries WHERE broadcast_id = $1 AND verdict = 'valid'
+    let numbers: Vec<String> = crate::db!(
+        outbox.db(),
+        fetch_all,
+        sqlx::query_scalar(
+            "SELECT mobile FROM broadcast_entries WHERE broadcast_id = $1 AND verdict = 'valid'
          ORDER BY position",
-    )
-    .bind(id))?;
+        )
+        .bind(id)
+    )?;
     let region = outbox.config().phone_region;
     let language: Language = language.parse().unwrap_or(Language::Ar);
     let clock = outbox.clock();
@@ -337,13 +355,17 @@ pub async fn send(outbox: &Outbox, by: &str, id: i64) -> Result<usize, Failure> 
     // The draft is claimed first, so that two confirmations cannot both queue it.
     let now = clock.real_now();
     // language=SQL
-    let claimed = crate::db!(outbox.db(), execute, sqlx::query(
-        "UPDATE broadcasts SET state = 'sending', sent_by = $1, sent_at = $2
+    let claimed = crate::db!(
+        outbox.db(),
+        execute,
+        sqlx::query(
+            "UPDATE broadcasts SET state = 'sending', sent_by = $1, sent_at = $2
          WHERE id = $3 AND state = 'draft'",
-    )
-    .bind(by)
-    .bind(stamp(now))
-    .bind(id))?;
+        )
+        .bind(by)
+        .bind(stamp(now))
+        .bind(id)
+    )?;
     if claimed == 0 {
         return Err(BroadcastError::NotDraft.into());
     }
@@ -367,17 +389,24 @@ pub async fn cancel(outbox: &Outbox, by: &str, id: i64) -> Result<i64, Failure> 
     let now = stamp(at);
     let mut tx = outbox.db().begin().await?;
     // language=SQL
-    let done = crate::conn!(tx, execute, sqlx::query(
-        "UPDATE broadcasts SET state = 'cancelled', cancelled_by = $1, cancelled_at = $2
+    let done = crate::conn!(
+        tx,
+        execute,
+        sqlx::query(
+            "UPDATE broadcasts SET state = 'cancelled', cancelled_by = $1, cancelled_at = $2
          WHERE id = $3 AND state IN ('draft', 'sending')",
-    )
-    .bind(by)
-    .bind(&now)
-    .bind(id))?;
+        )
+        .bind(by)
+        .bind(&now)
+        .bind(id)
+    )?;
     if done == 0 {
         // language=SQL
-        let exists: Option<i64> = crate::conn!(tx, fetch_optional, sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM broadcasts WHERE id = $1")
-            .bind(id))?;
+        let exists: Option<i64> = crate::conn!(
+            tx,
+            fetch_optional,
+            sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM broadcasts WHERE id = $1").bind(id)
+        )?;
         return Err(match exists {
             Some(_) => BroadcastError::NotDraft,
             None => BroadcastError::NotFound,

@@ -69,15 +69,19 @@ pub async fn exclude_in(
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     // language=SQL
-    let done = crate::conn!(tx, execute, sqlx::query(
-        "INSERT INTO do_not_contact (mobile, scope, reason, source, added_at)
+    let done = crate::conn!(
+        tx,
+        execute,
+        sqlx::query(
+            "INSERT INTO do_not_contact (mobile, scope, reason, source, added_at)
          VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING",
-    )
-    .bind(mobile.e164())
-    .bind(scope.as_str())
-    .bind(reason)
-    .bind(source)
-    .bind(stamp(now)))?;
+        )
+        .bind(mobile.e164())
+        .bind(scope.as_str())
+        .bind(reason)
+        .bind(source)
+        .bind(stamp(now))
+    )?;
     Ok(done == 1)
 }
 
@@ -88,7 +92,8 @@ pub async fn is_excluded(
     kind: Kind,
 ) -> Result<bool, sqlx::Error> {
     // language=SQL
-    let found: Option<i64> = crate::db!(db, fetch_optional, sqlx::query_scalar(
+    let found: Option<i64> =
+        crate::db!(db, fetch_optional, sqlx::query_scalar(
         "SELECT CAST(1 AS BIGINT) FROM do_not_contact WHERE mobile = $1 AND restored_at IS NULL
          AND (scope = 'all' OR (scope = 'marketing' AND $2)) LIMIT 1",
     )
@@ -99,10 +104,15 @@ pub async fn is_excluded(
 
 /// Every actively excluded number, whatever its scope (for a batch that is all marketing: the
 /// campaign's selection, a broadcast's review).
-pub async fn active_numbers(db: &crate::platform::store::Db) -> Result<HashSet<String>, sqlx::Error> {
+pub async fn active_numbers(
+    db: &crate::platform::store::Db,
+) -> Result<HashSet<String>, sqlx::Error> {
     // language=SQL
-    let rows: Vec<String> =
-        crate::db!(db, fetch_all, sqlx::query_scalar("SELECT DISTINCT mobile FROM do_not_contact WHERE restored_at IS NULL"))?;
+    let rows: Vec<String> = crate::db!(
+        db,
+        fetch_all,
+        sqlx::query_scalar("SELECT DISTINCT mobile FROM do_not_contact WHERE restored_at IS NULL")
+    )?;
     Ok(rows.into_iter().collect())
 }
 
@@ -127,14 +137,18 @@ pub async fn page(
         .map(|digits| format!("%{digits}%"));
     let offset = i64::from(page.max(1) - 1) * PER_PAGE;
     // language=SQL
-    let rows: Vec<(i64, String, String, Option<String>, String, String)> = crate::db!(db, fetch_all, sqlx::query_as(
-        "SELECT id, mobile, scope, reason, source, added_at FROM do_not_contact
+    let rows: Vec<(i64, String, String, Option<String>, String, String)> = crate::db!(
+        db,
+        fetch_all,
+        sqlx::query_as(
+            "SELECT id, mobile, scope, reason, source, added_at FROM do_not_contact
          WHERE restored_at IS NULL AND ($1 IS NULL OR mobile LIKE $1)
          ORDER BY added_at DESC, id DESC LIMIT $2 OFFSET $3",
-    )
-    .bind(&search)
-    .bind(PER_PAGE)
-    .bind(offset))?;
+        )
+        .bind(&search)
+        .bind(PER_PAGE)
+        .bind(offset)
+    )?;
     // language=SQL
     let total: i64 = crate::db!(db, fetch_one, sqlx::query_scalar(
         "SELECT COUNT(*) FROM do_not_contact WHERE restored_at IS NULL AND ($1 IS NULL OR mobile LIKE $1)",

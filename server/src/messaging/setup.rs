@@ -34,13 +34,12 @@ pub fn build(
             Arc::new(settings.clone()),
             timers,
             instance,
-        ).with_check(
-            Arc::new(ClinicCheck {
-                clinic: clinic.clone(),
-                statuses: statuses.clone(),
-                region: settings.phone_region,
-            }),
-        ),
+        )
+        .with_check(Arc::new(ClinicCheck {
+            clinic: clinic.clone(),
+            statuses: statuses.clone(),
+            region: settings.phone_region,
+        })),
         clinic,
         templates: Arc::new(templates),
         statuses,

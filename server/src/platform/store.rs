@@ -99,12 +99,14 @@ macro_rules! db {
 macro_rules! conn {
     ($conn:expr, execute, $query:expr) => {
         match $conn.conn() {
-            $crate::platform::store::Conn::Sqlite(connection) => {
-                $query.execute(connection).await.map(|done| done.rows_affected())
-            }
-            $crate::platform::store::Conn::Postgres(connection) => {
-                $query.execute(connection).await.map(|done| done.rows_affected())
-            }
+            $crate::platform::store::Conn::Sqlite(connection) => $query
+                .execute(connection)
+                .await
+                .map(|done| done.rows_affected()),
+            $crate::platform::store::Conn::Postgres(connection) => $query
+                .execute(connection)
+                .await
+                .map(|done| done.rows_affected()),
         }
     };
     ($conn:expr, $run:ident, $query:expr) => {
@@ -190,8 +192,8 @@ impl Tx {
     /// The transaction's connection.
     pub fn conn(&mut self) -> Conn<'_> {
         match self {
-            Self::Sqlite(tx) => Conn::Sqlite(&mut **tx),
-            Self::Postgres(tx) => Conn::Postgres(&mut **tx),
+            Self::Sqlite(tx) => Conn::Sqlite(tx),
+            Self::Postgres(tx) => Conn::Postgres(tx),
         }
     }
 
@@ -231,8 +233,8 @@ impl Conn<'_> {
     /// Reborrows the connection (so that `conn!` takes a `Conn` as it takes a [`Tx`]).
     pub fn conn(&mut self) -> Conn<'_> {
         match self {
-            Self::Sqlite(connection) => Conn::Sqlite(&mut **connection),
-            Self::Postgres(connection) => Conn::Postgres(&mut **connection),
+            Self::Sqlite(connection) => Conn::Sqlite(connection),
+            Self::Postgres(connection) => Conn::Postgres(connection),
         }
     }
 }
@@ -368,4 +370,33 @@ pub async fn resync_ids(db: &Db) -> Result<(), sqlx::Error> {
 pub async fn ping(db: &Db) -> Result<(), sqlx::Error> {
     // language=SQL
     crate::db!(db, execute, sqlx::query("SELECT 1")).map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_backends_have_the_same_numbered_migration_steps() {
+        let steps = |migrator: &sqlx::migrate::Migrator| -> Vec<(i64, String)> {
+            migrator
+                .iter()
+                .map(|m| (m.version, m.description.to_string()))
+                .collect()
+        };
+        assert_eq!(steps(&MIGRATOR), steps(&PG_MIGRATOR));
+        assert!(steps(&MIGRATOR).len() >= 9);
+    }
+
+    #[test]
+    fn a_database_url_is_shown_without_its_password() {
+        assert_eq!(
+            redact("postgres://nabd:s3cret@db.clinic.lan:5432/nabd"),
+            "postgres://nabd:***@db.clinic.lan:5432/nabd"
+        );
+        assert_eq!(redact("postgres://nabd@db/nabd"), "postgres://nabd@db/nabd");
+        assert_eq!(redact("sqlite://data/nabd.db"), "sqlite://data/nabd.db");
+        assert_eq!(Backend::of_url("postgresql://x/y"), Backend::Postgres);
+        assert_eq!(Backend::of_url("sqlite://data/nabd.db"), Backend::Sqlite);
+    }
 }

@@ -29,9 +29,7 @@ pub enum CopyError {
         host: String,
         heartbeat_at: String,
     },
-    #[error(
-        "the target database already holds data ({0}); pass --replace to empty it first"
-    )]
+    #[error("the target database already holds data ({0}); pass --replace to empty it first")]
     TargetNotEmpty(String),
     #[error("table {table}: {source_rows} rows in the source but {target_rows} in the target")]
     Mismatch {
@@ -109,12 +107,11 @@ async fn tables(db: &Db) -> Result<Vec<Table>, CopyError> {
             .await?;
             for name in names {
                 // language=SQL
-                let columns: Vec<(String, String)> = sqlx::query_as(
-                    "SELECT name, type FROM pragma_table_info($1) ORDER BY cid",
-                )
-                .bind(&name)
-                .fetch_all(pool)
-                .await?;
+                let columns: Vec<(String, String)> =
+                    sqlx::query_as("SELECT name, type FROM pragma_table_info($1) ORDER BY cid")
+                        .bind(&name)
+                        .fetch_all(pool)
+                        .await?;
                 // language=SQL
                 let parents: Vec<String> =
                     sqlx::query_scalar("SELECT \"table\" FROM pragma_foreign_key_list($1)")
@@ -220,7 +217,11 @@ async fn count(db: &Db, table: &str) -> Result<i64, sqlx::Error> {
 }
 
 /// Reads every row of `table` (the columns `columns`, in order).
-async fn read(db: &Db, table: &str, columns: &[(String, Kind)]) -> Result<Vec<Vec<Value>>, sqlx::Error> {
+async fn read(
+    db: &Db,
+    table: &str,
+    columns: &[(String, Kind)],
+) -> Result<Vec<Vec<Value>>, sqlx::Error> {
     let list: Vec<String> = columns.iter().map(|(c, _)| quoted(c)).collect();
     let sql = format!("SELECT {} FROM {}", list.join(", "), quoted(table));
     macro_rules! rows {
@@ -245,11 +246,15 @@ async fn read(db: &Db, table: &str, columns: &[(String, Kind)]) -> Result<Vec<Ve
     }
     match db {
         Db::Sqlite(pool) => {
-            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?;
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .fetch_all(pool)
+                .await?;
             rows!(rows)
         }
         Db::Postgres(pool) => {
-            let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).fetch_all(pool).await?;
+            let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .fetch_all(pool)
+                .await?;
             rows!(rows)
         }
     }
@@ -270,7 +275,11 @@ async fn write(
     let per_statement = (30_000 / columns.len()).clamp(1, 500);
     let mut tx = db.begin().await?;
     for chunk in rows.chunks(per_statement) {
-        let mut sql = format!("INSERT INTO {} ({}) VALUES ", quoted(table), list.join(", "));
+        let mut sql = format!(
+            "INSERT INTO {} ({}) VALUES ",
+            quoted(table),
+            list.join(", ")
+        );
         let mut n = 0;
         for (index, _) in chunk.iter().enumerate() {
             if index > 0 {
@@ -301,7 +310,11 @@ async fn write(
                 query
             }};
         }
-        crate::conn!(tx, execute, bound!(sqlx::query(sqlx::AssertSqlSafe(sql.clone()))))?;
+        crate::conn!(
+            tx,
+            execute,
+            bound!(sqlx::query(sqlx::AssertSqlSafe(sql.clone())))
+        )?;
     }
     tx.commit().await
 }
@@ -326,7 +339,11 @@ pub async fn copy(
     now: DateTime<Utc>,
 ) -> Result<Vec<Copied>, CopyError> {
     let source = store::open(from).await?;
-    if let Some(live) = instance::live(&source, now, heartbeat).await?.into_iter().next() {
+    if let Some(live) = instance::live(&source, now, heartbeat)
+        .await?
+        .into_iter()
+        .next()
+    {
         return Err(CopyError::SourceLive {
             id: live.id,
             host: live.host,
@@ -365,8 +382,10 @@ pub async fn copy(
             .collect();
         let rows = read(&source, &table.name, &columns).await?;
         write(&target, &table.name, &columns, rows).await?;
-        let (source_rows, target_rows) =
-            (count(&source, &table.name).await?, count(&target, &table.name).await?);
+        let (source_rows, target_rows) = (
+            count(&source, &table.name).await?,
+            count(&target, &table.name).await?,
+        );
         if source_rows != target_rows {
             return Err(CopyError::Mismatch {
                 table: table.name.clone(),

@@ -132,8 +132,7 @@ async fn every_admin_page_and_server_function_refuses_an_anonymous_visitor() {
         "SELECT COUNT(*) FROM outbox",
         "SELECT COUNT(*) FROM do_not_contact",
     ] {
-        let rows: i64 = nabd::db!(&pool, fetch_one, sqlx::query_scalar(count))
-            .expect("count");
+        let rows: i64 = nabd::db!(&pool, fetch_one, sqlx::query_scalar(count)).expect("count");
         assert_eq!(rows, 0, "nothing was written: {count}");
     }
 }

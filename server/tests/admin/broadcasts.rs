@@ -55,8 +55,12 @@ async fn a_broadcast_is_reviewed_sent_staggered_and_cancelled_with_an_audit_trai
     assert_eq!(reviewed["duplicates"][0]["line"], 2);
     assert_eq!(reviewed["duplicates"][0]["reason"], "1");
     assert_eq!(reviewed["excluded"][0]["mobile"], "+966559876543");
-    let queued: i64 = nabd::db!(&pool, fetch_one, sqlx::query_scalar("SELECT COUNT(*) FROM outbox"))
-        .expect("count");
+    let queued: i64 = nabd::db!(
+        &pool,
+        fetch_one,
+        sqlx::query_scalar("SELECT COUNT(*) FROM outbox")
+    )
+    .expect("count");
     assert_eq!(queued, 0, "a review sends nothing");
 
     // The review page shows it in both languages.
@@ -94,9 +98,12 @@ async fn a_broadcast_is_reviewed_sent_staggered_and_cancelled_with_an_audit_trai
         )
         .await;
     assert_eq!(again.status(), StatusCode::CONFLICT, "sent only once");
-    let rows: Vec<(String, String, String, String)> =
-        nabd::db!(&pool, fetch_all, sqlx::query_as("SELECT kind, recipient, not_before, batch FROM outbox ORDER BY not_before"))
-            .expect("rows");
+    let rows: Vec<(String, String, String, String)> = nabd::db!(
+        &pool,
+        fetch_all,
+        sqlx::query_as("SELECT kind, recipient, not_before, batch FROM outbox ORDER BY not_before")
+    )
+    .expect("rows");
     let recipients: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
     assert_eq!(recipients, vec!["+966501234567", "+966531112222"]);
     assert!(
@@ -111,8 +118,12 @@ async fn a_broadcast_is_reviewed_sent_staggered_and_cancelled_with_an_audit_trai
     );
 
     // One goes out; the other is cancelled.
-    nabd::db!(&pool, execute, sqlx::query("UPDATE outbox SET state = 'sent' WHERE recipient = '+966501234567'"))
-        .expect("sent");
+    nabd::db!(
+        &pool,
+        execute,
+        sqlx::query("UPDATE outbox SET state = 'sent' WHERE recipient = '+966501234567'")
+    )
+    .expect("sent");
     let progress: Value = app
         .get(&format!("/api/v1/admin/broadcasts/{id}"), Some(&admin))
         .await
@@ -133,9 +144,12 @@ async fn a_broadcast_is_reviewed_sent_staggered_and_cancelled_with_an_audit_trai
         .await
         .expect("json");
     assert_eq!(cancelled["cancelled"], 1);
-    let state: String =
-        nabd::db!(&pool, fetch_one, sqlx::query_scalar("SELECT state FROM outbox WHERE recipient = '+966531112222'"))
-            .expect("state");
+    let state: String = nabd::db!(
+        &pool,
+        fetch_one,
+        sqlx::query_scalar("SELECT state FROM outbox WHERE recipient = '+966531112222'")
+    )
+    .expect("state");
     assert_eq!(state, "cancelled");
     let listed: Value = app
         .get("/api/v1/admin/broadcasts", Some(&admin))
@@ -145,9 +159,13 @@ async fn a_broadcast_is_reviewed_sent_staggered_and_cancelled_with_an_audit_trai
         .expect("json");
     assert_eq!(listed[0]["state"], "cancelled");
     assert_eq!(listed[0]["progress"]["cancelled"], 1);
-    let audit: Vec<(String, String)> = nabd::db!(&pool, fetch_all, sqlx::query_as(
-        "SELECT action, detail FROM audit_log WHERE action LIKE 'broadcast%' ORDER BY id",
-    ))
+    let audit: Vec<(String, String)> = nabd::db!(
+        &pool,
+        fetch_all,
+        sqlx::query_as(
+            "SELECT action, detail FROM audit_log WHERE action LIKE 'broadcast%' ORDER BY id",
+        )
+    )
     .expect("audit");
     assert_eq!(
         audit,
@@ -284,9 +302,13 @@ async fn a_confirmed_broadcast_goes_out_through_the_job_runtime_and_skips_a_numb
         progress,
         json!({ "queued": 0, "sent": 3, "failed": 0, "skipped": 1, "cancelled": 0 })
     );
-    let skipped: String = nabd::db!(&pool, fetch_one, sqlx::query_scalar(
-        "SELECT recipient FROM outbox WHERE state = 'skipped' AND error LIKE 'do_not_contact%'",
-    ))
+    let skipped: String = nabd::db!(
+        &pool,
+        fetch_one,
+        sqlx::query_scalar(
+            "SELECT recipient FROM outbox WHERE state = 'skipped' AND error LIKE 'do_not_contact%'",
+        )
+    )
     .expect("skipped");
     assert_eq!(skipped, "+966504444444");
 }

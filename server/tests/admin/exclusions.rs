@@ -69,9 +69,12 @@ async fn an_admin_excludes_and_restores_a_number_and_both_are_audited() {
     assert_eq!(list["total"], 0);
 
     let pool = common::postgres::connect(&app.db_url).await;
-    let audit: Vec<(String, String, String)> =
-        nabd::db!(&pool, fetch_all, sqlx::query_as("SELECT username, action, detail FROM audit_log ORDER BY id"))
-            .expect("audit");
+    let audit: Vec<(String, String, String)> = nabd::db!(
+        &pool,
+        fetch_all,
+        sqlx::query_as("SELECT username, action, detail FROM audit_log ORDER BY id")
+    )
+    .expect("audit");
     let actions: Vec<_> = audit
         .iter()
         .map(|(u, a, d)| (u.as_str(), a.as_str(), d.as_str()))
@@ -138,8 +141,11 @@ async fn a_csv_import_excludes_every_mobile_and_reports_the_rest() {
             ),
         ]
     );
-    let audited: i64 =
-        nabd::db!(&pool, fetch_one, sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'number_excluded'"))
-            .expect("count");
+    let audited: i64 = nabd::db!(
+        &pool,
+        fetch_one,
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'number_excluded'")
+    )
+    .expect("count");
     assert_eq!(audited, 2);
 }

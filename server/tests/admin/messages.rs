@@ -58,8 +58,12 @@ async fn the_message_log_filters_and_an_admin_resolves_an_uncertain_message() {
         Some(&session),
     )
     .await;
-    let state: String = nabd::db!(&pool, fetch_one, sqlx::query_scalar("SELECT state FROM outbox WHERE id = 1"))
-        .expect("state");
+    let state: String = nabd::db!(
+        &pool,
+        fetch_one,
+        sqlx::query_scalar("SELECT state FROM outbox WHERE id = 1")
+    )
+    .expect("state");
     assert_eq!(state, "sent");
     let again = call_server_fn(
         &app,
@@ -72,9 +76,12 @@ async fn the_message_log_filters_and_an_admin_resolves_an_uncertain_message() {
     .await
     .expect("body");
     assert!(again.contains("NotUncertain"), "{again}");
-    let audited: i64 =
-        nabd::db!(&pool, fetch_one, sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'uncertain_marked_sent'"))
-            .expect("count");
+    let audited: i64 = nabd::db!(
+        &pool,
+        fetch_one,
+        sqlx::query_scalar("SELECT COUNT(*) FROM audit_log WHERE action = 'uncertain_marked_sent'")
+    )
+    .expect("count");
     assert_eq!(audited, 1);
 }
 
@@ -128,15 +135,19 @@ async fn the_json_log_and_the_page_check_their_filters_the_same_way() {
 async fn the_log_says_which_touch_a_reminder_was_and_why_one_was_not_sent_in_both_languages() {
     let app = start().await;
     let pool = common::postgres::connect(&app.db_url).await;
-    nabd::db!(&pool, execute, sqlx::raw_sql(
-        "INSERT INTO outbox (id, kind, recipient, body, language, idempotency_key, not_before,
+    nabd::db!(
+        &pool,
+        execute,
+        sqlx::raw_sql(
+            "INSERT INTO outbox (id, kind, recipient, body, language, idempotency_key, not_before,
                              clinic_day, state, error, appointment_id, touch, created_at,
                              updated_at)
          VALUES (1, 'reminder', '+966501234567', 'r', 'ar',
                  'reminder:day_before:7:2026-01-06T09:00:1:966501234567',
                  '2026-01-05T15:00:00.000Z', '2026-01-05', 'skipped', 'appointment_changed', 7,
                  'day_before', '2026-01-05T07:00:00.000Z', '2026-01-05T15:00:00.000Z');",
-    ))
+        )
+    )
     .expect("fixture");
     let session = app.session("manager", "correct horse battery").await;
     let english = app.html("/en/admin/messages", Some(&session)).await;

@@ -17,16 +17,20 @@ async fn returned_patient(app: &App, name_ar: &str, name_en: &str, doctor: &str)
     ))
     .expect("fixture");
     nabd::platform::store::resync_ids(&pool).await.expect("ids");
-    nabd::db!(&pool, execute, sqlx::query(
-        "INSERT INTO campaign_patients (id, batch_id, patient_id, name_ar, name_en, mobile,
+    nabd::db!(
+        &pool,
+        execute,
+        sqlx::query(
+            "INSERT INTO campaign_patients (id, batch_id, patient_id, name_ar, name_en, mobile,
              last_visit, lifetime_halalas, holdout, state, message_id, converted_at,
              conversion_date, conversion_doctor_name, revenue_since_halalas)
          VALUES (1, 1, 42, $1, $2, '+966501234567', '2024-06-01', 1000, 0, 'queued', 1,
                  '2026-01-06 10:00:00', '2026-01-08', $3, 5000)",
+        )
+        .bind(name_ar)
+        .bind(name_en)
+        .bind(doctor)
     )
-    .bind(name_ar)
-    .bind(name_en)
-    .bind(doctor))
     .expect("fixture");
     pool.close().await;
 }

@@ -110,8 +110,12 @@ async fn a_change_without_the_csrf_token_or_from_another_site_is_refused() {
     assert_eq!(cross_site_sign_in.status(), StatusCode::FORBIDDEN);
 
     let pool = common::postgres::connect(&app.db_url).await;
-    let excluded: i64 = nabd::db!(&pool, fetch_one, sqlx::query_scalar("SELECT COUNT(*) FROM do_not_contact"))
-        .expect("count");
+    let excluded: i64 = nabd::db!(
+        &pool,
+        fetch_one,
+        sqlx::query_scalar("SELECT COUNT(*) FROM do_not_contact")
+    )
+    .expect("count");
     assert_eq!(excluded, 0, "nothing was changed");
 }
 
@@ -349,9 +353,12 @@ async fn nobody_can_lock_the_real_admin_out_from_another_address() {
     );
     // The audit log names each client's own address, not the proxy's.
     let db = common::postgres::connect(&app.db_url).await;
-    let rows: Vec<(String, String)> =
-        nabd::db!(&db, fetch_all, sqlx::query_as("SELECT action, detail FROM audit_log ORDER BY id"))
-            .expect("audit");
+    let rows: Vec<(String, String)> = nabd::db!(
+        &db,
+        fetch_all,
+        sqlx::query_as("SELECT action, detail FROM audit_log ORDER BY id")
+    )
+    .expect("audit");
     assert_eq!(rows.len(), 7);
     assert_eq!(
         rows[0],

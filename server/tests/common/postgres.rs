@@ -73,7 +73,9 @@ fn free_port() -> u16 {
 impl Server {
     /// The shared server, started when none is running.
     pub fn shared() -> Arc<Self> {
-        let mut shared = SHARED.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut shared = SHARED
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         if let Some(server) = shared.upgrade() {
             return server;
         }
@@ -98,7 +100,11 @@ impl Server {
         let bin = bin_dir();
         let data = dir.path().join("data");
         let data = data.to_str().expect("utf-8");
-        run(&bin, "initdb", &["-D", data, "-U", "nabd", "--auth=trust", "-N", "-E", "UTF8"]);
+        run(
+            &bin,
+            "initdb",
+            &["-D", data, "-U", "nabd", "--auth=trust", "-N", "-E", "UTF8"],
+        );
         let port = free_port();
         let options = format!(
             "-c listen_addresses=127.0.0.1 -p {port} -k {} -c fsync=off \
@@ -110,7 +116,16 @@ impl Server {
         run(
             &bin,
             "pg_ctl",
-            &["-D", data, "-w", "-l", log.to_str().expect("utf-8"), "-o", &options, "start"],
+            &[
+                "-D",
+                data,
+                "-w",
+                "-l",
+                log.to_str().expect("utf-8"),
+                "-o",
+                &options,
+                "start",
+            ],
         );
         Self { dir, port, bin }
     }
@@ -151,7 +166,9 @@ impl Drop for Server {
             } else {
                 Command::new(&path)
             };
-            let _ = command.args(["-D", data, "-m", "immediate", "stop"]).output();
+            let _ = command
+                .args(["-D", data, "-m", "immediate", "stop"])
+                .output();
         }
     }
 }
@@ -182,6 +199,24 @@ pub async fn app_database(dir: &Path) -> AppDatabase {
         url: format!("sqlite://{}/nabd.db", dir.display()),
         server: None,
     }
+}
+
+/// The app database kept in `dir`: the same one each time a test starts Nabd again on that
+/// folder (on PostgreSQL, its URL is remembered in `dir/app-database-url`).
+pub async fn app_database_in(dir: &Path) -> AppDatabase {
+    if !selected() {
+        return app_database(dir).await;
+    }
+    let remembered = dir.join("app-database-url");
+    if let Ok(url) = std::fs::read_to_string(&remembered) {
+        return AppDatabase {
+            url,
+            server: Some(Server::shared()),
+        };
+    }
+    let database = app_database(dir).await;
+    std::fs::write(&remembered, &database.url).expect("remember the database");
+    database
 }
 
 /// A fresh PostgreSQL database whatever the suite runs on (for the tests that are about

@@ -141,18 +141,22 @@ pub async fn receive(
                 "a message from a sender that is not a valid number; stored apart"
             );
             // language=SQL
-            let done = crate::conn!(tx, execute, sqlx::query(
-                "INSERT INTO inbound_messages (provider_message_id, sender, body, sent_at,
+            let done = crate::conn!(
+                tx,
+                execute,
+                sqlx::query(
+                    "INSERT INTO inbound_messages (provider_message_id, sender, body, sent_at,
                      received_at, type, provider, sender_valid)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, 0) ON CONFLICT DO NOTHING",
-            )
-            .bind(&message.id)
-            .bind(message.from.chars().take(64).collect::<String>())
-            .bind(&shown)
-            .bind(stamp(message.sent_at))
-            .bind(stamp(now))
-            .bind(&message.message_type)
-            .bind(message.source.as_str()))?;
+                )
+                .bind(&message.id)
+                .bind(message.from.chars().take(64).collect::<String>())
+                .bind(&shown)
+                .bind(stamp(message.sent_at))
+                .bind(stamp(now))
+                .bind(&message.message_type)
+                .bind(message.source.as_str())
+            )?;
             if done == 1 {
                 stored.invalid_senders += 1;
             } else {
@@ -245,15 +249,8 @@ pub async fn receive(
         .bind((intent == Intent::Confirm).then_some(&sent_at)))?;
         if intent == Intent::Stop {
             let reason = format!("replied {:?}", shown.chars().take(60).collect::<String>());
-            if exclusions::exclude_in(
-                &mut tx,
-                &mobile,
-                Scope::All,
-                Some(&reason),
-                "whatsapp",
-                now,
-            )
-            .await?
+            if exclusions::exclude_in(&mut tx, &mobile, Scope::All, Some(&reason), "whatsapp", now)
+                .await?
             {
                 stored.opted_out += 1;
                 tracing::info!(to = %mobile, "patient opted out by reply; number excluded");
@@ -293,13 +290,17 @@ async fn look_up_new(
         .unwrap_or_else(|_| "[]".to_owned());
     // language=SQL
     let db = messaging.outbox.db();
-    let named: Vec<String> = crate::db!(db, fetch_all, sqlx::query_scalar(crate::sql_in_json!(
+    let named: Vec<String> = crate::db!(
         db,
-        text,
-        "SELECT mobile FROM conversations WHERE mobile IN ",
-        " AND patient_name IS NOT NULL"
-    ))
-    .bind(list))?;
+        fetch_all,
+        sqlx::query_scalar(crate::sql_in_json!(
+            db,
+            text,
+            "SELECT mobile FROM conversations WHERE mobile IN ",
+            " AND patient_name IS NOT NULL"
+        ))
+        .bind(list)
+    )?;
     let unnamed: Vec<Mobile> = numbers
         .into_iter()
         .filter(|m| !named.iter().any(|n| n == m.e164()))
@@ -485,27 +486,35 @@ pub async fn list(
         ),
     };
     // language=SQL
-    crate::db!(db, fetch_all, sqlx::query_as(summary_sql!(
-        "WHERE ($5 = 'all'
+    crate::db!(
+        db,
+        fetch_all,
+        sqlx::query_as(summary_sql!(
+            "WHERE ($5 = 'all'
                 OR ($5 = 'needs_action' AND pending_intent IS NOT NULL AND handled_at IS NULL)
                 OR ($5 = 'confirmations' AND confirmed_at IS NOT NULL))
            AND ($1 IS NULL OR mobile LIKE $2 OR patient_name LIKE $1
                 OR LOWER(patient_name_en) LIKE LOWER($1))
          ORDER BY last_at DESC, mobile LIMIT $3 OFFSET $4"
-    ))
-    .bind(name_like)
-    .bind(number_like.unwrap_or_else(|| "\u{0}".to_owned()))
-    .bind(PAGE)
-    .bind(i64::from(page.saturating_sub(1)) * PAGE)
-    .bind(filter))
+        ))
+        .bind(name_like)
+        .bind(number_like.unwrap_or_else(|| "\u{0}".to_owned()))
+        .bind(PAGE)
+        .bind(i64::from(page.saturating_sub(1)) * PAGE)
+        .bind(filter)
+    )
 }
 
 /// How many conversations need someone to act (the count in the admin navigation).
 pub async fn needing_action(db: &crate::platform::store::Db) -> Result<i64, sqlx::Error> {
     // language=SQL
-    crate::db!(db, fetch_one, sqlx::query_scalar(
-        "SELECT COUNT(*) FROM conversations WHERE pending_intent IS NOT NULL AND handled_at IS NULL",
-    ))
+    crate::db!(
+        db,
+        fetch_one,
+        sqlx::query_scalar(
+            "SELECT COUNT(*) FROM conversations WHERE pending_intent IS NOT NULL AND handled_at IS NULL",
+        )
+    )
 }
 
 /// One line of a conversation's thread.
@@ -566,18 +575,26 @@ pub async fn thread(
     };
     if mark_read {
         // language=SQL
-        crate::db!(db, execute, sqlx::query("UPDATE conversations SET unread = 0, opened_at = $1 WHERE mobile = $2")
-            .bind(stamp(now))
-            .bind(mobile.e164()))?;
+        crate::db!(
+            db,
+            execute,
+            sqlx::query("UPDATE conversations SET unread = 0, opened_at = $1 WHERE mobile = $2")
+                .bind(stamp(now))
+                .bind(mobile.e164())
+        )?;
     }
     // language=SQL
-    let inbound: Vec<InboundLine> = crate::db!(db, fetch_all, sqlx::query_as(
-        "SELECT sent_at, body, type, intent, answers_kind, appointment_id
+    let inbound: Vec<InboundLine> = crate::db!(
+        db,
+        fetch_all,
+        sqlx::query_as(
+            "SELECT sent_at, body, type, intent, answers_kind, appointment_id
          FROM inbound_messages WHERE sender = $1 AND sender_valid = 1
          ORDER BY sent_at DESC, id DESC LIMIT $2",
-    )
-    .bind(mobile.e164())
-    .bind(THREAD_LINES))?;
+        )
+        .bind(mobile.e164())
+        .bind(THREAD_LINES)
+    )?;
     let outbound = outbox::to_number(db, mobile, THREAD_LINES).await?;
     let mut lines: Vec<Line> = inbound
         .into_iter()
@@ -613,10 +630,16 @@ pub async fn thread(
     }))
 }
 
-async fn summary(db: &crate::platform::store::Db, mobile: &Mobile) -> Result<Option<Summary>, sqlx::Error> {
+async fn summary(
+    db: &crate::platform::store::Db,
+    mobile: &Mobile,
+) -> Result<Option<Summary>, sqlx::Error> {
     // language=SQL
-    crate::db!(db, fetch_optional, sqlx::query_as(summary_sql!("WHERE mobile = $1"))
-        .bind(mobile.e164()))
+    crate::db!(
+        db,
+        fetch_optional,
+        sqlx::query_as(summary_sql!("WHERE mobile = $1")).bind(mobile.e164())
+    )
 }
 
 struct Window {
@@ -654,13 +677,17 @@ pub async fn mark_handled(
     now: DateTime<Utc>,
 ) -> Result<bool, sqlx::Error> {
     // language=SQL
-    let done = crate::db!(db, execute, sqlx::query(
-        "UPDATE conversations SET handled_at = $1, handled_by = $2, pending_intent = NULL
+    let done = crate::db!(
+        db,
+        execute,
+        sqlx::query(
+            "UPDATE conversations SET handled_at = $1, handled_by = $2, pending_intent = NULL
          WHERE mobile = $3",
-    )
-    .bind(stamp(now))
-    .bind(by)
-    .bind(mobile.e164()))?;
+        )
+        .bind(stamp(now))
+        .bind(by)
+        .bind(mobile.e164())
+    )?;
     Ok(done == 1)
 }
 
@@ -722,9 +749,13 @@ pub async fn reply(
     let queued = messaging.outbox.enqueue(&[message]).await?;
     let id = queued.first().map(|q| q.id).unwrap_or_default();
     // language=SQL
-    crate::db!(db, execute, sqlx::query("UPDATE conversations SET last_at = $1 WHERE mobile = $2 AND last_at < $1")
-        .bind(stamp(now))
-        .bind(mobile.e164()))?;
+    crate::db!(
+        db,
+        execute,
+        sqlx::query("UPDATE conversations SET last_at = $1 WHERE mobile = $2 AND last_at < $1")
+            .bind(stamp(now))
+            .bind(mobile.e164())
+    )?;
     Ok(id)
 }
 
@@ -765,13 +796,17 @@ pub async fn appointment_replies(
         stamp(clock.real_instant_of(local))
     };
     // language=SQL
-    let rows: Vec<(i64, String, String, String, String)> = crate::db!(db, fetch_all, sqlx::query_as(
-        "SELECT appointment_id, intent, body, sent_at, sender FROM inbound_messages
+    let rows: Vec<(i64, String, String, String, String)> = crate::db!(
+        db,
+        fetch_all,
+        sqlx::query_as(
+            "SELECT appointment_id, intent, body, sent_at, sender FROM inbound_messages
          WHERE appointment_id IS NOT NULL AND sent_at >= $1 AND sent_at < $2
          ORDER BY appointment_id, sent_at, id",
-    )
-    .bind(real(date - Span::days(14)))
-    .bind(real(date + Span::days(2))))?;
+        )
+        .bind(real(date - Span::days(14)))
+        .bind(real(date + Span::days(2)))
+    )?;
     let mut by_appointment: BTreeMap<i64, Vec<(String, String, String, String)>> = BTreeMap::new();
     for (appointment_id, intent, body, at, sender) in rows {
         by_appointment

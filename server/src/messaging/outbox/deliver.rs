@@ -94,7 +94,8 @@ impl Outbox {
     /// the result. Safe to call twice at once: only one call claims it.
     pub async fn deliver(&self, id: i64) -> Result<Outcome, OutboxError> {
         // language=SQL
-        let Some(row) = crate::db!(&self.db, fetch_optional, sqlx::query_as::<_, ClaimRow>(
+        let Some(row) =
+            crate::db!(&self.db, fetch_optional, sqlx::query_as::<_, ClaimRow>(
             "SELECT kind, recipient, body, language, template, params, not_before, expires_at,
                     state, attempts, idempotency_key, appointment_id, touch, created_at
              FROM outbox WHERE id = $1",
@@ -135,7 +136,9 @@ impl Outbox {
         if let Some(waiting) = self.recheck(id, kind, &row, expires_at, now).await? {
             return Ok(waiting);
         }
-        let budget = kind.counts_against_budget().then_some(row.recipient.as_str());
+        let budget = kind
+            .counts_against_budget()
+            .then_some(row.recipient.as_str());
         match self.claim(id, now, budget).await? {
             Claim::Claimed => {}
             Claim::OverBudget => {
@@ -174,17 +177,21 @@ impl Outbox {
             Ok(accepted) => {
                 let sent_at = stamp(self.clock.real_now());
                 // language=SQL
-                crate::db!(&self.db, execute, sqlx::query(
-                    "UPDATE outbox SET state = 'sent', sent_at = $1, provider_message_id = $2,
+                crate::db!(
+                    &self.db,
+                    execute,
+                    sqlx::query(
+                        "UPDATE outbox SET state = 'sent', sent_at = $1, provider_message_id = $2,
                          delivery_status = COALESCE(delivery_status, 'sent'), error = NULL,
                          updated_at = $3
                      WHERE id = $4 AND claimed_by = $5 AND state IN ('sending', 'uncertain')",
-                )
-                .bind(&sent_at)
-                .bind(accepted.message_id)
-                .bind(&sent_at)
-                .bind(id)
-                .bind(self.instance.id()))?;
+                    )
+                    .bind(&sent_at)
+                    .bind(accepted.message_id)
+                    .bind(&sent_at)
+                    .bind(id)
+                    .bind(self.instance.id())
+                )?;
                 tracing::info!(id, kind = %kind, to = %to, "message sent");
                 Ok(Outcome::Sent)
             }
@@ -293,10 +300,16 @@ impl Outbox {
 
     async fn record_failure(&self, id: i64, reason: String) -> Result<Outcome, OutboxError> {
         // language=SQL
-        crate::db!(&self.db, execute, sqlx::query("UPDATE outbox SET state = 'failed', error = $1, updated_at = $2 WHERE id = $3")
+        crate::db!(
+            &self.db,
+            execute,
+            sqlx::query(
+                "UPDATE outbox SET state = 'failed', error = $1, updated_at = $2 WHERE id = $3"
+            )
             .bind(&reason)
             .bind(stamp(self.clock.real_now()))
-            .bind(id))?;
+            .bind(id)
+        )?;
         tracing::warn!(id, %reason, "message failed");
         Ok(Outcome::Failed(reason))
     }
@@ -459,8 +472,11 @@ impl Outbox {
     pub async fn mark_abandoned(&self) -> Result<u64, OutboxError> {
         let now = self.clock.real_now();
         // language=SQL
-        let done = crate::db!(&self.db, execute, sqlx::query(
-            "UPDATE outbox SET state = 'uncertain',
+        let done = crate::db!(
+            &self.db,
+            execute,
+            sqlx::query(
+                "UPDATE outbox SET state = 'uncertain',
                  error = 'the server stopped while handing this message to the provider; \
                           it may or may not have been sent',
                  updated_at = $1
@@ -468,10 +484,11 @@ impl Outbox {
                AND (claimed_at < $2
                     OR claimed_by IS NULL
                     OR claimed_by NOT IN (SELECT id FROM instances WHERE heartbeat_at >= $3))",
-        )
-        .bind(stamp(now))
-        .bind(stamp(now - stale_after(&self.config)))
-        .bind(self.instance.stale_before()))?;
+            )
+            .bind(stamp(now))
+            .bind(stamp(now - stale_after(&self.config)))
+            .bind(self.instance.stale_before())
+        )?;
         if done > 0 {
             tracing::warn!(count = done, "messages marked uncertain");
         }
@@ -485,11 +502,15 @@ impl Outbox {
         self.mark_abandoned().await?;
         let due = self.clock.real_now() - Span::from_std(grace).unwrap_or_default();
         // language=SQL
-        let ids: Vec<i64> = crate::db!(&self.db, fetch_all, sqlx::query_scalar(
-            "SELECT id FROM outbox WHERE state = 'queued' AND not_before <= $1
+        let ids: Vec<i64> = crate::db!(
+            &self.db,
+            fetch_all,
+            sqlx::query_scalar(
+                "SELECT id FROM outbox WHERE state = 'queued' AND not_before <= $1
              ORDER BY not_before, id LIMIT 500",
-        )
-        .bind(stamp(due)))?;
+            )
+            .bind(stamp(due))
+        )?;
         let mut handled = 0;
         for id in ids {
             if !matches!(

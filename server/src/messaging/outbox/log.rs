@@ -8,7 +8,6 @@ use crate::platform::time::stamp;
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-
 /// One outbox row as the CLI and the admin pages show it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, sqlx::FromRow)]
 pub struct MessageRow {
@@ -121,21 +120,28 @@ impl LogQuery {
 }
 
 /// Lists outbox messages, newest first.
-pub async fn list(db: &crate::platform::store::Db, filter: &ListFilter) -> Result<Vec<MessageRow>, sqlx::Error> {
+pub async fn list(
+    db: &crate::platform::store::Db,
+    filter: &ListFilter,
+) -> Result<Vec<MessageRow>, sqlx::Error> {
     // language=SQL
-    crate::db!(db, fetch_all, sqlx::query_as(
-        "SELECT id, kind, recipient AS \"to\", body, idempotency_key AS key, state, attempts,
+    crate::db!(
+        db,
+        fetch_all,
+        sqlx::query_as(
+            "SELECT id, kind, recipient AS \"to\", body, idempotency_key AS key, state, attempts,
                 not_before AS scheduled_at, sent_at, error, provider, delivery_status, batch,
                 touch, created_at
          FROM outbox
          WHERE ($1 IS NULL OR kind = $1) AND ($2 IS NULL OR state = $2)
            AND ($3 IS NULL OR recipient = $3)
          ORDER BY id DESC LIMIT $4",
+        )
+        .bind(filter.kind.map(Kind::as_str))
+        .bind(filter.state.map(State::as_str))
+        .bind(&filter.to)
+        .bind(if filter.limit > 0 { filter.limit } else { -1 })
     )
-    .bind(filter.kind.map(Kind::as_str))
-    .bind(filter.state.map(State::as_str))
-    .bind(&filter.to)
-    .bind(if filter.limit > 0 { filter.limit } else { -1 }))
 }
 
 /// What an admin decided about an `uncertain` message.
@@ -182,14 +188,18 @@ pub async fn resolve_uncertain(
         Resolution::Requeue => State::Queued,
     };
     // language=SQL
-    let done = crate::db!(db, execute, sqlx::query(
-        "UPDATE outbox SET state = $1, not_before = $2, error = NULL, updated_at = $3
+    let done = crate::db!(
+        db,
+        execute,
+        sqlx::query(
+            "UPDATE outbox SET state = $1, not_before = $2, error = NULL, updated_at = $3
          WHERE id = $4 AND state = 'uncertain'",
-    )
-    .bind(new_state.as_str())
-    .bind(stamp(now))
-    .bind(stamp(now))
-    .bind(id))?;
+        )
+        .bind(new_state.as_str())
+        .bind(stamp(now))
+        .bind(stamp(now))
+        .bind(id)
+    )?;
     Ok(done > 0)
 }
 

@@ -28,10 +28,10 @@ use chrono::{DateTime, Duration as Span, NaiveDate, Utc};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 
+use crate::platform::instance::Instance;
 use std::ops::RangeInclusive;
 use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
-use crate::platform::instance::Instance;
 
 /// A message to queue.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -230,31 +230,35 @@ impl Outbox {
         for message in messages {
             let params = serde_json::to_string(&message.params).unwrap_or_else(|_| "[]".into());
             // language=SQL
-            let id: Option<i64> = crate::conn!(tx, fetch_optional, sqlx::query_scalar(
-                "INSERT INTO outbox (kind, recipient, body, language, template, params,
+            let id: Option<i64> = crate::conn!(
+                tx,
+                fetch_optional,
+                sqlx::query_scalar(
+                    "INSERT INTO outbox (kind, recipient, body, language, template, params,
                      idempotency_key, not_before, expires_at, clinic_day, batch, appointment_id,
                      touch, campaign_patient_id, broadcast_id, created_at, updated_at)
                  VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
                  ON CONFLICT (idempotency_key) DO NOTHING
                  RETURNING id",
-            )
-            .bind(message.kind.as_str())
-            .bind(message.to.e164())
-            .bind(&message.body)
-            .bind(message.language.code())
-            .bind(&message.template_key)
-            .bind(params)
-            .bind(&message.key)
-            .bind(stamp(message.not_before))
-            .bind(message.expires_at.map(stamp))
-            .bind(message.clinic_day.to_string())
-            .bind(&message.batch)
-            .bind(message.appointment_id)
-            .bind(message.touch.map(Touch::as_str))
-            .bind(message.campaign_patient_id)
-            .bind(message.broadcast_id)
-            .bind(&now)
-            .bind(&now))?;
+                )
+                .bind(message.kind.as_str())
+                .bind(message.to.e164())
+                .bind(&message.body)
+                .bind(message.language.code())
+                .bind(&message.template_key)
+                .bind(params)
+                .bind(&message.key)
+                .bind(stamp(message.not_before))
+                .bind(message.expires_at.map(stamp))
+                .bind(message.clinic_day.to_string())
+                .bind(&message.batch)
+                .bind(message.appointment_id)
+                .bind(message.touch.map(Touch::as_str))
+                .bind(message.campaign_patient_id)
+                .bind(message.broadcast_id)
+                .bind(&now)
+                .bind(&now)
+            )?;
             match id {
                 Some(id) => queued.push(Queued {
                     id,
@@ -263,9 +267,12 @@ impl Outbox {
                 }),
                 None => {
                     // language=SQL
-                    let id: i64 =
-                        crate::conn!(tx, fetch_one, sqlx::query_scalar("SELECT id FROM outbox WHERE idempotency_key = $1")
-                            .bind(&message.key))?;
+                    let id: i64 = crate::conn!(
+                        tx,
+                        fetch_one,
+                        sqlx::query_scalar("SELECT id FROM outbox WHERE idempotency_key = $1")
+                            .bind(&message.key)
+                    )?;
                     queued.push(Queued {
                         id,
                         key: message.key.clone(),
@@ -286,9 +293,12 @@ impl Outbox {
     /// Tells whether a message with idempotency key `key` was ever queued.
     pub async fn exists(&self, key: &str) -> Result<bool, sqlx::Error> {
         // language=SQL
-        let found: Option<i64> =
-            crate::db!(&self.db, fetch_optional, sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM outbox WHERE idempotency_key = $1")
-                .bind(key))?;
+        let found: Option<i64> = crate::db!(
+            &self.db,
+            fetch_optional,
+            sqlx::query_scalar("SELECT CAST(1 AS BIGINT) FROM outbox WHERE idempotency_key = $1")
+                .bind(key)
+        )?;
         Ok(found.is_some())
     }
 
@@ -302,16 +312,20 @@ impl Outbox {
         since: DateTime<Utc>,
     ) -> Result<bool, sqlx::Error> {
         // language=SQL
-        let found: Option<i64> = crate::db!(&self.db, fetch_optional, sqlx::query_scalar(
-            "SELECT CAST(1 AS BIGINT) FROM outbox
+        let found: Option<i64> = crate::db!(
+            &self.db,
+            fetch_optional,
+            sqlx::query_scalar(
+                "SELECT CAST(1 AS BIGINT) FROM outbox
              WHERE kind = $1 AND recipient = $2 AND idempotency_key <> $3
                AND state IN ('queued', 'sending', 'sent', 'uncertain') AND created_at >= $4
              LIMIT 1",
-        )
-        .bind(kind.as_str())
-        .bind(to.e164())
-        .bind(except_key)
-        .bind(stamp(since)))?;
+            )
+            .bind(kind.as_str())
+            .bind(to.e164())
+            .bind(except_key)
+            .bind(stamp(since))
+        )?;
         Ok(found.is_some())
     }
 
@@ -319,9 +333,13 @@ impl Outbox {
     /// campaign's daily cap.
     pub async fn count_on_day(&self, kind: Kind, day: NaiveDate) -> Result<i64, sqlx::Error> {
         // language=SQL
-        crate::db!(&self.db, fetch_one, sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE kind = $1 AND clinic_day = $2")
-            .bind(kind.as_str())
-            .bind(day.to_string()))
+        crate::db!(
+            &self.db,
+            fetch_one,
+            sqlx::query_scalar("SELECT COUNT(*) FROM outbox WHERE kind = $1 AND clinic_day = $2")
+                .bind(kind.as_str())
+                .bind(day.to_string())
+        )
     }
 
     async fn wake_at(&self, message_id: i64, at: DateTime<Utc>) -> Result<(), OutboxError> {
@@ -363,31 +381,43 @@ pub async fn answered_by(
     }
     if let Some(id) = id {
         // language=SQL
-        let found = crate::conn!(db, fetch_optional, sqlx::query_as::<_, Answered>(answered_sql!("WHERE id = $1 AND recipient = $2"))
-            .bind(id)
-            .bind(recipient.e164()))?;
+        let found = crate::conn!(
+            db,
+            fetch_optional,
+            sqlx::query_as::<_, Answered>(answered_sql!("WHERE id = $1 AND recipient = $2"))
+                .bind(id)
+                .bind(recipient.e164())
+        )?;
         if found.is_some() {
             return Ok(found);
         }
     }
     if let Some(context_id) = context_id.filter(|c| !c.is_empty()) {
         // language=SQL
-        let found = crate::conn!(db, fetch_optional, sqlx::query_as::<_, Answered>(answered_sql!(
-            "WHERE provider_message_id = $1 AND recipient = $2"
-        ))
-        .bind(context_id)
-        .bind(recipient.e164()))?;
+        let found = crate::conn!(
+            db,
+            fetch_optional,
+            sqlx::query_as::<_, Answered>(answered_sql!(
+                "WHERE provider_message_id = $1 AND recipient = $2"
+            ))
+            .bind(context_id)
+            .bind(recipient.e164())
+        )?;
         if found.is_some() {
             return Ok(found);
         }
     }
     // language=SQL
-    crate::conn!(db, fetch_optional, sqlx::query_as::<_, Answered>(answered_sql!(
-        "WHERE recipient = $1 AND sent_at IS NOT NULL AND sent_at >= $2
+    crate::conn!(
+        db,
+        fetch_optional,
+        sqlx::query_as::<_, Answered>(answered_sql!(
+            "WHERE recipient = $1 AND sent_at IS NOT NULL AND sent_at >= $2
          ORDER BY sent_at DESC, id DESC LIMIT 1"
-    ))
-    .bind(recipient.e164())
-    .bind(stamp(since)))
+        ))
+        .bind(recipient.e164())
+        .bind(stamp(since))
+    )
 }
 
 /// One message Nabd sent (or is sending) to a number, as a conversation's thread shows it.
@@ -410,15 +440,19 @@ pub async fn to_number(
     limit: i64,
 ) -> Result<Vec<ToNumber>, sqlx::Error> {
     // language=SQL
-    let mut rows: Vec<ToNumber> = crate::db!(db, fetch_all, sqlx::query_as(
-        "SELECT id, kind, body, state, COALESCE(sent_at, created_at) AS at, appointment_id,
+    let mut rows: Vec<ToNumber> = crate::db!(
+        db,
+        fetch_all,
+        sqlx::query_as(
+            "SELECT id, kind, body, state, COALESCE(sent_at, created_at) AS at, appointment_id,
                 delivery_status
          FROM outbox
          WHERE recipient = $1 AND state IN ('queued', 'sending', 'sent', 'uncertain', 'failed')
          ORDER BY at DESC, id DESC LIMIT $2",
-    )
-    .bind(recipient.e164())
-    .bind(limit))?;
+        )
+        .bind(recipient.e164())
+        .bind(limit)
+    )?;
     rows.reverse();
     Ok(rows)
 }
@@ -431,13 +465,17 @@ pub async fn batch_progress(
 ) -> Result<Vec<(String, State, i64)>, sqlx::Error> {
     let batches = serde_json::to_string(batches).unwrap_or_else(|_| "[]".to_owned());
     // language=SQL
-    let rows: Vec<(String, String, i64)> = crate::db!(db, fetch_all, sqlx::query_as(crate::sql_in_json!(
+    let rows: Vec<(String, String, i64)> = crate::db!(
         db,
-        text,
-        "SELECT batch, state, COUNT(*) FROM outbox WHERE batch IN ",
-        " GROUP BY batch, state"
-    ))
-    .bind(batches))?;
+        fetch_all,
+        sqlx::query_as(crate::sql_in_json!(
+            db,
+            text,
+            "SELECT batch, state, COUNT(*) FROM outbox WHERE batch IN ",
+            " GROUP BY batch, state"
+        ))
+        .bind(batches)
+    )?;
     Ok(rows
         .into_iter()
         .filter_map(|(batch, state, count)| Some((batch, state.parse().ok()?, count)))
@@ -453,13 +491,17 @@ pub async fn cancel_batch(
     now: DateTime<Utc>,
 ) -> Result<u64, sqlx::Error> {
     // language=SQL
-    let done = crate::conn!(db, execute, sqlx::query(
-        "UPDATE outbox SET state = 'cancelled', error = $1, updated_at = $2
+    let done = crate::conn!(
+        db,
+        execute,
+        sqlx::query(
+            "UPDATE outbox SET state = 'cancelled', error = $1, updated_at = $2
          WHERE batch = $3 AND state = 'queued'",
-    )
-    .bind(reason)
-    .bind(stamp(now))
-    .bind(batch))?;
+        )
+        .bind(reason)
+        .bind(stamp(now))
+        .bind(batch)
+    )?;
     Ok(done)
 }
 
@@ -486,18 +528,22 @@ pub async fn record_delivery_status(
     now: DateTime<Utc>,
 ) -> Result<(), sqlx::Error> {
     // language=SQL
-    crate::db!(db, execute, sqlx::query(concat!(
-        "UPDATE outbox SET delivery_status = $1,
+    crate::db!(
+        db,
+        execute,
+        sqlx::query(concat!(
+            "UPDATE outbox SET delivery_status = $1,
              delivery_error = COALESCE($2, delivery_error), updated_at = $3
          WHERE provider_message_id = $4 AND ",
-        status_rank!("COALESCE(delivery_status, '')"),
-        " < ",
-        status_rank!("?1")
-    ))
-    .bind(status)
-    .bind(error)
-    .bind(stamp(now))
-    .bind(provider_message_id))?;
+            status_rank!("COALESCE(delivery_status, '')"),
+            " < ",
+            status_rank!("?1")
+        ))
+        .bind(status)
+        .bind(error)
+        .bind(stamp(now))
+        .bind(provider_message_id)
+    )?;
     Ok(())
 }
 
