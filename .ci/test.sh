@@ -27,8 +27,9 @@ cargo test -p app --features ssr
 step "tests: server (app database on SQLite)"
 cargo test -p server
 
-step "tests: the outbox, messaging, campaign and admin suites again, app database on PostgreSQL"
+step "tests: the outbox, messaging, campaign, conversations and admin suites again, app database on PostgreSQL"
 NABD_TEST_BACKEND=postgres cargo test -p server --test outbox --test messaging --test campaign \
+  --test conversations \
   --test admin
 
 step "build the site (cargo leptos build --split)"

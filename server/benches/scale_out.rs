@@ -82,10 +82,7 @@ const LEAD: Duration = Duration::from_secs(10);
 
 /// Queues `count` manual messages all due at one instant, `LEAD` from now; returns the
 /// database and that instant.
-async fn queue(
-    app_db: &str,
-    count: usize,
-) -> anyhow::Result<(nabd::platform::store::Db, Instant)> {
+async fn queue(app_db: &str, count: usize) -> anyhow::Result<(nabd::platform::store::Db, Instant)> {
     let db = nabd::platform::store::open(app_db).await?;
     let store = nabd::jobs::open_store(&if app_db.starts_with("sqlite") {
         app_db.replace("nabd.db", "nabd-jobs.db")

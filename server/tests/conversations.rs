@@ -348,7 +348,7 @@ async fn replies_reach_the_inbox_and_reception_and_staff_answer_inside_the_windo
         &app.state.db,
         fetch_all,
         sqlx::query_as(
-            "SELECT provider_message_id, type, intent, answers_id, sender_valid
+            "SELECT provider_message_id, type, intent, answers_id, sender_valid = 1
          FROM inbound_messages ORDER BY provider_message_id",
         )
     )

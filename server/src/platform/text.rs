@@ -4,10 +4,11 @@
 
 /// Returns `text` without the bidirectional embedding, override and isolate controls
 /// (U+202A to U+202E, U+2066 to U+2069). The plain direction marks (U+200E, U+200F), which
-/// Arabic text uses legitimately and which cannot reorder what follows them, stay.
+/// Arabic text uses legitimately and which cannot reorder what follows them, stay. NUL goes
+/// too: it shows as nothing, and PostgreSQL refuses to store it in text.
 pub fn without_bidi_controls(text: &str) -> String {
     text.chars()
-        .filter(|c| !matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'))
+        .filter(|c| !matches!(c, '\u{0}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}'))
         .collect()
 }
 

@@ -498,7 +498,8 @@ pub async fn list(
          ORDER BY last_at DESC, mobile LIMIT $3 OFFSET $4"
         ))
         .bind(name_like)
-        .bind(number_like.unwrap_or_else(|| "\u{0}".to_owned()))
+        // An empty pattern matches no number (PostgreSQL refuses a NUL in text).
+        .bind(number_like.unwrap_or_default())
         .bind(PAGE)
         .bind(i64::from(page.saturating_sub(1)) * PAGE)
         .bind(filter)
