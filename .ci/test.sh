@@ -28,9 +28,9 @@ step "tests: server (app database on SQLite)"
 cargo test -p server
 
 step "tests: the outbox, messaging, campaign, conversations and admin suites again, app database on PostgreSQL"
+# One test at a time: the suites share one throwaway PostgreSQL server per binary.
 NABD_TEST_BACKEND=postgres cargo test -p server --test outbox --test messaging --test campaign \
-  --test conversations \
-  --test admin
+  --test conversations --test admin -- --test-threads=1
 
 step "build the site (cargo leptos build --split)"
 cargo leptos build --split

@@ -9,28 +9,12 @@
 //! Run: `cargo bench -p server --bench scale_out` (NABD_SCALE_MESSAGES changes the batch,
 //! 2,000 by default).
 
-#[path = "../tests/common/bridge.rs"]
-#[allow(dead_code, reason = "the bench uses part of the test double")]
-mod bridge;
-#[path = "../tests/common/postgres.rs"]
-mod postgres;
+#[path = "../tests/common/mod.rs"]
+mod common;
 
-use nabd::messaging::outbox::{NewMessage, Outbox};
-use nabd::messaging::{Kind, Language};
-use nabd::platform::phone::{Mobile, Region};
 use std::collections::HashSet;
-use std::process::{Child, Command, Stdio};
-use std::sync::Arc;
+use std::process::Stdio;
 use std::time::{Duration, Instant};
-
-struct Served(Child);
-
-impl Drop for Served {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
 
 fn serve(
     dir: &std::path::Path,
@@ -38,30 +22,32 @@ fn serve(
     app_db: &str,
     clinic: &str,
     bridge: &str,
-) -> (Served, String) {
+) -> (common::Killed, String) {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("port");
-    let child = Command::new(env!("CARGO_BIN_EXE_nabd"))
-        .arg("serve")
-        .env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("NABD_ADDR", format!("127.0.0.1:{port}"))
-        .env("NABD_DATABASE_URL", app_db)
-        .env("NABD_CLINIC_URL", clinic)
-        .env("NABD_WHATSAPP_PROVIDER", "whatsapp-web")
-        .env("NABD_WHATSAPP_WEB_URL", bridge)
-        .env("NABD_SENDING_HOURS_OTHER", "00:00-23:59")
-        .env("NABD_SCHEDULE_REMINDERS", "0 0 0 1 1 * 2099")
-        .env("NABD_SCHEDULE_FEEDBACK", "0 0 0 1 1 * 2099")
-        .env("RUST_LOG", "warn")
-        .current_dir(dir)
-        .stdout(Stdio::null())
-        .stderr(std::fs::File::create(dir.join(format!("serve-{n}.log"))).expect("log"))
-        .spawn()
-        .expect("nabd starts");
-    (Served(child), format!("http://127.0.0.1:{port}"))
+    let addr = format!("127.0.0.1:{port}");
+    let child = common::nabd_command(
+        dir,
+        &["serve"],
+        &[
+            ("NABD_ADDR", &addr),
+            ("NABD_DATABASE_URL", app_db),
+            ("NABD_CLINIC_URL", clinic),
+            ("NABD_WHATSAPP_PROVIDER", "whatsapp-web"),
+            ("NABD_WHATSAPP_WEB_URL", bridge),
+            ("NABD_SENDING_HOURS_OTHER", "00:00-23:59"),
+            ("NABD_SCHEDULE_REMINDERS", "0 0 0 1 1 * 2099"),
+            ("NABD_SCHEDULE_FEEDBACK", "0 0 0 1 1 * 2099"),
+            ("RUST_LOG", "warn"),
+        ],
+    )
+    .stdout(Stdio::null())
+    .stderr(std::fs::File::create(dir.join(format!("serve-{n}.log"))).expect("log"))
+    .spawn()
+    .expect("nabd starts");
+    (common::Killed(child), format!("http://{addr}"))
 }
 
 async fn ready(base: &str) -> anyhow::Result<serde_json::Value> {
@@ -83,48 +69,14 @@ const LEAD: Duration = Duration::from_secs(10);
 /// Queues `count` manual messages all due at one instant, `LEAD` from now; returns the
 /// database and that instant.
 async fn queue(app_db: &str, count: usize) -> anyhow::Result<(nabd::platform::store::Db, Instant)> {
-    let db = nabd::platform::store::open(app_db).await?;
-    let store = nabd::jobs::open_store(&if app_db.starts_with("sqlite") {
+    let jobs_url = if app_db.starts_with("sqlite") {
         app_db.replace("nabd.db", "nabd-jobs.db")
     } else {
         app_db.to_owned()
-    })
-    .await?;
-    let clock = nabd::platform::clock::Clock::system(chrono_tz::Asia::Riyadh);
-    let instance =
-        nabd::platform::instance::Instance::start(&db, clock, Duration::from_secs(5)).await?;
-    let config = <nabd::cli::Cli as clap::Parser>::parse_from(["nabd"]).config;
-    let outbox = Outbox::new(
-        db.clone(),
-        nabd::messaging::provider::Provider::Log,
-        clock,
-        Arc::new(config.messaging),
-        Some(Arc::new(nabd::jobs::StoreTimers::new(&store))),
-        instance,
-    );
+    };
     let due = Instant::now() + LEAD;
-    let now = clock.real_now() + chrono::Duration::from_std(LEAD)?;
-    let messages: Vec<NewMessage> = (0..count)
-        .map(|n| NewMessage {
-            kind: Kind::Manual,
-            to: Mobile::parse(&format!("05{:08}", 10_000_000 + n), Region::default())
-                .expect("valid"),
-            body: format!("message {n}"),
-            language: Language::En,
-            template_key: None,
-            params: Vec::new(),
-            key: format!("manual:bench:{n}"),
-            not_before: now,
-            expires_at: None,
-            clinic_day: clock.today(),
-            batch: None,
-            appointment_id: None,
-            touch: None,
-            campaign_patient_id: None,
-            broadcast_id: None,
-        })
-        .collect();
-    outbox.enqueue(&messages).await?;
+    let at = chrono::Utc::now() + chrono::Duration::from_std(LEAD)?;
+    let (db, _) = common::batch::queue_manual(app_db, &jobs_url, "bench", count, at).await?;
     anyhow::ensure!(Instant::now() < due, "queuing took longer than the lead");
     Ok((db, due))
 }
@@ -148,7 +100,7 @@ async fn run(label: &str, processes: usize, app_db: &str, count: usize) -> anyho
             .await?;
         pool.close().await;
     }
-    let (bridge_url, bridge) = bridge::start_bridge().await;
+    let (bridge_url, bridge) = common::bridge::start_bridge().await;
     let mut served = Vec::new();
     for n in 0..processes {
         served.push(serve(dir.path(), n, app_db, &clinic, &bridge_url));
@@ -203,7 +155,7 @@ async fn main() -> anyhow::Result<()> {
         runs.push(run("1 process, SQLite", 1, &sqlite, count).await?);
     }
     for processes in [1, 2, 4] {
-        let database = postgres::postgres_database().await;
+        let database = common::postgres::postgres_database().await;
         let label = format!(
             "{processes} process{}, PostgreSQL",
             if processes > 1 { "es" } else { "" }

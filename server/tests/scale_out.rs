@@ -8,15 +8,11 @@ mod common;
 
 use common::Killed;
 use common::bridge::{Shared, start_bridge};
-use nabd::messaging::outbox::{NewMessage, Outbox};
-use nabd::messaging::{Kind, Language};
-use nabd::platform::phone::{Mobile, Region};
 use nabd::platform::store::Db;
 use reqwest::StatusCode;
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 const MESSAGES: usize = 200;
@@ -74,47 +70,14 @@ async fn wait_until_ready(base: &str) {
     panic!("{base} never became ready");
 }
 
-/// Queues `MESSAGES` manual messages in the shared outbox, each with a timer in the shared job
-/// store, as an admin's command would.
+/// Queues `MESSAGES` manual messages in the shared outbox, due now, each with a timer in the
+/// shared job store, as an admin's command would.
 async fn queue_messages(app_db: &str) -> Vec<i64> {
-    let db = nabd::platform::store::open(app_db).await.expect("app db");
-    let store = nabd::jobs::open_store(app_db).await.expect("job store");
-    let clock = nabd::platform::clock::Clock::system(chrono_tz::Asia::Riyadh);
-    let instance = nabd::platform::instance::Instance::start(&db, clock, Duration::from_secs(1))
+    let now = chrono::Utc::now();
+    let (_, ids) = common::batch::queue_manual(app_db, app_db, "scale", MESSAGES, now)
         .await
-        .expect("instance");
-    let config = <nabd::cli::Cli as clap::Parser>::parse_from(["nabd"]).config;
-    let outbox = Outbox::new(
-        db,
-        nabd::messaging::provider::Provider::Log,
-        clock,
-        Arc::new(config.messaging),
-        Some(Arc::new(nabd::jobs::StoreTimers::new(&store))),
-        instance,
-    );
-    let now = clock.real_now();
-    let messages: Vec<NewMessage> = (0..MESSAGES)
-        .map(|n| NewMessage {
-            kind: Kind::Manual,
-            to: Mobile::parse(&format!("05{:08}", 10_000_000 + n), Region::default())
-                .expect("valid"),
-            body: format!("message {n}"),
-            language: Language::En,
-            template_key: None,
-            params: Vec::new(),
-            key: format!("manual:scale:{n}"),
-            not_before: now,
-            expires_at: None,
-            clinic_day: clock.today(),
-            batch: None,
-            appointment_id: None,
-            touch: None,
-            campaign_patient_id: None,
-            broadcast_id: None,
-        })
-        .collect();
-    let queued = outbox.enqueue(&messages).await.expect("queued");
-    queued.into_iter().map(|q| q.id).collect()
+        .expect("queued");
+    ids
 }
 
 async fn states(db: &Db) -> Vec<(String, String)> {
@@ -468,21 +431,7 @@ async fn db_copy_moves_a_demo_installation_to_postgresql_and_it_serves_the_same(
     let (served, base) = serve(path, "served", &database.url, &clinic, &bridge_url);
     wait_until_ready(&base).await;
     let client = reqwest::Client::new();
-    let signed_in = client
-        .post(format!("{base}/api/v1/admin/sign-in"))
-        .header("origin", base.as_str())
-        .json(&serde_json::json!({ "username": "manager", "password": "correct horse battery" }))
-        .send()
-        .await
-        .expect("answers");
-    assert_eq!(signed_in.status(), StatusCode::OK);
-    let cookie = signed_in
-        .headers()
-        .get("set-cookie")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(';').next())
-        .expect("cookie")
-        .to_owned();
+    let cookie = common::session_cookie(&client, &base, "manager", "correct horse battery").await;
     let excluded: serde_json::Value = client
         .get(format!("{base}/api/v1/admin/exclusions"))
         .header("cookie", &cookie)

@@ -92,21 +92,16 @@ pub async fn send_manual(config: &Config, args: &SendManualArgs) -> anyhow::Resu
     let now = clock.real_now();
     let key = format!("manual:{}:{}", to.digits(), now.timestamp_micros());
     let message = NewMessage {
-        kind: Kind::Manual,
-        to: to.clone(),
-        body: body.to_owned(),
-        language: messaging.language,
         template_key: Some("manual".to_owned()),
-        params: vec![body.to_owned()],
-        key,
-        not_before: now,
-        expires_at: None,
-        clinic_day: clock.today(),
-        batch: None,
-        appointment_id: None,
-        touch: None,
-        campaign_patient_id: None,
-        broadcast_id: None,
+        ..NewMessage::free_text(
+            Kind::Manual,
+            to.clone(),
+            body.to_owned(),
+            messaging.language,
+            key,
+            now,
+            clock.today(),
+        )
     };
     let queued = messaging.outbox.enqueue(&[message]).await?;
     let id = queued

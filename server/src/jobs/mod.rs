@@ -238,28 +238,22 @@ pub async fn run(
     // has its jobs taken back by a live one after three missed heartbeats.
     let worker = format!("deliver-{}", instance.id());
     let beat = instance.heartbeat();
-    let mut monitor = Monitor::new();
-    monitor = match store {
-        JobStore::Sqlite(pool) => {
-            let queue = store::sqlite_queue(&pool, beat).poll_with_strategy(Every::new(POLL));
+    // One delivery worker on whichever store this is (the two storages are different types).
+    macro_rules! delivery_worker {
+        ($queue:expr) => {{
+            let queue = $queue.poll_with_strategy(Every::new(POLL));
             let outbox = outbox.clone();
-            monitor.register(move |_| {
+            Monitor::new().register(move |_| {
                 WorkerBuilder::new(worker.clone())
                     .backend(queue.clone())
                     .data(outbox.clone())
                     .build(deliver)
             })
-        }
-        JobStore::Postgres(pool) => {
-            let queue = store::postgres_queue(&pool, beat).poll_with_strategy(Every::new(POLL));
-            let outbox = outbox.clone();
-            monitor.register(move |_| {
-                WorkerBuilder::new(worker.clone())
-                    .backend(queue.clone())
-                    .data(outbox.clone())
-                    .build(deliver)
-            })
-        }
+        }};
+    }
+    let mut monitor = match store {
+        JobStore::Sqlite(pool) => delivery_worker!(store::sqlite_queue(&pool, beat)),
+        JobStore::Postgres(pool) => delivery_worker!(store::postgres_queue(&pool, beat)),
     };
     for job in Job::ALL {
         let cron = CronScheduler::new(job.schedule(&campaign).0).with_timezone(tz);

@@ -118,26 +118,21 @@ impl Timers for StoreTimers {
     fn schedule(&self, job: Deliver, at: DateTime<Utc>) -> BoxFuture<'_, Result<(), OutboxError>> {
         let seconds = u64::try_from(at.timestamp()).unwrap_or(0);
         let task = TaskBuilder::new(job).run_at_timestamp(seconds).build();
-        let jobs = |error: Box<dyn std::error::Error + Send + Sync>| OutboxError::Jobs(error);
+        // The same push on either storage (two types, one shape).
+        macro_rules! push {
+            ($storage:expr) => {{
+                let mut storage = $storage.clone();
+                Box::pin(async move {
+                    storage
+                        .push_task(task)
+                        .await
+                        .map_err(|error| OutboxError::Jobs(Box::new(error)))
+                })
+            }};
+        }
         match self {
-            Self::Sqlite(storage) => {
-                let mut storage = storage.clone();
-                Box::pin(async move {
-                    storage
-                        .push_task(task)
-                        .await
-                        .map_err(|error| jobs(Box::new(error)))
-                })
-            }
-            Self::Postgres(storage) => {
-                let mut storage = storage.clone();
-                Box::pin(async move {
-                    storage
-                        .push_task(task)
-                        .await
-                        .map_err(|error| jobs(Box::new(error)))
-                })
-            }
+            Self::Sqlite(storage) => push!(storage),
+            Self::Postgres(storage) => push!(storage),
         }
     }
 }

@@ -35,6 +35,10 @@ async fn start_at(dir: tempfile::TempDir) -> App {
 }
 
 async fn start_with(dir: tempfile::TempDir, extra: &[&str]) -> App {
+    if std::env::var_os("NABD_TEST_TRACE").is_some() {
+        static TRACE: std::sync::Once = std::sync::Once::new();
+        TRACE.call_once(nabd::init_tracing);
+    }
     let database = common::postgres::app_database(dir.path()).await;
     let db_url = database.url.clone();
     let mut args = vec!["nabd", "--addr", "127.0.0.1:0", "--database-url", &db_url];
@@ -44,6 +48,8 @@ async fn start_with(dir: tempfile::TempDir, extra: &[&str]) -> App {
         base: format!("http://{addr}"),
         client: reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
+            // A request that never gets its answer fails the test instead of holding the run.
+            .timeout(std::time::Duration::from_secs(60))
             .build()
             .expect("client"),
         db_url,

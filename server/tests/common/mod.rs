@@ -4,6 +4,7 @@
 
 #![allow(dead_code, reason = "each test crate uses a different subset")]
 
+pub mod batch;
 pub mod bridge;
 pub mod postgres;
 
@@ -113,4 +114,33 @@ pub async fn run_statements(config: &tiberius::Config, statements: &[String]) {
             .await
             .unwrap_or_else(|error| panic!("{statement}: {error}"));
     }
+}
+
+/// Signs `username` in at the Nabd at `base` through the JSON API and returns the session
+/// cookie (`name=value`).
+pub async fn session_cookie(
+    client: &reqwest::Client,
+    base: &str,
+    username: &str,
+    password: &str,
+) -> String {
+    let signed_in = client
+        .post(format!("{base}/api/v1/admin/sign-in"))
+        .header("origin", base)
+        .json(&serde_json::json!({ "username": username, "password": password }))
+        .send()
+        .await
+        .expect("the sign-in answers");
+    assert_eq!(
+        signed_in.status(),
+        reqwest::StatusCode::OK,
+        "{username} signs in"
+    );
+    signed_in
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .expect("a session cookie")
+        .to_owned()
 }

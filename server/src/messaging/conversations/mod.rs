@@ -380,23 +380,15 @@ async fn thank(messaging: &Messaging, to: Mobile, appointment_id: i64) -> Result
 /// `manual` template's one parameter, for a reply that goes as the template).
 fn reply_message(messaging: &Messaging, to: Mobile, body: String, key: String) -> NewMessage {
     let clock = messaging.outbox.clock();
-    NewMessage {
-        kind: Kind::Reply,
+    NewMessage::free_text(
+        Kind::Reply,
         to,
-        params: vec![body.clone()],
         body,
-        language: messaging.language,
-        template_key: None,
+        messaging.language,
         key,
-        not_before: clock.real_now(),
-        expires_at: None,
-        clinic_day: clock.today(),
-        batch: None,
-        appointment_id: None,
-        touch: None,
-        campaign_patient_id: None,
-        broadcast_id: None,
-    }
+        clock.real_now(),
+        clock.today(),
+    )
 }
 
 /// Which conversations the inbox lists.

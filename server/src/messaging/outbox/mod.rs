@@ -64,6 +64,40 @@ pub struct NewMessage {
     pub broadcast_id: Option<i64>,
 }
 
+impl NewMessage {
+    /// A free-text message of `kind` to `to`, about no appointment, batch, campaign patient or
+    /// broadcast, due at `not_before` for the clinic day `clinic_day`, never expiring. Its body is
+    /// also its one template parameter (for the Cloud API's `manual` template); no template key
+    /// is set.
+    pub fn free_text(
+        kind: Kind,
+        to: Mobile,
+        body: String,
+        language: Language,
+        key: String,
+        not_before: DateTime<Utc>,
+        clinic_day: NaiveDate,
+    ) -> Self {
+        Self {
+            kind,
+            to,
+            params: vec![body.clone()],
+            body,
+            language,
+            template_key: None,
+            key,
+            not_before,
+            expires_at: None,
+            clinic_day,
+            batch: None,
+            appointment_id: None,
+            touch: None,
+            campaign_patient_id: None,
+            broadcast_id: None,
+        }
+    }
+}
+
 /// What queuing one message did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Queued {
