@@ -81,4 +81,11 @@ if [ "$purpose" = "test" ] && ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2
   DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql
 fi
 
+if [ "$purpose" = "test" ] && ! command -v systemd-analyze >/dev/null 2>&1; then
+  # The deployment check verifies deploy/nabd.service with systemd's own analyser.
+  say "installing systemd (systemd-analyze) for the deployment check"
+  apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq systemd
+fi
+
 say "tools ready"

@@ -32,6 +32,9 @@ step "tests: the outbox, messaging, campaign, conversations and admin suites aga
 NABD_TEST_BACKEND=postgres cargo test -p server --test outbox --test messaging --test campaign \
   --test conversations --test admin -- --test-threads=1
 
+step "deployment files: systemd-analyze verify, the container file, the proxy examples"
+scripts/verify-deploy.sh "$target_dir/debug/nabd"
+
 step "build the site (cargo leptos build --split)"
 cargo leptos build --split
 

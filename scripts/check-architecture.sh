@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 python3 scripts/module-cycles.py server/src app/src
-capabilities=(server/src/{admin,campaign,config,dashboard,gateway,messaging,platform,demo,jobs})
+capabilities=(server/src/{admin,campaign,config,dashboard,gateway,messaging,platform,demo,jobs} server/src/check.rs)
 if grep -rnE '\baxum\b|AppState|crate::web\b|::source::|app::port::' "${capabilities[@]}"; then
   echo "a capability reaches into the HTTP layer (lines above); see ARCHITECTURE.md" >&2
   exit 1

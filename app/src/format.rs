@@ -63,6 +63,18 @@ pub fn digits(locale: Locale, text: &str) -> String {
     }
 }
 
+/// Returns the UTC offset an instant is written with, as a page names a time zone:
+/// `2026-01-05T09:31:00+03:00` is `UTC+03:00`, `...Z` is `UTC`; `None` for text without one.
+pub fn utc_offset(stamp: &str) -> Option<String> {
+    let (_, time) = stamp.split_once('T')?;
+    if time.ends_with('Z') {
+        return Some("UTC".to_owned());
+    }
+    let sign = time.rfind(['+', '-'])?;
+    let offset = &time[sign..];
+    (offset.len() == 6).then(|| format!("UTC{offset}"))
+}
+
 /// Writes a whole count.
 pub fn count(locale: Locale, value: i64) -> String {
     number(locale, value as f64, 0)
@@ -138,6 +150,23 @@ fn arabic_digits(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_instant_names_its_utc_offset() {
+        assert_eq!(
+            utc_offset("2026-01-05T09:31:00+03:00").as_deref(),
+            Some("UTC+03:00")
+        );
+        assert_eq!(
+            utc_offset("2026-01-05T06:31:00.000Z").as_deref(),
+            Some("UTC")
+        );
+        assert_eq!(
+            utc_offset("2026-01-05T01:00:00-05:00").as_deref(),
+            Some("UTC-05:00")
+        );
+        assert_eq!(utc_offset("2026-01-05"), None);
+    }
 
     #[test]
     fn english_groups_thousands_with_commas() {

@@ -11,6 +11,7 @@
 
 pub mod admin;
 pub mod campaign;
+pub mod check;
 pub mod cli;
 pub mod config;
 pub mod dashboard;
@@ -21,13 +22,23 @@ pub mod messaging;
 pub mod platform;
 pub mod web;
 
-/// Starts `tracing` output on stderr, filtered by `RUST_LOG` (default `info`).
-pub fn init_tracing() {
+/// Starts `tracing` output on stderr, filtered by `RUST_LOG` (default `info`), in people's
+/// `text` or one JSON object a line (`NABD_LOG_FORMAT=json`, with the current span's fields and
+/// the span list, for log shippers).
+pub fn init_tracing(format: config::LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,sqlx=warn"));
-    tracing_subscriber::fmt()
+    let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .with_writer(std::io::stderr)
-        .init();
+        .with_writer(std::io::stderr);
+    match format {
+        config::LogFormat::Text => builder
+            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+            .init(),
+        config::LogFormat::Json => builder
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .init(),
+    }
 }

@@ -1,7 +1,6 @@
 //! `nabd`: parses the command line and runs the chosen command.
 
 use anyhow::Context;
-use clap::Parser;
 use nabd::cli::commands;
 use nabd::cli::{
     AdminCommand, Cli, Command, DbCommand, DemoCommand, FeedbackCommand, MarketingCommand,
@@ -18,8 +17,8 @@ async fn main() -> anyhow::Result<()> {
     {
         return Err(error).context("cannot read .env");
     }
-    let cli = Cli::parse();
-    nabd::init_tracing();
+    let cli = Cli::parse_args();
+    nabd::init_tracing(cli.config.log_format);
     // A command that sent marks its instance stopped however it ends.
     let outcome: anyhow::Result<()> = async {
         match cli.command.unwrap_or(Command::Serve) {
@@ -80,6 +79,15 @@ async fn main() -> anyhow::Result<()> {
             }
             Command::Db(DbCommand::Copy(args)) => {
                 commands::copy_database(&cli.config, &args).await?;
+            }
+            Command::Check(args) => {
+                commands::check(&cli.config, &args).await?;
+            }
+            Command::Backup(args) => {
+                commands::backup(&cli.config, &args).await?;
+            }
+            Command::Restore(args) => {
+                commands::restore(&cli.config, &args).await?;
             }
             Command::Outbox(OutboxCommand::List(args)) => {
                 commands::list_outbox(&cli.config, &args).await?;

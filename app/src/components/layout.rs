@@ -5,7 +5,7 @@ use crate::i18n::{Locale, t, t_string, use_i18n};
 use crate::locale;
 use leptos::prelude::*;
 use leptos_i18n::Locale as _;
-use leptos_meta::Title;
+use leptos_meta::{Meta, Title};
 use leptos_router::components::{A, Outlet};
 use leptos_router::hooks::use_location;
 
@@ -23,6 +23,7 @@ pub fn LocaleLayout(locale: Locale) -> impl IntoView {
     // a closure reading the i18n signal there can run outside the request's reactive arena
     // (a panic under load, seen in the load benchmark). The layout is rebuilt per language.
     let title = t_string!(i18n, app.name).to_string();
+    let description = t_string!(i18n, app.description).to_string();
     let home = format!("/{}", locale.as_str());
     let dashboard = format!("/{}/clinic-dashboard", locale.as_str());
     // Effects run only in the browser: the attribute turns "true" once the page is hydrated,
@@ -33,6 +34,7 @@ pub fn LocaleLayout(locale: Locale) -> impl IntoView {
 
     view! {
         <Title text=title />
+        <Meta name="description" content=description />
         <div class="frame" data-hydrated=move || hydrated.get().to_string()>
         <a class="skip-link" href="#content">
             {t!(i18n, nav.main)}

@@ -346,3 +346,63 @@ pub async fn copy_database(config: &Config, args: &crate::cli::CopyArgs) -> anyh
     );
     Ok(())
 }
+
+/// `nabd backup --out FILE`: a consistent copy of the SQLite app database, taken while Nabd
+/// runs.
+pub async fn backup(config: &Config, args: &crate::cli::BackupArgs) -> anyhow::Result<()> {
+    let db = store::open(&config.database_url).await?;
+    let made = crate::platform::backup::backup(&db, &args.out).await;
+    db.close().await;
+    let made = made?;
+    println!(
+        "wrote {} ({} bytes; activity up to {})",
+        made.path.display(),
+        made.bytes,
+        made.latest_activity.as_deref().unwrap_or("none")
+    );
+    Ok(())
+}
+
+/// `nabd restore`: a backup over the app database, or (`--in-place`) the marking of a database
+/// restored by other means.
+pub async fn restore(config: &Config, args: &crate::cli::RestoreArgs) -> anyhow::Result<()> {
+    use crate::platform::backup::{self, RestoreOptions};
+    let options = RestoreOptions {
+        force: args.force,
+        resume: args.resume,
+        heartbeat: std::time::Duration::from_secs(config.heartbeat_secs),
+        now: config.clock()?.real_now(),
+    };
+    let restored = match &args.from {
+        Some(from) => backup::restore(from, &config.database_url, options).await?,
+        None => {
+            let db = store::open(&config.database_url).await?;
+            let restored = backup::restore_in_place(&db, options).await;
+            db.close().await;
+            restored?
+        }
+    };
+    println!(
+        "restored {} (activity up to {}): {} unfinished messages are now uncertain (decide \
+         each in the message log), {} stay queued",
+        store::redact(&config.database_url),
+        restored.backup_activity.as_deref().unwrap_or("none"),
+        restored.uncertain,
+        restored.kept_queued
+    );
+    Ok(())
+}
+
+/// `nabd check [--json]`: prints the report; an error (non-zero exit) when something failed.
+pub async fn check(config: &Config, args: &crate::cli::CheckArgs) -> anyhow::Result<()> {
+    let report = crate::check::run(config).await;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.table());
+    }
+    match report.failures() {
+        0 => Ok(()),
+        n => Err(anyhow::anyhow!("nabd check found {n} problem(s)")),
+    }
+}

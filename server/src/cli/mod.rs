@@ -20,6 +20,50 @@ pub struct Cli {
     pub config: Config,
 }
 
+impl Cli {
+    /// Parses the process's arguments (exiting with clap's message on a bad one), with each
+    /// subcommand's help showing its own options only: the settings, global to every command,
+    /// are listed once by `nabd --help`.
+    pub fn parse_args() -> Self {
+        use clap::FromArgMatches;
+        let matches = command().get_matches();
+        Self::from_arg_matches(&matches).unwrap_or_else(|error| error.exit())
+    }
+}
+
+/// Returns the command line's definition, with the settings (global arguments) hidden from
+/// every subcommand's help and a pointer to `nabd --help` in their place. They are still
+/// accepted after a subcommand (`nabd serve --addr ...`).
+pub fn command() -> clap::Command {
+    use clap::CommandFactory;
+    let mut root = Cli::command();
+    // Building propagates the global arguments into every subcommand, where they can be hidden.
+    root.build();
+    let settings: Vec<clap::Id> = root
+        .get_arguments()
+        .filter(|arg| arg.is_global_set())
+        .map(|arg| arg.get_id().clone())
+        .collect();
+    hide_settings(&mut root, &settings);
+    root
+}
+
+fn hide_settings(command: &mut clap::Command, settings: &[clap::Id]) {
+    for sub in command.get_subcommands_mut() {
+        let mut own = std::mem::take(sub);
+        for id in settings {
+            if own.get_arguments().any(|arg| arg.get_id() == id) {
+                own = own.mut_arg(id.clone(), |arg| arg.hide(true));
+            }
+        }
+        hide_settings(&mut own, settings);
+        *sub = own.after_help(
+            "Settings (NABD_* environment variables, or the same flags) are listed by \
+             `nabd --help`.",
+        );
+    }
+}
+
 /// Nabd's subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
@@ -46,6 +90,14 @@ pub enum Command {
     /// The app database.
     #[command(subcommand)]
     Db(DbCommand),
+    /// Check the configuration and every connection (app database, clinic database against
+    /// the data contract, WhatsApp, templates, schedules); exits non-zero on a problem.
+    Check(CheckArgs),
+    /// Write a consistent copy of the SQLite app database while Nabd runs.
+    Backup(BackupArgs),
+    /// Put a backup in place of the app database (Nabd stopped); unfinished messages become
+    /// `uncertain`, so nothing is sent twice.
+    Restore(RestoreArgs),
     /// The original system's name for `reminders send`.
     #[command(name = "reminders:send", hide = true)]
     RemindersSendAlias(RemindersArgs),
@@ -157,6 +209,45 @@ pub struct CopyArgs {
     /// Empty the target first when it already holds data.
     #[arg(long)]
     pub replace: bool,
+}
+
+/// `nabd check` options.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// The report as one JSON object (`ok`, and `items` with section, subject, level, detail).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `nabd backup` arguments.
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// The file to write (it must not exist).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// `nabd restore` arguments.
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup to restore (a file `nabd backup` wrote) over `NABD_DATABASE_URL`.
+    #[arg(
+        long,
+        required_unless_present = "in_place",
+        conflicts_with = "in_place"
+    )]
+    pub from: Option<PathBuf>,
+    /// The database at `NABD_DATABASE_URL` was just restored by other means (pg_restore): only
+    /// mark its queued and sending messages uncertain.
+    #[arg(long)]
+    pub in_place: bool,
+    /// Restore even though the target holds activity newer than the backup (it is lost).
+    #[arg(long)]
+    pub force: bool,
+    /// Keep the backup's queued messages queued (for a backup taken with Nabd stopped, or one
+    /// whose queue the admin knows did not move since); sending ones still become uncertain.
+    #[arg(long)]
+    pub resume: bool,
 }
 
 /// `nabd admin set-password` arguments.
@@ -272,6 +363,35 @@ mod tests {
     #[test]
     fn the_command_line_definition_is_consistent() {
         Cli::command().debug_assert();
+        command().debug_assert();
+    }
+
+    #[test]
+    fn a_subcommand_help_shows_its_own_options_and_points_to_the_settings() {
+        let mut root = command();
+        let seed = root
+            .find_subcommand_mut("demo")
+            .and_then(|demo| demo.find_subcommand_mut("seed"))
+            .expect("demo seed exists");
+        let help = seed.render_long_help().to_string();
+        assert!(help.contains("--out"), "{help}");
+        assert!(help.contains("--patients"), "{help}");
+        assert!(!help.contains("--clinic-url"), "{help}");
+        assert!(!help.contains("NABD_TIMEZONE"), "{help}");
+        assert!(help.contains("nabd --help"), "{help}");
+        let top = command().render_long_help().to_string();
+        assert!(top.contains("--clinic-url"), "{top}");
+        assert!(top.contains("NABD_TIMEZONE"), "{top}");
+    }
+
+    #[test]
+    fn settings_are_still_accepted_after_a_subcommand() {
+        use clap::FromArgMatches;
+        let matches = command()
+            .try_get_matches_from(["nabd", "serve", "--timezone", "Asia/Dubai"])
+            .expect("parses");
+        let cli = Cli::from_arg_matches(&matches).expect("builds");
+        assert_eq!(cli.config.timezone, chrono_tz::Asia::Dubai);
     }
 
     #[test]

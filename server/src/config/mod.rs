@@ -4,6 +4,7 @@
 //! read first when present) or the matching command-line flags. `.env.example` lists them all.
 //! A bad value stops Nabd at start with a message that names the setting.
 
+pub mod backup;
 pub mod campaign;
 pub mod messaging;
 mod values;
@@ -214,6 +215,24 @@ pub struct Config {
           value_parser = values::parse_network)]
     pub trusted_proxies: Vec<values::Network>,
 
+    /// The bearer token Prometheus sends to read `/metrics` from another machine (at least 16
+    /// letters, digits, `-` or `_`). Unset: `/metrics` answers only direct connections from
+    /// this machine's loopback that carry no proxy headers.
+    #[arg(long, env = "NABD_METRICS_TOKEN", global = true, value_parser = parse_metrics_token)]
+    pub metrics_token: Option<Secret>,
+
+    /// How log lines are written on standard error: `text` (for people, the default) or `json`
+    /// (one JSON object a line with the span fields, for log shippers). `RUST_LOG` filters
+    /// either.
+    #[arg(
+        long,
+        env = "NABD_LOG_FORMAT",
+        global = true,
+        default_value = "text",
+        value_enum
+    )]
+    pub log_format: LogFormat,
+
     /// WhatsApp, the job runtime, reminders, feedback and sending rules.
     #[command(flatten)]
     pub messaging: messaging::MessagingConfig,
@@ -221,6 +240,10 @@ pub struct Config {
     /// The reactivation campaign.
     #[command(flatten)]
     pub campaign: campaign::CampaignConfig,
+
+    /// The scheduled backup.
+    #[command(flatten)]
+    pub backup: backup::BackupConfig,
 }
 
 impl Config {
@@ -273,6 +296,13 @@ impl Config {
 pub enum DashboardAccess {
     Public,
     Token,
+}
+
+/// How log lines are written: `Text` for people, `Json` for log shippers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
 }
 
 fn parse_addr(value: &str) -> Result<SocketAddr, String> {
@@ -337,6 +367,12 @@ fn parse_token(value: &str) -> Result<Secret, String> {
     } else {
         Err("NABD_DASHBOARD_TOKEN must be at least 16 letters, digits, '-' or '_'".to_owned())
     }
+}
+
+fn parse_metrics_token(value: &str) -> Result<Secret, String> {
+    parse_token(value).map_err(|_| {
+        "NABD_METRICS_TOKEN must be at least 16 letters, digits, '-' or '_'".to_owned()
+    })
 }
 
 fn parse_timezone(value: &str) -> Result<Tz, String> {

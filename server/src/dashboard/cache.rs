@@ -80,13 +80,16 @@ impl FiguresCache {
         if fresh(slot.fetched)
             && let Some(figures) = &slot.figures
         {
+            crate::platform::metrics::dashboard_cache(crate::platform::metrics::Cache::Hit);
             return Ok(figures.clone());
         }
         if fresh(slot.last_failure)
             && let Some(figures) = &slot.figures
         {
+            crate::platform::metrics::dashboard_cache(crate::platform::metrics::Cache::Stale);
             return Ok(stale(figures));
         }
+        crate::platform::metrics::dashboard_cache(crate::platform::metrics::Cache::Miss);
         self.fetches.fetch_add(1, Ordering::Relaxed);
         match fetch().await {
             Ok(figures) => {

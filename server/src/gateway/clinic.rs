@@ -58,32 +58,48 @@ impl Clinic {
     }
 }
 
-/// Forwards one gateway call to the adapter in use.
-macro_rules! dispatch {
-    ($self:ident, $gateway:ident => $call:expr) => {
-        match $self {
-            Self::Sqlite($gateway) => $call.await,
-            Self::SqlServer($gateway) => $call.await,
+impl Clinic {
+    /// Reads what [`crate::gateway::inspect::judge`] needs to say whether the clinic database
+    /// fits the contract (`nabd check`).
+    pub async fn inspect(&self) -> Result<crate::gateway::inspect::Facts, GatewayError> {
+        match self {
+            Self::Sqlite(gateway) => gateway.inspect().await,
+            Self::SqlServer(gateway) => gateway.inspect().await,
             Self::NotConfigured => Err(GatewayError::Unavailable(Box::new(NotConfigured))),
         }
-    };
+    }
+}
+
+/// Forwards one gateway call to the adapter in use, timing it under the query's name
+/// (`nabd_clinic_query_seconds`).
+macro_rules! dispatch {
+    ($self:ident, $query:literal, $gateway:ident => $call:expr) => {{
+        let started = std::time::Instant::now();
+        let result = match $self {
+            Self::Sqlite($gateway) => $call.await,
+            Self::SqlServer($gateway) => $call.await,
+            Self::NotConfigured => return Err(GatewayError::Unavailable(Box::new(NotConfigured))),
+        };
+        crate::platform::metrics::clinic_query($query, started.elapsed(), result.is_ok());
+        result
+    }};
 }
 
 impl ClinicGateway for Clinic {
     async fn ping(&self) -> Result<(), GatewayError> {
-        dispatch!(self, gateway => gateway.ping())
+        dispatch!(self, "ping", gateway => gateway.ping())
     }
 
     async fn doctors(&self) -> Result<Vec<Doctor>, GatewayError> {
-        dispatch!(self, gateway => gateway.doctors())
+        dispatch!(self, "doctors", gateway => gateway.doctors())
     }
 
     async fn revenue_by_day(&self, days: Days) -> Result<Vec<DailyRevenue>, GatewayError> {
-        dispatch!(self, gateway => gateway.revenue_by_day(days))
+        dispatch!(self, "revenue_by_day", gateway => gateway.revenue_by_day(days))
     }
 
     async fn revenue_by_doctor(&self, days: Days) -> Result<Vec<DoctorRevenue>, GatewayError> {
-        dispatch!(self, gateway => gateway.revenue_by_doctor(days))
+        dispatch!(self, "revenue_by_doctor", gateway => gateway.revenue_by_doctor(days))
     }
 
     async fn patient_revenue(
@@ -91,7 +107,7 @@ impl ClinicGateway for Clinic {
         days: Days,
         doctor_id: Option<i64>,
     ) -> Result<PatientRevenue, GatewayError> {
-        dispatch!(self, gateway => gateway.patient_revenue(days, doctor_id))
+        dispatch!(self, "patient_revenue", gateway => gateway.patient_revenue(days, doctor_id))
     }
 
     async fn appointments_by_day(
@@ -99,29 +115,29 @@ impl ClinicGateway for Clinic {
         days: Days,
         cancelled: &[i64],
     ) -> Result<Vec<DailyAppointments>, GatewayError> {
-        dispatch!(self, gateway => gateway.appointments_by_day(days, cancelled))
+        dispatch!(self, "appointments_by_day", gateway => gateway.appointments_by_day(days, cancelled))
     }
 
     async fn appointments_on(
         &self,
         day: NaiveDate,
     ) -> Result<Vec<BookedAppointment>, GatewayError> {
-        dispatch!(self, gateway => gateway.appointments_on(day))
+        dispatch!(self, "appointments_on", gateway => gateway.appointments_on(day))
     }
 
     async fn appointment(&self, id: i64) -> Result<Option<BookedAppointment>, GatewayError> {
-        dispatch!(self, gateway => gateway.appointment(id))
+        dispatch!(self, "appointment", gateway => gateway.appointment(id))
     }
 
     async fn new_patients(&self, days: Days) -> Result<i64, GatewayError> {
-        dispatch!(self, gateway => gateway.new_patients(days))
+        dispatch!(self, "new_patients", gateway => gateway.new_patients(days))
     }
 
     async fn lapsed_patients(
         &self,
         query: &crate::gateway::LapsedQuery,
     ) -> Result<Vec<crate::gateway::LapsedPatient>, GatewayError> {
-        dispatch!(self, gateway => gateway.lapsed_patients(query))
+        dispatch!(self, "lapsed_patients", gateway => gateway.lapsed_patients(query))
     }
 
     async fn last_visits(
@@ -130,7 +146,7 @@ impl ClinicGateway for Clinic {
         today: NaiveDate,
         not_visits: &[i64],
     ) -> Result<Vec<crate::gateway::LastVisit>, GatewayError> {
-        dispatch!(self, gateway => gateway.last_visits(patient_ids, today, not_visits))
+        dispatch!(self, "last_visits", gateway => gateway.last_visits(patient_ids, today, not_visits))
     }
 
     async fn bookings_since(
@@ -139,7 +155,7 @@ impl ClinicGateway for Clinic {
         since: chrono::NaiveDateTime,
         cancelled: &[i64],
     ) -> Result<Vec<crate::gateway::Booking>, GatewayError> {
-        dispatch!(self, gateway => gateway.bookings_since(patient_ids, since, cancelled))
+        dispatch!(self, "bookings_since", gateway => gateway.bookings_since(patient_ids, since, cancelled))
     }
 
     async fn revenue_since(
@@ -147,13 +163,13 @@ impl ClinicGateway for Clinic {
         patient_ids: &[i64],
         from: NaiveDate,
     ) -> Result<Vec<(i64, i64)>, GatewayError> {
-        dispatch!(self, gateway => gateway.revenue_since(patient_ids, from))
+        dispatch!(self, "revenue_since", gateway => gateway.revenue_since(patient_ids, from))
     }
 
     async fn patients_with_mobile_ending(
         &self,
         tail: &str,
     ) -> Result<Vec<crate::gateway::PatientContact>, GatewayError> {
-        dispatch!(self, gateway => gateway.patients_with_mobile_ending(tail))
+        dispatch!(self, "patients_with_mobile_ending", gateway => gateway.patients_with_mobile_ending(tail))
     }
 }

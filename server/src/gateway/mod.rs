@@ -8,6 +8,7 @@
 //! exactly.
 
 pub mod clinic;
+pub mod inspect;
 pub mod mssql;
 pub mod sqlite;
 

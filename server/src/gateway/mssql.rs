@@ -136,6 +136,187 @@ impl MssqlGateway {
     }
 }
 
+impl MssqlGateway {
+    /// Reads the catalog (`INFORMATION_SCHEMA`, `sys.indexes`), the login's permissions
+    /// (`HAS_PERMS_BY_NAME`) and the contract tables' sizes, for `nabd check`. The twin of
+    /// [`super::sqlite::SqliteGateway::inspect`].
+    pub async fn inspect(&self) -> Result<super::inspect::Facts, GatewayError> {
+        use super::inspect::{CONTRACT, Dialect, Facts, FoundColumn, NEWEST, Writes};
+        let tables: Vec<&str> = CONTRACT.iter().map(|(table, _)| *table).collect();
+        let listed = tables
+            .iter()
+            .map(|table| format!("N'{table}'"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        // language=TSQL
+        let column_rows = self
+            .rows(
+                &format!(
+                    "SELECT c.TABLE_NAME, c.COLUMN_NAME, c.DATA_TYPE, c.IS_NULLABLE
+                     FROM INFORMATION_SCHEMA.COLUMNS c
+                     WHERE c.TABLE_NAME IN ({listed})
+                     ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION"
+                ),
+                &[],
+            )
+            .await?;
+        let mut columns = Vec::new();
+        for row in &column_rows {
+            let table = get_text(row, 0)?.unwrap_or_default();
+            columns.push(FoundColumn {
+                table: tables
+                    .iter()
+                    .find(|known| known.eq_ignore_ascii_case(&table))
+                    .map_or(table, |known| (*known).to_owned()),
+                column: get_text(row, 1)?.unwrap_or_default(),
+                data_type: get_text(row, 2)?.unwrap_or_default(),
+                nullable: get_text(row, 3)?.is_some_and(|yes| yes.eq_ignore_ascii_case("YES")),
+            });
+        }
+        // language=TSQL
+        let views = match self
+            .rows(
+                &format!(
+                    "SELECT TABLE_NAME FROM INFORMATION_SCHEMA.TABLES
+                     WHERE TABLE_TYPE = 'VIEW'
+                       AND TABLE_NAME IN ({listed})"
+                ),
+                &[],
+            )
+            .await
+        {
+            Ok(rows) => rows
+                .iter()
+                .filter_map(|row| get_text(row, 0).ok().flatten())
+                .collect(),
+            Err(_) => Vec::new(),
+        };
+        // language=TSQL
+        let indexes = self
+            .rows(
+                &format!(
+                    "SELECT t.name, i.index_id, c.name, ic.key_ordinal
+                     FROM sys.indexes i
+                     JOIN sys.tables t ON t.object_id = i.object_id
+                     JOIN sys.index_columns ic
+                       ON ic.object_id = i.object_id AND ic.index_id = i.index_id
+                     JOIN sys.columns c
+                       ON c.object_id = ic.object_id AND c.column_id = ic.column_id
+                     WHERE t.name IN ({listed}) AND ic.key_ordinal > 0
+                     ORDER BY t.name, i.index_id, ic.key_ordinal"
+                ),
+                &[],
+            )
+            .await
+            .ok()
+            .map(|rows| {
+                let mut indexes: Vec<(String, i64, Vec<String>)> = Vec::new();
+                for row in &rows {
+                    let (Ok(Some(table)), Ok(index), Ok(Some(column))) =
+                        (get_text(row, 0), get_i64(row, 1), get_text(row, 2))
+                    else {
+                        continue;
+                    };
+                    match indexes.last_mut() {
+                        Some((t, i, keys)) if *t == table && *i == index => keys.push(column),
+                        _ => indexes.push((table, index, vec![column])),
+                    }
+                }
+                indexes
+                    .into_iter()
+                    .map(|(table, _, keys)| {
+                        let table = tables
+                            .iter()
+                            .find(|known| known.eq_ignore_ascii_case(&table))
+                            .map_or(table, |known| (*known).to_owned());
+                        (table, keys)
+                    })
+                    .collect()
+            });
+        let present: Vec<&str> = tables
+            .iter()
+            .copied()
+            .filter(|table| columns.iter().any(|c| c.table == *table))
+            .collect();
+        let writes = if present.is_empty() {
+            Writes::Permitted(Vec::new())
+        } else {
+            let probes = present
+                .iter()
+                .map(|table| {
+                    format!(
+                        "HAS_PERMS_BY_NAME(N'{table}', N'OBJECT', N'INSERT')
+                         + HAS_PERMS_BY_NAME(N'{table}', N'OBJECT', N'UPDATE')
+                         + HAS_PERMS_BY_NAME(N'{table}', N'OBJECT', N'DELETE')"
+                    )
+                })
+                .collect::<Vec<_>>()
+                .join(", ");
+            // language=TSQL
+            match self.rows(&format!("SELECT {probes}"), &[]).await {
+                Ok(rows) => match rows.first() {
+                    Some(row) => {
+                        let mut may_write = Vec::new();
+                        for (index, table) in present.iter().enumerate() {
+                            if get_i64(row, index).unwrap_or(1) > 0 {
+                                may_write.push((*table).to_owned());
+                            }
+                        }
+                        Writes::Permitted(may_write)
+                    }
+                    None => Writes::Unknown("no answer".to_owned()),
+                },
+                Err(error) => Writes::Unknown(error.to_string()),
+            }
+        };
+        let mut rows = Vec::new();
+        for table in &present {
+            // language=TSQL
+            let counted = self
+                .rows(
+                    &format!("SELECT CAST(COUNT(*) AS BIGINT) FROM {table}"),
+                    &[],
+                )
+                .await?;
+            let count = match counted.first() {
+                Some(row) => get_i64(row, 0)?,
+                None => 0,
+            };
+            rows.push(((*table).to_owned(), count));
+        }
+        let mut newest = Vec::new();
+        for (table, column) in NEWEST {
+            if !columns
+                .iter()
+                .any(|c| c.table == table && c.column.eq_ignore_ascii_case(column))
+            {
+                continue;
+            }
+            // language=TSQL
+            let found = self
+                .rows(
+                    &format!("SELECT CONVERT(NVARCHAR(30), MAX({column}), 120) FROM {table}"),
+                    &[],
+                )
+                .await?;
+            let value = match found.first() {
+                Some(row) => get_text(row, 0)?,
+                None => None,
+            };
+            newest.push((table.to_owned(), column.to_owned(), value));
+        }
+        Ok(Facts {
+            dialect: Dialect::SqlServer,
+            columns,
+            views,
+            indexes,
+            writes,
+            rows,
+            newest,
+        })
+    }
+}
+
 /// A query parameter.
 enum Param {
     Int(i64),

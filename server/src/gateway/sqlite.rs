@@ -65,6 +65,101 @@ impl SqliteGateway {
     }
 }
 
+impl SqliteGateway {
+    /// Reads the catalog and the contract tables' sizes, for `nabd check`
+    /// ([`super::inspect::judge`] decides what they mean). The twin of
+    /// [`super::mssql::MssqlGateway::inspect`].
+    pub async fn inspect(&self) -> Result<super::inspect::Facts, GatewayError> {
+        use super::inspect::{CONTRACT, Dialect, Facts, FoundColumn, NEWEST, Writes};
+        self.run(async {
+            // language=SQL
+            let objects: Vec<(String, String)> = sqlx::query_as(
+                "SELECT name, type FROM sqlite_master WHERE type IN ('table', 'view')",
+            )
+            .fetch_all(&self.pool)
+            .await?;
+            let mut facts = Facts {
+                dialect: Dialect::Sqlite,
+                columns: Vec::new(),
+                views: Vec::new(),
+                indexes: Some(Vec::new()),
+                writes: Writes::ReadOnlyConnection,
+                rows: Vec::new(),
+                newest: Vec::new(),
+            };
+            for (table, _) in CONTRACT {
+                let Some((name, kind)) = objects
+                    .iter()
+                    .find(|(name, _)| name.eq_ignore_ascii_case(table))
+                else {
+                    continue;
+                };
+                if kind == "view" {
+                    facts.views.push(table.to_owned());
+                }
+                // language=SQL
+                let columns: Vec<(String, String, i64, i64)> = sqlx::query_as(
+                    "SELECT name, type, \"notnull\", pk FROM pragma_table_info($1) ORDER BY cid",
+                )
+                .bind(name)
+                .fetch_all(&self.pool)
+                .await?;
+                facts.columns.extend(columns.into_iter().map(
+                    |(column, data_type, not_null, pk)| {
+                        FoundColumn {
+                            table: table.to_owned(),
+                            column,
+                            data_type,
+                            // An INTEGER PRIMARY KEY is the row id: never empty.
+                            nullable: not_null == 0 && pk == 0,
+                        }
+                    },
+                ));
+                // language=SQL
+                let indexes: Vec<String> =
+                    sqlx::query_scalar("SELECT name FROM pragma_index_list($1)")
+                        .bind(name)
+                        .fetch_all(&self.pool)
+                        .await?;
+                for index in indexes {
+                    // language=SQL
+                    let keys: Vec<String> =
+                        sqlx::query_scalar("SELECT name FROM pragma_index_info($1) ORDER BY seqno")
+                            .bind(&index)
+                            .fetch_all(&self.pool)
+                            .await?;
+                    if let Some(list) = &mut facts.indexes {
+                        list.push((table.to_owned(), keys));
+                    }
+                }
+                // The name is the contract's own (a constant), quoted.
+                let count = sqlx::AssertSqlSafe(format!("SELECT COUNT(*) FROM \"{table}\""));
+                let rows: i64 = sqlx::query_scalar(count).fetch_one(&self.pool).await?;
+                facts.rows.push((table.to_owned(), rows));
+            }
+            for (table, column) in NEWEST {
+                let present = facts
+                    .columns
+                    .iter()
+                    .any(|c| c.table == table && c.column.eq_ignore_ascii_case(column));
+                if !present {
+                    continue;
+                }
+                let newest = sqlx::AssertSqlSafe(format!(
+                    "SELECT CAST(MAX(\"{column}\") AS TEXT) FROM \"{table}\""
+                ));
+                let value: Option<String> =
+                    sqlx::query_scalar(newest).fetch_one(&self.pool).await?;
+                facts
+                    .newest
+                    .push((table.to_owned(), column.to_owned(), value));
+            }
+            Ok(facts)
+        })
+        .await
+    }
+}
+
 fn classify(error: sqlx::Error) -> GatewayError {
     match error {
         sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => {

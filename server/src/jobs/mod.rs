@@ -14,7 +14,7 @@ pub mod store;
 pub use store::{JobStore, JobStoreError, StoreTimers, open_store};
 
 use crate::campaign::Campaign;
-use crate::config::Schedule;
+use crate::config::{Config, Schedule};
 use crate::messaging::outbox::{Deliver, Outbox};
 use crate::messaging::reminders::Touches;
 use apalis::prelude::*;
@@ -85,17 +85,19 @@ pub enum Job {
     MarketingSelect,
     MarketingQueue,
     MarketingTrack,
+    Backup,
 }
 
 impl Job {
     /// Every job.
-    pub const ALL: [Self; 6] = [
+    pub const ALL: [Self; 7] = [
         Self::Reminders,
         Self::Feedback,
         Self::OutboxSweep,
         Self::MarketingSelect,
         Self::MarketingQueue,
         Self::MarketingTrack,
+        Self::Backup,
     ];
 
     /// The job's name, in logs and in `cron_runs`.
@@ -107,24 +109,40 @@ impl Job {
             Self::MarketingSelect => "marketing-select",
             Self::MarketingQueue => "marketing-queue",
             Self::MarketingTrack => "marketing-track",
+            Self::Backup => "backup",
         }
     }
 
     /// The job's schedule.
-    pub fn schedule(self, campaign: &Campaign) -> Schedule {
-        let messaging = campaign.messaging.outbox.config();
+    pub fn schedule(self, config: &Config) -> Schedule {
+        let messaging = &config.messaging;
+        let campaign = &config.campaign;
         match self {
             Self::Reminders => messaging.schedule_reminders.clone(),
             Self::Feedback => messaging.schedule_feedback.clone(),
             Self::OutboxSweep => messaging.schedule_outbox_sweep.clone(),
-            Self::MarketingSelect => campaign.config.schedule_marketing_select.clone(),
-            Self::MarketingQueue => campaign.config.schedule_marketing_queue.clone(),
-            Self::MarketingTrack => campaign.config.schedule_marketing_track.clone(),
+            Self::MarketingSelect => campaign.schedule_marketing_select.clone(),
+            Self::MarketingQueue => campaign.schedule_marketing_queue.clone(),
+            Self::MarketingTrack => campaign.schedule_marketing_track.clone(),
+            Self::Backup => config.backup.schedule_backup.clone(),
+        }
+    }
+
+    /// Tells whether the job runs with `config`: the backup only when `NABD_BACKUP_DIR` is set
+    /// and the app database is SQLite (PostgreSQL is backed up with `pg_dump`).
+    pub fn enabled(self, config: &Config) -> bool {
+        match self {
+            Self::Backup => {
+                config.backup.backup_dir.is_some()
+                    && crate::platform::store::Backend::of_url(&config.database_url)
+                        == crate::platform::store::Backend::Sqlite
+            }
+            _ => true,
         }
     }
 
     /// Runs the job once; `Ok` carries what it did, for the log.
-    async fn run(self, campaign: &Campaign) -> Result<String, String> {
+    async fn run(self, campaign: &Campaign, config: &Config) -> Result<String, String> {
         let text = |error: &dyn std::error::Error| error.to_string();
         let messaging = &campaign.messaging;
         match self {
@@ -168,6 +186,28 @@ impl Job {
                 .await
                 .map(|report| report.to_string())
                 .map_err(|e| text(&e)),
+            Self::Backup => {
+                let Some(dir) = &config.backup.backup_dir else {
+                    return Ok("no backup folder set".to_owned());
+                };
+                let outbox = &messaging.outbox;
+                let local = outbox.clock().now().naive_local();
+                crate::platform::backup::scheduled(
+                    outbox.db(),
+                    dir,
+                    config.backup.backup_keep,
+                    local,
+                )
+                .await
+                .map(|(made, deleted)| {
+                    format!(
+                        "wrote {} ({} bytes), deleted {deleted} old backups",
+                        made.path.display(),
+                        made.bytes
+                    )
+                })
+                .map_err(|e| text(&e))
+            }
         }
     }
 }
@@ -176,6 +216,7 @@ impl Job {
 struct Scheduled {
     job: Job,
     campaign: Campaign,
+    config: std::sync::Arc<Config>,
 }
 
 /// One cron tick: claimed in the app database, run if this instance won it, recorded.
@@ -204,7 +245,7 @@ async fn tick(tick: apalis_cron::Tick<Tz>, scheduled: Data<Scheduled>) {
             return;
         }
     }
-    let outcome = match job.run(&scheduled.campaign).await {
+    let outcome = match job.run(&scheduled.campaign, &scheduled.config).await {
         Ok(report) => {
             tracing::info!(job = job.name(), %report, "run finished");
             "ok".to_owned()
@@ -225,6 +266,7 @@ async fn tick(tick: apalis_cron::Tick<Tz>, scheduled: Data<Scheduled>) {
 pub async fn run(
     campaign: Campaign,
     store: JobStore,
+    config: std::sync::Arc<Config>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), BoxDynError> {
     let outbox = campaign.messaging.outbox.clone();
@@ -255,11 +297,17 @@ pub async fn run(
         JobStore::Sqlite(pool) => delivery_worker!(store::sqlite_queue(&pool, beat)),
         JobStore::Postgres(pool) => delivery_worker!(store::postgres_queue(&pool, beat)),
     };
-    for job in Job::ALL {
-        let cron = CronScheduler::new(job.schedule(&campaign).0).with_timezone(tz);
+    if config.backup.backup_dir.is_some() && !Job::Backup.enabled(&config) {
+        tracing::warn!(
+            "NABD_BACKUP_DIR is ignored: the app database is PostgreSQL; back it up with pg_dump"
+        );
+    }
+    for job in Job::ALL.into_iter().filter(|job| job.enabled(&config)) {
+        let cron = CronScheduler::new(job.schedule(&config).0).with_timezone(tz);
         let scheduled = Scheduled {
             job,
             campaign: campaign.clone(),
+            config: config.clone(),
         };
         monitor = monitor.register(move |_| {
             WorkerBuilder::new(job.name())

@@ -119,6 +119,21 @@ pub async fn recent(db: &Db, job: &str, limit: i64) -> Result<Vec<Run>, sqlx::Er
     )
 }
 
+/// Each job's newest finished run, for metrics.
+pub async fn last_finished(db: &Db) -> Result<Vec<Run>, sqlx::Error> {
+    // language=SQL
+    crate::db!(
+        db,
+        fetch_all,
+        sqlx::query_as::<_, Run>(
+            "SELECT job, tick, instance, started_at, finished_at, outcome FROM cron_runs AS r
+             WHERE finished_at IS NOT NULL AND tick = (
+                 SELECT MAX(tick) FROM cron_runs
+                 WHERE job = r.job AND finished_at IS NOT NULL)"
+        )
+    )
+}
+
 /// Forgets runs that ended more than `keep` ago.
 pub async fn prune(db: &Db, now: DateTime<Utc>, keep: Span) -> Result<u64, sqlx::Error> {
     // language=SQL

@@ -103,6 +103,65 @@ impl Provider {
         }
     }
 
+    /// Asks the provider whether it can send, without sending (`nabd check`): the bridge's
+    /// `/status`, or a read of the Cloud API phone number with the token. `Ok` says what
+    /// answered; `Err` why it cannot send.
+    pub async fn probe(&self) -> Result<String, String> {
+        match self {
+            Self::Log => Ok("log: messages are recorded in the outbox, never sent".to_owned()),
+            Self::WhatsappWeb(bridge) => {
+                let url = format!("{}/status", bridge.base);
+                let response = bridge
+                    .http
+                    .get(&url)
+                    .send()
+                    .await
+                    .map_err(|error| format!("{url} does not answer: {error}"))?;
+                if !response.status().is_success() {
+                    return Err(format!("{url} answered {}", response.status()));
+                }
+                let status: BridgeStatus = response
+                    .json()
+                    .await
+                    .map_err(|error| format!("{url} answered something unreadable: {error}"))?;
+                if status.status == "ready" {
+                    Ok(format!("{url}: ready"))
+                } else {
+                    Err(format!("{url}: not ready (status {:?})", status.status))
+                }
+            }
+            Self::CloudApi(cloud) => {
+                let url = format!(
+                    "{}/{}?fields=display_phone_number,verified_name",
+                    cloud.base, cloud.phone_number_id
+                );
+                let response = cloud
+                    .http
+                    .get(&url)
+                    .bearer_auth(cloud.token.expose())
+                    .send()
+                    .await
+                    .map_err(|error| format!("the Cloud API does not answer: {error}"))?;
+                let status = response.status();
+                let body: serde_json::Value = response.json().await.unwrap_or_default();
+                if status.is_success() {
+                    let number = body["display_phone_number"].as_str().unwrap_or("?");
+                    let name = body["verified_name"].as_str().unwrap_or("?");
+                    Ok(format!(
+                        "phone number id {}: {number} ({name})",
+                        cloud.phone_number_id
+                    ))
+                } else {
+                    Err(format!(
+                        "reading phone number id {} answered {status}: {}",
+                        cloud.phone_number_id,
+                        body["error"]["message"].as_str().unwrap_or("no message")
+                    ))
+                }
+            }
+        }
+    }
+
     /// Hands one message to the provider.
     pub async fn send(&self, message: &Outgoing<'_>) -> Result<Accepted, SendError> {
         match self {

@@ -23,7 +23,7 @@ pub fn protected(path: &str) -> bool {
 }
 
 /// Compares two secrets in time independent of where they first differ.
-fn same(a: &str, b: &str) -> bool {
+pub(crate) fn same(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())

@@ -5,10 +5,12 @@
 pub mod access;
 pub mod api;
 pub mod assets;
+pub mod canonical;
 pub mod cookies;
 pub mod headers;
 pub mod health;
 pub mod language;
+pub mod metrics;
 pub mod page_cache;
 pub mod ports;
 pub mod session;
@@ -51,6 +53,7 @@ pub fn router(state: AppState) -> Router {
     let router = Router::new()
         .route("/healthz", get(health::live))
         .route("/readyz", get(health::ready))
+        .route("/metrics", get(metrics::serve))
         .merge(api::routes())
         .route("/", get(language::root))
         .route("/clinic-dashboard", get(language::unprefixed))
@@ -58,6 +61,8 @@ pub fn router(state: AppState) -> Router {
         .route("/clinic-dashboard/ar", get(language::legacy_dashboard))
         .route("/clinic-dashboard/en", get(language::legacy_dashboard))
         .leptos_routes_with_context(&state, routes, context, move || shell(leptos.clone()))
+        // Every route above labels its answer with its template, for the request metrics.
+        .route_layer(axum::middleware::from_fn(metrics::label))
         .fallback(file_and_error_handler::<AppState, _>(shell))
         .layer(axum::middleware::from_fn_with_state(
             policy.clone(),
@@ -89,6 +94,10 @@ pub fn router(state: AppState) -> Router {
     router
         .layer(axum::middleware::from_fn_with_state(files, assets::serve))
         .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            canonical::redirect,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
             policy,
             headers::secure,
         ))
@@ -97,6 +106,7 @@ pub fn router(state: AppState) -> Router {
             session::refuse_other_hosts,
         ))
         .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(metrics::track))
         .with_state(state)
 }
 
@@ -114,6 +124,8 @@ impl Application {
     /// binds the listen address (port 0 picks a free port, as tests do).
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let clock = config.clock()?;
+        // Process-wide, once: every application built in this process records into it.
+        let _ = crate::platform::metrics::install();
         let db = store::open(&config.database_url).await?;
         let instance = crate::platform::instance::Instance::start(
             &db,
@@ -203,9 +215,16 @@ impl Application {
         let runtime = self.jobs.map(|store| {
             let stop = stop.clone();
             let campaign = self.state.campaign.clone();
+            let config = self.state.config.clone();
             tokio::spawn(async move {
                 if let Err(error) =
-                    jobs::run(campaign, store, async move { stop.cancelled().await }).await
+                    jobs::run(
+                        campaign,
+                        store,
+                        config,
+                        async move { stop.cancelled().await },
+                    )
+                    .await
                 {
                     tracing::error!(%error, "the job runtime stopped");
                 }

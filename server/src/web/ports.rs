@@ -119,14 +119,16 @@ impl MarketingSource for Reports {
                     query.per_page
                 },
             };
-            report::build(
+            let mut report = report::build(
                 &state.db,
                 &filter,
                 state.config.campaign.campaign_message_cost,
                 &state.config.currency,
             )
             .await
-            .map_err(|error| AdminError::from(error).unexpected())
+            .map_err(|error| AdminError::from(error).unexpected())?;
+            api::marketing::in_clinic_time(&state.clock, &mut report.returned);
+            Ok(report)
         })
     }
 }

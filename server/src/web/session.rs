@@ -452,7 +452,8 @@ pub(crate) async fn session_user_for(
 
 /// With `NABD_PUBLIC_URL`, refuses a request whose `Host` names another host (a DNS rebinding
 /// page on some other name reaching a Nabd on the clinic's network). The health probes, which
-/// a monitor on the machine calls by its own address, are left alone.
+/// a monitor on the machine calls by its own address, and `/metrics` (which guards itself) are
+/// left alone.
 pub async fn refuse_other_hosts(
     axum::extract::State(public): axum::extract::State<Option<crate::config::PublicUrl>>,
     request: axum::extract::Request,
@@ -462,7 +463,7 @@ pub async fn refuse_other_hosts(
         return next.run(request).await;
     };
     let path = request.uri().path();
-    if path == "/healthz" || path == "/readyz" {
+    if matches!(path, "/healthz" | "/readyz" | "/metrics") {
         return next.run(request).await;
     }
     let host = request

@@ -37,7 +37,7 @@ async fn start_at(dir: tempfile::TempDir) -> App {
 async fn start_with(dir: tempfile::TempDir, extra: &[&str]) -> App {
     if std::env::var_os("NABD_TEST_TRACE").is_some() {
         static TRACE: std::sync::Once = std::sync::Once::new();
-        TRACE.call_once(nabd::init_tracing);
+        TRACE.call_once(|| nabd::init_tracing(nabd::config::LogFormat::Text));
     }
     let database = common::postgres::app_database(dir.path()).await;
     let db_url = database.url.clone();

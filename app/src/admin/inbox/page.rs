@@ -8,7 +8,7 @@ use super::{
     open_conversation,
 };
 use crate::admin::messages::page::kind_label;
-use crate::components::{AdminNav, CsrfField, Refusal, provide_csrf, use_poll};
+use crate::components::{AdminNav, ClinicTime, CsrfField, Refusal, provide_csrf, use_poll};
 use crate::format;
 use crate::i18n::{Locale, t, t_string, use_i18n};
 use leptos::prelude::*;
@@ -197,7 +197,9 @@ fn ConversationList(
     if rows.is_empty() {
         return view! { <p class="none">{t!(i18n, inbox.none)}</p> }.into_any();
     }
+    let sample = rows.first().map(|row| row.last_at.clone());
     view! {
+        <ClinicTime sample />
         <ul class="conversations">
             {rows
                 .into_iter()

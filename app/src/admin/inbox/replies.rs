@@ -5,7 +5,7 @@
 
 use super::page::{intent_label, problem, when};
 use super::{DayReplies, InboxError, list_day_replies};
-use crate::components::{AdminNav, Refusal};
+use crate::components::{AdminNav, ClinicTime, Refusal};
 use crate::format;
 use crate::i18n::{t, use_i18n};
 use leptos::prelude::*;
@@ -78,7 +78,9 @@ fn Day(day: DayReplies) -> impl IntoView {
             {if day.replies.is_empty() {
                 view! { <p class="none">{t!(i18n, replies.none)}</p> }.into_any()
             } else {
+                let sample = day.replies.first().map(|reply| reply.replied_at.clone());
                 view! {
+                    <ClinicTime sample />
                     <table class="returned reception">
                         <thead>
                             <tr>

@@ -3,7 +3,7 @@
 //! `uncertain` one (it was sent, or send it again).
 
 use super::{LogEntry, LogError, LogFilter, MessageState, ResolveMessage, list_messages};
-use crate::components::{AdminNav, CsrfField, Refusal, provide_csrf};
+use crate::components::{AdminNav, ClinicTime, CsrfField, Refusal, provide_csrf};
 use crate::format;
 use crate::i18n::{Locale, t, t_string, use_i18n};
 use leptos::prelude::*;
@@ -184,7 +184,9 @@ fn LogTable(entries: Vec<LogEntry>, resolve: ServerAction<ResolveMessage>) -> im
     }
     let when =
         move |text: &str| format::digits(locale, &text.get(..16).unwrap_or(text).replace('T', " "));
+    let sample = entries.first().map(|entry| entry.scheduled_at.clone());
     view! {
+        <ClinicTime sample />
         <table class="returned message-log">
             <thead>
                 <tr>

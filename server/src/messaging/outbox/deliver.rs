@@ -173,7 +173,19 @@ impl Outbox {
             params: &params,
             reply_window_open,
         };
-        match self.provider.send(&outgoing).await {
+        let sent = self.provider.send(&outgoing).await;
+        crate::platform::metrics::send_outcome(
+            self.provider.name(),
+            match &sent {
+                Ok(_) => None,
+                Err(SendError::Retryable(_)) => Some("retryable"),
+                Err(SendError::Permanent { code, .. }) if *code == Some(STOPPED_MARKETING) => {
+                    Some("stopped_marketing")
+                }
+                Err(SendError::Permanent { .. }) => Some("permanent"),
+            },
+        );
+        match sent {
             Ok(accepted) => {
                 let sent_at = stamp(self.clock.real_now());
                 // language=SQL

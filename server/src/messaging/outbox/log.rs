@@ -28,6 +28,55 @@ pub struct MessageRow {
     pub touch: Option<String>,
     pub created_at: String,
 }
+/// The outbox at a glance, for metrics: every kind and state of this build with its count
+/// (zero included, so a state that empties reads 0 rather than vanishing), and the send time
+/// of the oldest queued message already due.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Census {
+    pub counts: Vec<(Kind, State, i64)>,
+    pub oldest_due: Option<DateTime<Utc>>,
+}
+
+/// Counts the outbox's messages by kind and state, and finds the oldest due queued one at
+/// `now`.
+pub async fn census(
+    db: &crate::platform::store::Db,
+    now: DateTime<Utc>,
+) -> Result<Census, sqlx::Error> {
+    // language=SQL
+    let rows: Vec<(String, String, i64)> = crate::db!(
+        db,
+        fetch_all,
+        sqlx::query_as(
+            "SELECT kind, state, CAST(COUNT(*) AS BIGINT) FROM outbox GROUP BY kind, state"
+        )
+    )?;
+    let mut counts = Vec::with_capacity(Kind::ALL.len() * State::ALL.len());
+    for kind in Kind::ALL {
+        for state in State::ALL {
+            let count = rows
+                .iter()
+                .find(|(k, s, _)| k == kind.as_str() && s == state.as_str())
+                .map_or(0, |(_, _, count)| *count);
+            counts.push((kind, state, count));
+        }
+    }
+    // language=SQL
+    let oldest: Option<String> = crate::db!(
+        db,
+        fetch_one,
+        sqlx::query_scalar::<_, Option<String>>(
+            "SELECT MIN(not_before) FROM outbox WHERE state = 'queued' AND not_before <= $1"
+        )
+        .bind(stamp(now))
+    )?;
+    Ok(Census {
+        counts,
+        oldest_due: oldest
+            .as_deref()
+            .and_then(crate::platform::time::parse_stamp),
+    })
+}
 
 /// What `nabd outbox list` and the message log filter on, as typed values.
 #[derive(Debug, Clone, Default)]

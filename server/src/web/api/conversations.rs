@@ -4,8 +4,10 @@
 
 use crate::admin::{self, SessionUser};
 use crate::messaging::conversations::{self, Filter, Line, ReplyRefusal, Summary, Thread};
+use crate::platform::clock::Clock;
 use crate::platform::phone::Mobile;
 use crate::platform::text::csv_cell;
+use crate::platform::time::local_stamp;
 use crate::web::session::{Admin, AdminError};
 use crate::web::state::AppState;
 use app::admin::inbox::{
@@ -48,7 +50,7 @@ pub(crate) fn number(state: &AppState, text: &str) -> Result<Mobile, AdminError>
         .map_err(|error| AdminError::Invalid("invalid_mobile", error.to_string()))
 }
 
-fn summary(row: Summary) -> ConversationSummary {
+fn summary(clock: &Clock, row: Summary) -> ConversationSummary {
     let name = row
         .patient_name
         .filter(|name| !name.trim().is_empty())
@@ -56,7 +58,7 @@ fn summary(row: Summary) -> ConversationSummary {
     ConversationSummary {
         mobile: row.mobile,
         patient_name: name,
-        last_at: row.last_at,
+        last_at: local_stamp(clock, &row.last_at),
         intent: row.intent,
         handled: row.handled,
         unread: row.unread,
@@ -64,10 +66,10 @@ fn summary(row: Summary) -> ConversationSummary {
     }
 }
 
-fn entry(line: Line) -> ThreadEntry {
+fn entry(clock: &Clock, line: Line) -> ThreadEntry {
     ThreadEntry {
         direction: if line.inbound { "in" } else { "out" }.to_owned(),
-        at: line.at,
+        at: local_stamp(clock, &line.at),
         body: line.body,
         message_type: line.message_type,
         intent: line.intent,
@@ -91,7 +93,10 @@ pub(crate) async fn list(
             .map_err(|message| AdminError::Invalid("bad_filter", message))?,
     };
     let rows = conversations::list(&state.db, filter, search, page.max(1)).await?;
-    Ok(rows.into_iter().map(summary).collect())
+    Ok(rows
+        .into_iter()
+        .map(|row| summary(&state.clock, row))
+        .collect())
 }
 
 /// Opens the conversation with `mobile`; `mark_read` resets its unread count.
@@ -112,11 +117,15 @@ pub(crate) async fn open(
         .await?
         .ok_or(AdminError::NotFound)?;
     Ok(Conversation {
-        summary: summary(row),
-        thread: lines.into_iter().map(entry).collect(),
+        summary: summary(&state.clock, row),
+        thread: lines
+            .into_iter()
+            .map(|line| entry(&state.clock, line))
+            .collect(),
         window: ReplyWindow {
             applies: window_applies,
-            closes_at: window_closes.map(crate::platform::time::stamp),
+            closes_at: window_closes
+                .map(|closes| local_stamp(&state.clock, &crate::platform::time::stamp(closes))),
             minutes_left: window_closes.map(|closes| (closes - now).num_minutes().max(0)),
             template_fallback,
         },
@@ -207,7 +216,7 @@ pub(crate) async fn day(state: &AppState, date: Option<&str>) -> Result<DayRepli
                 starts_at: reply.starts_at,
                 intent: reply.intent,
                 text: reply.text,
-                replied_at: reply.replied_at,
+                replied_at: local_stamp(&state.clock, &reply.replied_at),
             })
             .collect(),
     })

@@ -34,7 +34,11 @@ pub(crate) async fn page(
     search: Option<&str>,
     page: u32,
 ) -> Result<ExclusionPage, AdminError> {
-    Ok(exclusions::page(&state.db, search, page).await?)
+    let mut page = exclusions::page(&state.db, search, page).await?;
+    for item in &mut page.items {
+        item.added_at = crate::platform::time::local_stamp(&state.clock, &item.added_at);
+    }
+    Ok(page)
 }
 
 /// Excludes a number (normalised; audited). Returns it in E.164 and whether it is new.

@@ -40,21 +40,31 @@ impl From<ReportParams> for ReportQuery {
     }
 }
 
+/// Writes the returned patients' contact and return instants in the clinic's time (with the
+/// offset), as every time an admin reads.
+pub(crate) fn in_clinic_time(clock: &crate::platform::clock::Clock, rows: &mut [report::Returned]) {
+    use crate::platform::time::local_stamp;
+    for row in rows {
+        row.contacted_at = local_stamp(clock, &row.contacted_at);
+        row.returned_at = local_stamp(clock, &row.returned_at);
+    }
+}
+
 async fn campaign_report(
     State(state): State<AppState>,
     _admin: Admin,
     Query(params): Query<ReportParams>,
 ) -> Result<Json<report::Report>, AdminError> {
     let campaign = &state.config.campaign;
-    Ok(Json(
-        report::build(
-            &state.db,
-            &params.into(),
-            campaign.campaign_message_cost,
-            &state.config.currency,
-        )
-        .await?,
-    ))
+    let mut report = report::build(
+        &state.db,
+        &params.into(),
+        campaign.campaign_message_cost,
+        &state.config.currency,
+    )
+    .await?;
+    in_clinic_time(&state.clock, &mut report.returned);
+    Ok(Json(report))
 }
 
 /// The returned patients of the report's filter, every page, as a CSV download.
@@ -63,13 +73,14 @@ async fn returned_csv(
     _admin: Admin,
     Query(params): Query<ReportParams>,
 ) -> Result<Response, AdminError> {
-    let rows = report::all_returned(
+    let mut rows = report::all_returned(
         &state.db,
         &params.into(),
         state.config.campaign.campaign_message_cost,
         &state.config.currency,
     )
     .await?;
+    in_clinic_time(&state.clock, &mut rows);
     Ok((
         [
             (header::CONTENT_TYPE, "text/csv; charset=utf-8"),

@@ -3,6 +3,7 @@
 
 use crate::admin::{self, SessionUser};
 use crate::messaging::outbox::log::{self, LogQuery, MessageRow, Resolution};
+use crate::platform::time::local_stamp;
 use crate::web::session::{Admin, AdminError};
 use crate::web::state::AppState;
 use axum::extract::{Path, Query, State};
@@ -26,7 +27,16 @@ pub(crate) async fn read(
     let filter = query
         .parse(state.config.messaging.phone_region)
         .map_err(|error| AdminError::Invalid(error.code(), error.to_string()))?;
-    Ok(log::list(&state.db, &filter).await?)
+    let mut rows = log::list(&state.db, &filter).await?;
+    // Every time an admin reads is the clinic's, with its offset (the stored form is UTC).
+    for row in &mut rows {
+        row.scheduled_at = local_stamp(&state.clock, &row.scheduled_at);
+        row.sent_at = row
+            .sent_at
+            .as_deref()
+            .map(|at| local_stamp(&state.clock, at));
+    }
+    Ok(rows)
 }
 
 /// Resolves an `uncertain` message: `sent` (the patient got it) or `requeue` (send again now).
