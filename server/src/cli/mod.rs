@@ -21,19 +21,62 @@ pub struct Cli {
 }
 
 impl Cli {
-    /// Parses the process's arguments (exiting with clap's message on a bad one), with each
-    /// subcommand's help showing its own options only: the settings, global to every command,
+    /// Parses the process's arguments (exiting with clap's message on a bad one). Asked for
+    /// help, a subcommand shows its own options only: the settings, global to every command,
     /// are listed once by `nabd --help`.
     pub fn parse_args() -> Self {
-        use clap::FromArgMatches;
-        let matches = command().get_matches();
-        Self::from_arg_matches(&matches).unwrap_or_else(|error| error.exit())
+        use clap::{CommandFactory, FromArgMatches};
+        let args: Vec<String> = std::env::args_os()
+            .map(|arg| arg.to_string_lossy().into_owned())
+            .collect();
+        match Self::command().try_get_matches_from(&args) {
+            Ok(matches) => Self::from_arg_matches(&matches).unwrap_or_else(|error| error.exit()),
+            Err(error) if error.kind() == clap::error::ErrorKind::DisplayHelp => {
+                print!("{}", help_for(&args));
+                std::process::exit(0);
+            }
+            Err(error) => error.exit(),
+        }
     }
 }
 
-/// Returns the command line's definition, with the settings (global arguments) hidden from
-/// every subcommand's help and a pointer to `nabd --help` in their place. They are still
-/// accepted after a subcommand (`nabd serve --addr ...`).
+/// The help `args` ask for (`nabd demo seed --help`, `nabd help demo seed`): the named
+/// subcommand's own options, with the settings hidden (`nabd --help` lists them).
+pub fn help_for(args: &[String]) -> String {
+    let long = !args.iter().any(|arg| arg == "-h");
+    let mut root = command();
+    let mut path: Vec<String> = Vec::new();
+    let mut cursor: &clap::Command = &root;
+    for word in args.iter().skip(1).filter(|arg| !arg.starts_with('-')) {
+        if word == "help" && path.is_empty() {
+            continue;
+        }
+        // A word that names no subcommand here is a flag's value: look past it.
+        if let Some(sub) = cursor.find_subcommand(word) {
+            path.push(sub.get_name().to_owned());
+            cursor = sub;
+        }
+    }
+    render_help(&mut root, &path, long)
+}
+
+fn render_help(command: &mut clap::Command, path: &[String], long: bool) -> String {
+    if let Some((name, rest)) = path.split_first()
+        && let Some(sub) = command.find_subcommand_mut(name)
+    {
+        return render_help(sub, rest, long);
+    }
+    let help = if long {
+        command.render_long_help()
+    } else {
+        command.render_help()
+    };
+    help.to_string()
+}
+
+/// Returns the command line's definition for showing help: the settings (global arguments)
+/// hidden from every subcommand's help, with a pointer to `nabd --help` in their place. Only
+/// for help: hiding is done after clap has built the definition, which parsing must not see.
 pub fn command() -> clap::Command {
     use clap::CommandFactory;
     let mut root = Cli::command();
@@ -386,12 +429,21 @@ mod tests {
 
     #[test]
     fn settings_are_still_accepted_after_a_subcommand() {
-        use clap::FromArgMatches;
-        let matches = command()
-            .try_get_matches_from(["nabd", "serve", "--timezone", "Asia/Dubai"])
+        let cli = Cli::try_parse_from(["nabd", "serve", "--timezone", "Asia/Dubai"])
             .expect("parses");
-        let cli = Cli::from_arg_matches(&matches).expect("builds");
         assert_eq!(cli.config.timezone, chrono_tz::Asia::Dubai);
+    }
+
+    #[test]
+    fn help_for_a_subcommand_is_found_past_the_settings_before_it() {
+        let args = |line: &str| line.split(' ').map(str::to_owned).collect::<Vec<_>>();
+        let help = help_for(&args("nabd --database-url sqlite://x.db demo seed --help"));
+        assert!(help.contains("--patients"), "{help}");
+        assert!(!help.contains("--clinic-url"), "{help}");
+        let help = help_for(&args("nabd help demo seed"));
+        assert!(help.contains("--patients"), "{help}");
+        let top = help_for(&args("nabd --help"));
+        assert!(top.contains("NABD_CLINIC_URL"), "{top}");
     }
 
     #[test]

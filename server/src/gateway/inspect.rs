@@ -355,7 +355,9 @@ pub fn judge(facts: &Facts) -> Vec<Finding> {
                     detail.push_str(", nullable");
                 } else {
                     detail.push_str(", nullable: rows without a value are left out");
-                    if level == Level::Ok {
+                    // SQLite columns are nullable unless declared otherwise (the demo clinic's
+                    // are); on SQL Server it is the PMS's choice, worth a note.
+                    if level == Level::Ok && facts.dialect == Dialect::SqlServer {
                         level = Level::Note;
                     }
                 }

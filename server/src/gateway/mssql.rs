@@ -274,7 +274,7 @@ impl MssqlGateway {
             // language=TSQL
             let counted = self
                 .rows(
-                    &format!("SELECT CAST(COUNT(*) AS BIGINT) FROM {table}"),
+                    &format!("SELECT COUNT(*) FROM {table}"),
                     &[],
                 )
                 .await?;

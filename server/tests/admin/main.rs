@@ -130,7 +130,10 @@ impl App {
         if let Some(session) = session {
             request = request.header("cookie", &session.cookie);
         }
-        request.send().await.expect("answers")
+        request
+            .send()
+            .await
+            .unwrap_or_else(|error| panic!("GET {path} got no answer: {error}"))
     }
 
     /// A page's HTML.
