@@ -655,7 +655,10 @@ async fn check_finds_a_missing_table_and_column_on_sql_server_and_a_bridge_that_
         .find(|i| i.1 == "invoice_h.inv_dt")
         .map(|i| i.3.clone())
         .unwrap_or_default();
-    assert!(inv_dt.contains("datetime") && inv_dt.contains("nullable"), "{inv_dt}");
+    assert!(
+        inv_dt.contains("datetime") && inv_dt.contains("nullable"),
+        "{inv_dt}"
+    );
     assert_eq!(level("index invoice_h (inv_dt)"), "ok");
     assert_eq!(level("index invoice_h (doc_id)"), "warn");
     assert_eq!(level("doctor"), "ok");

@@ -429,8 +429,8 @@ mod tests {
 
     #[test]
     fn settings_are_still_accepted_after_a_subcommand() {
-        let cli = Cli::try_parse_from(["nabd", "serve", "--timezone", "Asia/Dubai"])
-            .expect("parses");
+        let cli =
+            Cli::try_parse_from(["nabd", "serve", "--timezone", "Asia/Dubai"]).expect("parses");
         assert_eq!(cli.config.timezone, chrono_tz::Asia::Dubai);
     }
 

@@ -273,10 +273,7 @@ impl MssqlGateway {
         for table in &present {
             // language=TSQL
             let counted = self
-                .rows(
-                    &format!("SELECT COUNT(*) FROM {table}"),
-                    &[],
-                )
+                .rows(&format!("SELECT COUNT(*) FROM {table}"), &[])
                 .await?;
             let count = match counted.first() {
                 Some(row) => get_i64(row, 0)?,
