@@ -3,7 +3,7 @@
 
 mod admin_nav;
 mod clinic_time;
-mod csrf;
+pub mod csrf;
 pub mod layout;
 mod number_list;
 pub mod poll;
@@ -11,7 +11,7 @@ mod refusal;
 
 pub use admin_nav::AdminNav;
 pub use clinic_time::ClinicTime;
-pub use csrf::{CsrfField, provide_csrf};
+pub use csrf::CsrfField;
 pub use number_list::{LeftOut, NumberListInput, pasted_count};
 pub use poll::use_poll;
 pub use refusal::Refusal;

@@ -5,7 +5,7 @@
 
 use super::{MarketingError, Report, ReportQuery, Verdict, load_campaign_report};
 use crate::admin::sign_in::SignOut;
-use crate::components::{CsrfField, provide_csrf};
+use crate::components::CsrfField;
 use crate::format;
 use crate::i18n::{t, t_string, use_i18n};
 use leptos::prelude::*;
@@ -16,7 +16,6 @@ use leptos_router::hooks::use_query_map;
 /// Shows what the reactivation campaign sent and who came back.
 #[component]
 pub fn MarketingReportPage() -> impl IntoView {
-    provide_csrf();
     let i18n = use_i18n();
     let query = use_query_map();
     let filter = Memo::new(move |_| {

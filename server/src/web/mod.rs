@@ -77,6 +77,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             session::require_csrf,
         ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            session::carry_csrf,
+        ))
         .layer(axum::middleware::from_fn(
             session::unreadable_arguments_are_422,
         ))

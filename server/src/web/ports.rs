@@ -158,7 +158,7 @@ impl AdminSource for Sessions {
             let ip = session::request_ip(&self.0, request);
             session::start_session(&self.0, &request.headers, ip, &username, &password)
                 .await
-                .map(|(_, cookie)| cookie)
+                .map(|(_, cookies)| cookies)
                 .map_err(for_sign_in)
         })
     }

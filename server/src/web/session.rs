@@ -227,6 +227,49 @@ pub async fn require_csrf(
     .await
 }
 
+/// Gives a page request whose live session has no CSRF-token cookie (a session opened before
+/// Nabd set one) the cookie, on the request (so the page's forms carry the token at once) and
+/// on the answer (so the browser keeps it).
+pub async fn carry_csrf(
+    axum::extract::State(state): axum::extract::State<AppState>,
+    mut request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let csrf_cookie = app::components::csrf::COOKIE;
+    let needs = request.method() == Method::GET
+        && app::locale::of_path(request.uri().path()).is_some()
+        && cookies::get(request.headers(), csrf_cookie).is_none()
+        && cookies::get(request.headers(), SESSION_COOKIE).is_some();
+    if !needs {
+        return next.run(request).await;
+    }
+    let user = session_user_for(&state, request.headers(), admin::Activity::Poll).await;
+    let Ok(user) = user else {
+        return next.run(request).await;
+    };
+    let cookie = format!("{csrf_cookie}={}", user.csrf);
+    let joined = match request
+        .headers()
+        .get(header::COOKIE)
+        .and_then(|value| value.to_str().ok())
+    {
+        Some(existing) => format!("{existing}; {cookie}"),
+        None => cookie,
+    };
+    if let Ok(value) = axum::http::HeaderValue::from_str(&joined) {
+        request.headers_mut().insert(header::COOKIE, value);
+    }
+    let secure = over_https(state.config.public_url.as_ref(), request.headers());
+    let max_age = i64::from(state.config.admin_idle_minutes) * 60;
+    let mut response = next.run(request).await;
+    if let Some(set) = session_cookies("", &user.csrf, max_age, secure).pop()
+        && let Ok(value) = axum::http::HeaderValue::from_str(&set)
+    {
+        response.headers_mut().append(header::SET_COOKIE, value);
+    }
+    response
+}
+
 /// The signed-in user of a request. Extracting it refuses anonymous callers, and for
 /// state-changing methods, cross-site requests and requests without the CSRF token.
 pub struct Admin(pub SessionUser);
@@ -268,6 +311,19 @@ pub(crate) fn require_admin(user: &SessionUser) -> Result<(), AdminError> {
     } else {
         Err(AdminError::Forbidden)
     }
+}
+
+/// The cookies of a session: the `HttpOnly` session cookie, and the CSRF token's beside it
+/// (readable by the page, whose forms carry it: `app::components::csrf`), with the same life.
+fn session_cookies(session: &str, csrf: &str, max_age_secs: i64, secure: bool) -> Vec<String> {
+    let secure_flag = if secure { "; Secure" } else { "" };
+    vec![
+        session_cookie(session, max_age_secs, secure),
+        format!(
+            "{}={csrf}; Path=/; SameSite=Lax; Max-Age={max_age_secs}{secure_flag}",
+            app::components::csrf::COOKIE
+        ),
+    ]
 }
 
 fn session_cookie(value: &str, max_age_secs: i64, secure: bool) -> String {
@@ -354,7 +410,7 @@ pub(crate) async fn start_session(
     ip: Option<std::net::IpAddr>,
     username: &str,
     password: &str,
-) -> Result<(SessionUser, String), AdminError> {
+) -> Result<(SessionUser, Vec<String>), AdminError> {
     if !same_origin(headers) {
         return Err(AdminError::CrossSite);
     }
@@ -392,19 +448,20 @@ pub(crate) async fn start_session(
     }
     admin::audit(&state.db, Some(&session.user), "signed_in", &from, now).await?;
     let max_age = i64::from(state.config.admin_idle_minutes) * 60;
-    let cookie = session_cookie(
+    let cookies = session_cookies(
         &session.token,
+        &session.user.csrf,
         max_age,
         over_https(state.config.public_url.as_ref(), headers),
     );
-    Ok((session.user, cookie))
+    Ok((session.user, cookies))
 }
 
-/// Ends the request's session (audited) and returns the `Set-Cookie` value that clears it.
+/// Ends the request's session (audited) and returns the `Set-Cookie` values that clear it.
 pub(crate) async fn end_session(
     state: &AppState,
     headers: &HeaderMap,
-) -> Result<String, AdminError> {
+) -> Result<Vec<String>, AdminError> {
     let now = state.clock.real_now();
     if let Some(token) = cookies::get(headers, SESSION_COOKIE) {
         let lifetime = lifetime(&state.config);
@@ -415,7 +472,8 @@ pub(crate) async fn end_session(
         }
         admin::sign_out(&state.db, token).await?;
     }
-    Ok(session_cookie(
+    Ok(session_cookies(
+        "",
         "",
         0,
         over_https(state.config.public_url.as_ref(), headers),

@@ -8,6 +8,7 @@ mod common;
 
 mod access;
 mod broadcasts;
+mod csrf;
 mod exclusions;
 mod messages;
 mod report;

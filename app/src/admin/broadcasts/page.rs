@@ -9,7 +9,7 @@ use super::{
     BroadcastError, BroadcastSummary, BroadcastView, CancelBroadcast, MAX_MESSAGE_CHARS,
     ReviewBroadcast, SendBroadcast, list_broadcasts, load_broadcast, problem,
 };
-use crate::components::{AdminNav, CsrfField, LeftOut, NumberListInput, Refusal, provide_csrf};
+use crate::components::{AdminNav, CsrfField, LeftOut, NumberListInput, Refusal};
 use crate::format;
 use crate::i18n::{t, t_string, use_i18n};
 use leptos::prelude::*;
@@ -25,7 +25,6 @@ fn Problem(error: BroadcastError) -> impl IntoView {
 
 #[component]
 pub fn BroadcastsPage() -> impl IntoView {
-    provide_csrf();
     let i18n = use_i18n();
     let review = ServerAction::<ReviewBroadcast>::new();
     let recent = Resource::new(|| (), |_| list_broadcasts());
@@ -162,7 +161,6 @@ fn RecentList(list: Vec<BroadcastSummary>) -> impl IntoView {
 /// One broadcast: its review, the confirmation, its progress and cancelling.
 #[component]
 pub fn BroadcastPage() -> impl IntoView {
-    provide_csrf();
     let i18n = use_i18n();
     let params = use_params_map();
     let id = Memo::new(move |_| {

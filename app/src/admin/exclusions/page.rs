@@ -4,7 +4,7 @@
 
 use super::{AddExclusion, ExclusionError, ExclusionPage, RestoreExclusion, list_exclusions};
 use crate::admin::broadcasts::{ImportExclusions, problem as import_problem};
-use crate::components::{AdminNav, CsrfField, LeftOut, NumberListInput, Refusal, provide_csrf};
+use crate::components::{AdminNav, CsrfField, LeftOut, NumberListInput, Refusal};
 use crate::format;
 use crate::i18n::{t, t_string, use_i18n};
 use leptos::prelude::*;
@@ -14,7 +14,6 @@ use leptos_router::hooks::use_query_map;
 /// Lists and edits the numbers Nabd never messages.
 #[component]
 pub fn ExclusionsPage() -> impl IntoView {
-    provide_csrf();
     let i18n = use_i18n();
     let query = use_query_map();
     let search = Memo::new(move |_| query.read().get("search").filter(|s| !s.trim().is_empty()));

@@ -8,7 +8,7 @@ use super::{
     open_conversation,
 };
 use crate::admin::messages::page::kind_label;
-use crate::components::{AdminNav, ClinicTime, CsrfField, Refusal, provide_csrf, use_poll};
+use crate::components::{AdminNav, ClinicTime, CsrfField, Refusal, use_poll};
 use crate::format;
 use crate::i18n::{Locale, t, t_string, use_i18n};
 use leptos::prelude::*;
@@ -81,7 +81,6 @@ fn link(filter: &str, q: &str, mobile: Option<&str>) -> String {
 /// The inbox.
 #[component]
 pub fn InboxPage() -> impl IntoView {
-    provide_csrf();
     let i18n = use_i18n();
     let query = use_query_map();
     let filter = Memo::new(move |_| {

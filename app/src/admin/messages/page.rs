@@ -3,7 +3,7 @@
 //! `uncertain` one (it was sent, or send it again).
 
 use super::{LogEntry, LogError, LogFilter, MessageState, ResolveMessage, list_messages};
-use crate::components::{AdminNav, ClinicTime, CsrfField, Refusal, provide_csrf};
+use crate::components::{AdminNav, ClinicTime, CsrfField, Refusal};
 use crate::format;
 use crate::i18n::{Locale, t, t_string, use_i18n};
 use leptos::prelude::*;
@@ -86,7 +86,6 @@ fn state_label(state: &str) -> String {
 /// Lists the outbox.
 #[component]
 pub fn MessagesPage() -> impl IntoView {
-    provide_csrf();
     let i18n = use_i18n();
     let query = use_query_map();
     let filter = Memo::new(move |_| {

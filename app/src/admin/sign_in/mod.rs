@@ -41,13 +41,14 @@ impl crate::port::Refused for AdminError {
 pub mod source {
     use super::AdminError;
 
-    /// The future the port's calls return: a `Set-Cookie` header value on success.
-    pub type CookieFuture<'a> = crate::port::PortFuture<'a, String, AdminError>;
+    /// The future the port's calls return: the `Set-Cookie` header values on success (the
+    /// session's, and the CSRF token's for the pages' forms).
+    pub type CookieFuture<'a> = crate::port::PortFuture<'a, Vec<String>, AdminError>;
 
     /// Opens and ends admin sessions.
     pub trait AdminSource: Send + Sync {
         /// Checks the credentials (counting failures against the caller's address and the
-        /// username) and returns the new session's cookie; the browser's previous session, if
+        /// username) and returns the new session's cookies; the browser's previous session, if
         /// any, ends.
         fn sign_in<'a>(
             &'a self,
@@ -56,7 +57,7 @@ pub mod source {
             password: String,
         ) -> CookieFuture<'a>;
 
-        /// Ends the request's session and returns the cookie that clears it.
+        /// Ends the request's session and returns the cookies that clear it.
         fn sign_out<'a>(&'a self, request: &'a http::request::Parts) -> CookieFuture<'a>;
 
         /// The request's session's CSRF token, if it has a live session (reading it does not
@@ -85,8 +86,8 @@ pub async fn sign_in(username: String, password: String, lang: String) -> Result
     }
     let (parts, admin) = crate::port::request_and::<dyn source::AdminSource, AdminError>()?;
     let response = leptos::prelude::expect_context::<leptos_axum::ResponseOptions>();
-    let cookie = match admin.sign_in(&parts, username, password).await {
-        Ok(cookie) => cookie,
+    let cookies = match admin.sign_in(&parts, username, password).await {
+        Ok(cookies) => cookies,
         Err(error) => {
             // A refusal is the caller's mistake, not the server's: 422, or 429 when limited.
             response.set_status(match error {
@@ -97,8 +98,10 @@ pub async fn sign_in(username: String, password: String, lang: String) -> Result
             return Err(error);
         }
     };
-    if let Ok(value) = http::HeaderValue::from_str(&cookie) {
-        response.append_header(http::header::SET_COOKIE, value);
+    for cookie in cookies {
+        if let Ok(value) = http::HeaderValue::from_str(&cookie) {
+            response.append_header(http::header::SET_COOKIE, value);
+        }
     }
     leptos_axum::redirect(&landing(&lang));
     Ok(())
@@ -112,10 +115,12 @@ pub async fn sign_out(lang: String, csrf: Option<String>) -> Result<(), AdminErr
     crate::port::answer(
         async move {
             let (parts, admin) = crate::port::request_and::<dyn source::AdminSource, AdminError>()?;
-            let cookie = admin.sign_out(&parts).await?;
+            let cookies = admin.sign_out(&parts).await?;
             let response = leptos::prelude::expect_context::<leptos_axum::ResponseOptions>();
-            if let Ok(value) = http::HeaderValue::from_str(&cookie) {
-                response.append_header(http::header::SET_COOKIE, value);
+            for cookie in cookies {
+                if let Ok(value) = http::HeaderValue::from_str(&cookie) {
+                    response.append_header(http::header::SET_COOKIE, value);
+                }
             }
             let lang = if lang == "ar" { "ar" } else { "en" };
             leptos_axum::redirect(&format!("/{lang}/admin/sign-in"));
@@ -125,8 +130,8 @@ pub async fn sign_out(lang: String, csrf: Option<String>) -> Result<(), AdminErr
     )
 }
 
-/// The signed-in session's CSRF token, for the hidden field of the admin pages' forms
-/// ([`crate::components::CsrfField`]); `None` without a session.
+/// The signed-in session's CSRF token (the admin pages' forms read it from the `nabd_csrf`
+/// cookie, [`crate::components::CsrfField`]; a script may ask here); `None` without a session.
 #[leptos::server(prefix = "/api", endpoint = "admin/csrf")]
 pub async fn csrf_token() -> Result<Option<String>, AdminError> {
     crate::port::answer(

@@ -41,10 +41,12 @@ impl From<&SessionUser> for Me {
     }
 }
 
-/// Answers `response` with `cookie` set, when it is a valid header value.
-fn with_cookie(mut response: Response, cookie: &str) -> Response {
-    if let Ok(value) = HeaderValue::from_str(cookie) {
-        response.headers_mut().insert(header::SET_COOKIE, value);
+/// Answers `response` with `cookies` set, each that is a valid header value.
+fn with_cookies(mut response: Response, cookies: &[String]) -> Response {
+    for cookie in cookies {
+        if let Ok(value) = HeaderValue::from_str(cookie) {
+            response.headers_mut().append(header::SET_COOKIE, value);
+        }
     }
     response
 }
@@ -55,7 +57,7 @@ async fn sign_in(
     headers: HeaderMap,
     Json(credentials): Json<Credentials>,
 ) -> Result<Response, AdminError> {
-    let (user, cookie) = start_session(
+    let (user, cookies) = start_session(
         &state,
         &headers,
         ip,
@@ -63,7 +65,10 @@ async fn sign_in(
         &credentials.password,
     )
     .await?;
-    Ok(with_cookie(Json(Me::from(&user)).into_response(), &cookie))
+    Ok(with_cookies(
+        Json(Me::from(&user)).into_response(),
+        &cookies,
+    ))
 }
 
 async fn sign_out(
@@ -71,8 +76,11 @@ async fn sign_out(
     _admin: Admin,
     headers: HeaderMap,
 ) -> Result<Response, AdminError> {
-    let cookie = end_session(&state, &headers).await?;
-    Ok(with_cookie(StatusCode::NO_CONTENT.into_response(), &cookie))
+    let cookies = end_session(&state, &headers).await?;
+    Ok(with_cookies(
+        StatusCode::NO_CONTENT.into_response(),
+        &cookies,
+    ))
 }
 
 async fn me(admin: Admin) -> Json<Me> {
