@@ -23,11 +23,7 @@ fn serve(
     clinic: &str,
     bridge: &str,
 ) -> (common::Killed, String) {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port");
-    let addr = format!("127.0.0.1:{port}");
+    let addr = common::free_addr();
     let child = common::nabd_command(
         dir,
         &["serve"],

@@ -18,7 +18,8 @@ async fn main() -> anyhow::Result<()> {
         return Err(error).context("cannot read .env");
     }
     let cli = Cli::parse_args();
-    nabd::init_tracing(cli.config.log_format);
+    let log_format = cli.config.log_format;
+    nabd::init_tracing(log_format);
     // A command that sent marks its instance stopped however it ends.
     let outcome: anyhow::Result<()> = async {
         match cli.command.unwrap_or(Command::Serve) {
@@ -97,5 +98,11 @@ async fn main() -> anyhow::Result<()> {
     }
     .await;
     commands::finish().await;
+    // With JSON logs, the reason Nabd stopped is a log line like the others (a shipper reads
+    // nothing else); with text, it is printed as `Error: ...`.
+    if let (Err(error), nabd::config::LogFormat::Json) = (&outcome, log_format) {
+        tracing::error!(error = %format!("{error:#}"), "nabd stopped");
+        std::process::exit(1);
+    }
     outcome
 }

@@ -77,6 +77,28 @@ async fn start(extra: &[&str]) -> (String, nabd::web::state::AppState, tempfile:
     (format!("http://{addr}"), state, dir)
 }
 
+/// Queues a manual "hello" to the small clinic's patient, keyed `key`, due at `due`.
+async fn queue_hello(
+    state: &nabd::web::state::AppState,
+    key: &str,
+    due: chrono::DateTime<chrono::Utc>,
+) {
+    state
+        .messaging
+        .outbox
+        .enqueue(&[nabd::messaging::outbox::NewMessage::free_text(
+            nabd::messaging::Kind::Manual,
+            nabd::platform::phone::Mobile::parse("0501234567", Default::default()).expect("mobile"),
+            "hello".to_owned(),
+            nabd::messaging::Language::En,
+            key.to_owned(),
+            due,
+            state.clock.today(),
+        )])
+        .await
+        .expect("queued");
+}
+
 /// One sample of a Prometheus text exposition: its name and labels.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 struct Sample {
@@ -187,20 +209,7 @@ async fn metrics_answer_loopback_callers_with_routes_never_raw_paths() {
     }
     // A message waiting, due a minute ago: the oldest due message's age is at least that.
     let due = state.clock.real_now() - chrono::Duration::minutes(1);
-    state
-        .messaging
-        .outbox
-        .enqueue(&[nabd::messaging::outbox::NewMessage::free_text(
-            nabd::messaging::Kind::Manual,
-            nabd::platform::phone::Mobile::parse("0501234567", Default::default()).expect("mobile"),
-            "hello".to_owned(),
-            nabd::messaging::Language::En,
-            "manual:metrics:1".to_owned(),
-            due,
-            state.clock.today(),
-        )])
-        .await
-        .expect("queued");
+    queue_hello(&state, "manual:metrics:1", due).await;
 
     let answer = client
         .get(format!("{base}/metrics"))
@@ -442,20 +451,7 @@ async fn the_message_log_shows_the_clinic_time_and_says_which() {
     let due = state
         .clock
         .real_instant_of(due.with_timezone(&chrono_tz::Asia::Riyadh));
-    state
-        .messaging
-        .outbox
-        .enqueue(&[nabd::messaging::outbox::NewMessage::free_text(
-            nabd::messaging::Kind::Manual,
-            nabd::platform::phone::Mobile::parse("0501234567", Default::default()).expect("mobile"),
-            "hello".to_owned(),
-            nabd::messaging::Language::En,
-            "manual:time:1".to_owned(),
-            due,
-            state.clock.today(),
-        )])
-        .await
-        .expect("queued");
+    queue_hello(&state, "manual:time:1", due).await;
     let client = client();
     let admin = sign_in(&client, &base, "manager").await;
     let rows: Value = client
@@ -696,16 +692,12 @@ async fn check_reads_a_ready_bridge_without_sending() {
 async fn json_logs_are_one_object_a_line_with_their_fields() {
     let dir = tempfile::tempdir().expect("dir");
     let log = dir.path().join("serve.log");
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port");
-    let addr = format!("127.0.0.1:{port}");
+    // Port 0: the address is read from the log, so no other test can take it first.
     let child = common::nabd_command(
         dir.path(),
         &["serve"],
         &[
-            ("NABD_ADDR", &addr),
+            ("NABD_ADDR", "127.0.0.1:0"),
             ("NABD_DATABASE_URL", "sqlite://nabd.db"),
             ("NABD_LOG_FORMAT", "json"),
             ("NABD_JOBS_ENABLED", "false"),
@@ -716,20 +708,40 @@ async fn json_logs_are_one_object_a_line_with_their_fields() {
     .spawn()
     .expect("serve");
     let server = Killed(child);
+    let parse = |text: &str| -> Vec<Value> {
+        text.lines()
+            .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
+            .collect()
+    };
+    let serving_at = |lines: &[Value]| {
+        lines.iter().find_map(|line| {
+            line["fields"]["message"]
+                .as_str()?
+                .strip_prefix("Nabd is serving at ")
+                .map(str::to_owned)
+        })
+    };
     let started = Instant::now();
-    while reqwest::get(format!("http://{addr}/healthz"))
-        .await
-        .is_err()
-    {
-        assert!(started.elapsed() < Duration::from_secs(30), "never served");
+    let base = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        // Only whole lines: the last one may still be being written.
+        let whole = text.rsplit_once('\n').map_or("", |(whole, _)| whole);
+        if let Some(base) = serving_at(&parse(whole)) {
+            break base;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "never served: {text}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    };
+    let health = reqwest::get(format!("{base}/healthz"))
+        .await
+        .expect("healthz");
+    assert_eq!(health.status(), StatusCode::OK);
     terminate(server);
     let text = std::fs::read_to_string(&log).expect("log");
-    let lines: Vec<Value> = text
-        .lines()
-        .map(|line| serde_json::from_str(line).unwrap_or_else(|_| panic!("not JSON: {line}")))
-        .collect();
+    let lines = parse(&text);
     let serving = lines
         .iter()
         .find(|line| {
@@ -741,6 +753,32 @@ async fn json_logs_are_one_object_a_line_with_their_fields() {
     assert_eq!(serving["level"], "INFO");
     assert!(serving["timestamp"].is_string());
     assert!(serving["target"].is_string());
+
+    // A process that cannot start says why in JSON too.
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = taken.local_addr().expect("addr").to_string();
+    let output = common::nabd_command(
+        dir.path(),
+        &["serve"],
+        &[
+            ("NABD_ADDR", addr.as_str()),
+            ("NABD_DATABASE_URL", "sqlite://nabd.db"),
+            ("NABD_LOG_FORMAT", "json"),
+            ("NABD_JOBS_ENABLED", "false"),
+        ],
+    )
+    .output()
+    .expect("runs");
+    assert!(!output.status.success());
+    let lines = parse(&String::from_utf8_lossy(&output.stderr));
+    let stopped = lines.last().expect("a line");
+    assert_eq!(stopped["level"], "ERROR");
+    assert!(
+        stopped["fields"]["error"]
+            .as_str()
+            .is_some_and(|e| e.contains("cannot listen")),
+        "{stopped}"
+    );
 }
 
 /// Stops a served process the way systemd does (SIGTERM), and waits for it to finish.
@@ -778,11 +816,7 @@ async fn a_backup_taken_during_a_broadcast_restores_without_sending_anything_twi
     let dir = tempfile::tempdir().expect("dir");
     common::sqlite_clinic(&dir.path().join("clinic.db"), CLINIC).await;
     let (bridge_url, bridge) = start_bridge().await;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port");
-    let addr = format!("127.0.0.1:{port}");
+    let addr = common::free_addr();
     let base = format!("http://{addr}");
     let env: Vec<(&str, &str)> = vec![
         ("NABD_ADDR", &addr),

@@ -26,11 +26,7 @@ async fn empty_clinic(dir: &Path) -> String {
 /// One `nabd serve` on `app_db`, logging to `dir/<name>.log`; returns it and its address.
 fn serve(dir: &Path, name: &str, app_db: &str, clinic: &str, bridge: &str) -> (Killed, String) {
     let log = dir.join(format!("{name}.log"));
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .expect("port");
-    let addr = format!("127.0.0.1:{port}");
+    let addr = common::free_addr();
     let child = common::nabd_command(
         dir,
         &["serve"],

@@ -313,17 +313,7 @@ pub async fn restore(
 /// (`pg_restore`, a copied file) as [`restore`] does, after the same check that no Nabd runs
 /// on it. Returns (marked uncertain, kept queued).
 pub async fn restore_in_place(db: &Db, options: RestoreOptions) -> Result<Restored, RestoreError> {
-    if let Some(live) = instance::live(db, options.now, options.heartbeat)
-        .await?
-        .into_iter()
-        .next()
-    {
-        return Err(RestoreError::TargetLive {
-            id: live.id,
-            host: live.host,
-            heartbeat_at: live.heartbeat_at,
-        });
-    }
+    refuse_live(db, options).await?;
     let backup_activity = latest_activity(db).await?;
     let (uncertain, kept_queued) =
         mark_restored(db, options.resume, options.now, &backup_activity).await?;
@@ -332,6 +322,22 @@ pub async fn restore_in_place(db: &Db, options: RestoreOptions) -> Result<Restor
         kept_queued,
         backup_activity,
     })
+}
+
+/// Refuses when a Nabd process's heartbeat is fresh on `db`.
+async fn refuse_live(db: &Db, options: RestoreOptions) -> Result<(), RestoreError> {
+    match instance::live(db, options.now, options.heartbeat)
+        .await?
+        .into_iter()
+        .next()
+    {
+        Some(live) => Err(RestoreError::TargetLive {
+            id: live.id,
+            host: live.host,
+            heartbeat_at: live.heartbeat_at,
+        }),
+        None => Ok(()),
+    }
 }
 
 /// Checks that `from` is a Nabd app database this program can run, and returns its newest
@@ -406,17 +412,8 @@ async fn check_target(
     .fetch_all(pool)
     .await?;
     let has = |table: &str| tables.iter().any(|name| name == table);
-    if has("instances")
-        && let Some(live) = instance::live(db, options.now, options.heartbeat)
-            .await?
-            .into_iter()
-            .next()
-    {
-        return Err(RestoreError::TargetLive {
-            id: live.id,
-            host: live.host,
-            heartbeat_at: live.heartbeat_at,
-        });
+    if has("instances") {
+        refuse_live(db, options).await?;
     }
     // A file without Nabd's tables holds no activity to lose.
     if options.force || !(has("outbox") && has("audit_log")) {

@@ -36,6 +36,8 @@ pub enum AdminError {
     Invalid(&'static str, String),
     NotFound,
     TooMany(i64),
+    /// The request itself could not be read (axum's refusal: its status and text).
+    BadRequest(StatusCode, String),
     Internal(String),
 }
 
@@ -71,6 +73,7 @@ impl AdminError {
                 "the form expired; reload the page".to_owned(),
             ),
             Self::Invalid(code, message) => (StatusCode::UNPROCESSABLE_ENTITY, code, message),
+            Self::BadRequest(status, message) => (status, "bad_request", message),
             Self::NotFound => (
                 StatusCode::NOT_FOUND,
                 "not_found",

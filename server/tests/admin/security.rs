@@ -295,3 +295,86 @@ async fn a_forwarded_scheme_is_not_believed_when_the_public_url_is_plain_http() 
         .status();
     assert_eq!(status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn a_request_the_api_cannot_read_gets_the_json_error_body_and_a_4xx() {
+    let app = start().await;
+    let admin = app.session("manager", "correct horse battery").await;
+    let send = |request: reqwest::RequestBuilder| {
+        request
+            .header("cookie", &admin.cookie)
+            .header("x-csrf-token", &admin.csrf)
+            .header("origin", &app.base)
+            .send()
+    };
+    let cases = [
+        (
+            "a body that is not JSON",
+            send(
+                app.client
+                    .post(app.url("/api/v1/admin/exclusions"))
+                    .header("content-type", "application/json")
+                    .body("{\"mobile\": "),
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "a field of the wrong type",
+            send(
+                app.client
+                    .post(app.url("/api/v1/admin/exclusions"))
+                    .json(&json!({ "mobile": 501234567 })),
+            )
+            .await,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        ),
+        (
+            "no JSON content type",
+            send(
+                app.client
+                    .post(app.url("/api/v1/admin/exclusions"))
+                    .body("mobile=0501234567"),
+            )
+            .await,
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        ),
+        (
+            "a page that is not a number",
+            send(app.client.get(app.url("/api/v1/admin/exclusions?page=two"))).await,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "an id that is not a number",
+            send(
+                app.client
+                    .post(app.url("/api/v1/admin/messages/seven/resolve"))
+                    .json(&json!({ "action": "sent" })),
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+        ),
+        (
+            "a date that is not one",
+            send(
+                app.client
+                    .get(app.url("/api/v1/marketing/report?from=yesterday")),
+            )
+            .await,
+            StatusCode::BAD_REQUEST,
+        ),
+    ];
+    for (case, response, status) in cases {
+        let response = response.expect("answers");
+        assert_eq!(response.status(), status, "{case}");
+        let body: Value = response
+            .json()
+            .await
+            .unwrap_or_else(|_| panic!("{case}: not JSON"));
+        assert_eq!(body["error"], "bad_request", "{case}: {body}");
+        assert!(
+            body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{case}: {body}"
+        );
+    }
+}

@@ -51,6 +51,15 @@ pub fn nabd_command(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> Command 
     command
 }
 
+/// A free loopback address (`127.0.0.1:<port>`) for a `nabd serve` child process.
+pub fn free_addr() -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    format!("127.0.0.1:{port}")
+}
+
 /// Creates a clinic database at `path` with the contract's tables (and a PMS's indexes), runs
 /// `fixtures` in it, and returns a pool on it.
 pub async fn sqlite_clinic(path: &Path, fixtures: &'static str) -> sqlx::SqlitePool {

@@ -1,6 +1,7 @@
 //! `/api/v1/admin/sign-in`, `sign-out` and `me`: an admin session for programs.
 
 use crate::admin::{Role, SessionUser};
+use crate::web::api::extract::Body;
 use crate::web::session::{Admin, AdminError, ClientIp, end_session, start_session};
 use crate::web::state::AppState;
 use axum::extract::State;
@@ -55,7 +56,7 @@ async fn sign_in(
     State(state): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    Json(credentials): Json<Credentials>,
+    Body(credentials): Body<Credentials>,
 ) -> Result<Response, AdminError> {
     let (user, cookies) = start_session(
         &state,

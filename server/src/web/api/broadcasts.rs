@@ -4,10 +4,11 @@
 
 use crate::admin::{self, SessionUser};
 use crate::messaging::broadcast::{self, Failure};
+use crate::web::api::extract::{Body, Segment};
 use crate::web::session::{Admin, AdminError};
 use crate::web::state::AppState;
 use app::admin::broadcasts::{BroadcastError, BroadcastSummary, BroadcastView, ImportOutcome};
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -142,7 +143,7 @@ struct NewBroadcast {
 async fn review_route(
     State(state): State<AppState>,
     admin: Admin,
-    Json(body): Json<NewBroadcast>,
+    Body(body): Body<NewBroadcast>,
 ) -> Result<Response, Refusal> {
     admin.require_admin()?;
     let id = review(
@@ -168,7 +169,7 @@ async fn list_route(
 async fn get_route(
     State(state): State<AppState>,
     admin: Admin,
-    Path(id): Path<i64>,
+    Segment(id): Segment<i64>,
 ) -> Result<Json<BroadcastView>, Refusal> {
     admin.require_admin()?;
     Ok(Json(broadcast::view(&state.messaging.outbox, id).await?))
@@ -177,7 +178,7 @@ async fn get_route(
 async fn send_route(
     State(state): State<AppState>,
     admin: Admin,
-    Path(id): Path<i64>,
+    Segment(id): Segment<i64>,
 ) -> Result<Response, Refusal> {
     admin.require_admin()?;
     let queued = send(&state, &admin.0, id).await?;
@@ -187,7 +188,7 @@ async fn send_route(
 async fn cancel_route(
     State(state): State<AppState>,
     admin: Admin,
-    Path(id): Path<i64>,
+    Segment(id): Segment<i64>,
 ) -> Result<Json<serde_json::Value>, Refusal> {
     admin.require_admin()?;
     let cancelled = cancel(&state, &admin.0, id).await?;
@@ -205,7 +206,7 @@ struct ImportBody {
 async fn import_route(
     State(state): State<AppState>,
     admin: Admin,
-    Json(body): Json<ImportBody>,
+    Body(body): Body<ImportBody>,
 ) -> Result<Json<ImportOutcome>, Refusal> {
     admin.require_admin()?;
     Ok(Json(

@@ -8,12 +8,13 @@ use crate::platform::clock::Clock;
 use crate::platform::phone::Mobile;
 use crate::platform::text::csv_cell;
 use crate::platform::time::local_stamp;
+use crate::web::api::extract::{Body, Params, Segment};
 use crate::web::session::{Admin, AdminError};
 use crate::web::state::AppState;
 use app::admin::inbox::{
     AppointmentReply, Conversation, ConversationSummary, DayReplies, ReplyWindow, ThreadEntry,
 };
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::{get, post};
@@ -232,7 +233,7 @@ struct ListParams {
 async fn list_conversations(
     State(state): State<AppState>,
     admin: Admin,
-    Query(params): Query<ListParams>,
+    Params(params): Params<ListParams>,
 ) -> Result<Json<Vec<ConversationSummary>>, AdminError> {
     admin.require_admin()?;
     Ok(Json(
@@ -249,7 +250,7 @@ async fn list_conversations(
 async fn open_conversation(
     State(state): State<AppState>,
     admin: Admin,
-    Path(mobile): Path<String>,
+    Segment(mobile): Segment<String>,
 ) -> Result<Json<Vec<ThreadEntry>>, AdminError> {
     admin.require_admin()?;
     Ok(Json(open(&state, &mobile, true).await?.thread))
@@ -263,8 +264,8 @@ struct ReplyBody {
 async fn reply_to(
     State(state): State<AppState>,
     admin: Admin,
-    Path(mobile): Path<String>,
-    Json(body): Json<ReplyBody>,
+    Segment(mobile): Segment<String>,
+    Body(body): Body<ReplyBody>,
 ) -> Result<impl IntoResponse, AdminError> {
     admin.require_admin()?;
     let id = reply(&state, &admin.0, &mobile, &body.body).await?;
@@ -277,7 +278,7 @@ async fn reply_to(
 async fn handled(
     State(state): State<AppState>,
     admin: Admin,
-    Path(mobile): Path<String>,
+    Segment(mobile): Segment<String>,
 ) -> Result<StatusCode, AdminError> {
     admin.require_admin()?;
     mark_handled(&state, &admin.0, &mobile).await?;
@@ -292,7 +293,7 @@ struct DayParams {
 async fn appointment_replies(
     State(state): State<AppState>,
     admin: Admin,
-    Query(params): Query<DayParams>,
+    Params(params): Params<DayParams>,
 ) -> Result<Json<Vec<AppointmentReply>>, AdminError> {
     admin.require_admin()?;
     Ok(Json(day(&state, params.date.as_deref()).await?.replies))
@@ -301,7 +302,7 @@ async fn appointment_replies(
 async fn appointment_replies_csv(
     State(state): State<AppState>,
     admin: Admin,
-    Query(params): Query<DayParams>,
+    Params(params): Params<DayParams>,
 ) -> Result<impl IntoResponse, AdminError> {
     admin.require_admin()?;
     let day = day(&state, params.date.as_deref()).await?;

@@ -4,10 +4,11 @@
 use crate::admin::{self, SessionUser};
 use crate::messaging::exclusions::{self, Scope};
 use crate::platform::phone::Mobile;
+use crate::web::api::extract::{Body, Params, Segment};
 use crate::web::session::{Admin, AdminError};
 use crate::web::state::AppState;
 use app::admin::exclusions::ExclusionPage;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -82,7 +83,7 @@ struct ExclusionParams {
 async fn list_exclusions(
     State(state): State<AppState>,
     admin: Admin,
-    Query(params): Query<ExclusionParams>,
+    Params(params): Params<ExclusionParams>,
 ) -> Result<Json<ExclusionPage>, AdminError> {
     admin.require_admin()?;
     Ok(Json(
@@ -99,7 +100,7 @@ struct NewExclusion {
 async fn add_exclusion(
     State(state): State<AppState>,
     admin: Admin,
-    Json(body): Json<NewExclusion>,
+    Body(body): Body<NewExclusion>,
 ) -> Result<Response, AdminError> {
     admin.require_admin()?;
     let (mobile, added) =
@@ -115,7 +116,7 @@ async fn add_exclusion(
 async fn restore_exclusion(
     State(state): State<AppState>,
     admin: Admin,
-    Path(id): Path<i64>,
+    Segment(id): Segment<i64>,
 ) -> Result<StatusCode, AdminError> {
     admin.require_admin()?;
     restore_number(&state, &admin.0, id).await?;

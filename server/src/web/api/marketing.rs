@@ -2,9 +2,10 @@
 //! signed-in admins and viewers.
 
 use crate::campaign::report::{self, ReportQuery};
+use crate::web::api::extract::Params;
 use crate::web::session::{Admin, AdminError};
 use crate::web::state::AppState;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -53,7 +54,7 @@ pub(crate) fn in_clinic_time(clock: &crate::platform::clock::Clock, rows: &mut [
 async fn campaign_report(
     State(state): State<AppState>,
     _admin: Admin,
-    Query(params): Query<ReportParams>,
+    Params(params): Params<ReportParams>,
 ) -> Result<Json<report::Report>, AdminError> {
     let campaign = &state.config.campaign;
     let mut report = report::build(
@@ -71,7 +72,7 @@ async fn campaign_report(
 async fn returned_csv(
     State(state): State<AppState>,
     _admin: Admin,
-    Query(params): Query<ReportParams>,
+    Params(params): Params<ReportParams>,
 ) -> Result<Response, AdminError> {
     let mut rows = report::all_returned(
         &state.db,

@@ -4,9 +4,10 @@
 use crate::admin::{self, SessionUser};
 use crate::messaging::outbox::log::{self, LogQuery, MessageRow, Resolution};
 use crate::platform::time::local_stamp;
+use crate::web::api::extract::{Body, Params, Segment};
 use crate::web::session::{Admin, AdminError};
 use crate::web::state::AppState;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use axum::routing::{get, post};
 use axum::{Json, Router};
@@ -84,7 +85,7 @@ struct MessageParams {
 async fn list_messages(
     State(state): State<AppState>,
     admin: Admin,
-    Query(params): Query<MessageParams>,
+    Params(params): Params<MessageParams>,
 ) -> Result<Json<Vec<MessageRow>>, AdminError> {
     admin.require_admin()?;
     let query = LogQuery {
@@ -105,8 +106,8 @@ struct ResolveBody {
 async fn resolve_message(
     State(state): State<AppState>,
     admin: Admin,
-    Path(id): Path<i64>,
-    Json(body): Json<ResolveBody>,
+    Segment(id): Segment<i64>,
+    Body(body): Body<ResolveBody>,
 ) -> Result<StatusCode, AdminError> {
     admin.require_admin()?;
     resolve(&state, &admin.0, id, &body.action).await?;

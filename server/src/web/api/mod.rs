@@ -8,6 +8,7 @@ pub mod broadcasts;
 pub mod conversations;
 pub mod dashboard;
 pub mod exclusions;
+pub mod extract;
 pub mod marketing;
 pub mod messages;
 pub mod webhook;
