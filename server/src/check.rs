@@ -172,7 +172,7 @@ fn settings(config: &Config, report: &mut Report) {
         },
     );
     match &config.backup.backup_dir {
-        Some(dir) if store::Backend::of_url(&config.database_url) == store::Backend::Postgres => {
+        Some(dir) if !Job::Backup.enabled(config) => {
             report.push(
                 SECTION,
                 "backup",

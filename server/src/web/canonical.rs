@@ -26,15 +26,13 @@ pub fn without_trailing_slash(path: &str) -> Option<String> {
 /// language (`/ar/admin`). Returns the language the path names, if any, when it is one.
 fn admin_alias(path: &str) -> Option<Option<app::i18n::Locale>> {
     let language = app::locale::of_path(path);
+    let segments = path.trim_start_matches('/');
+    // Past the language's segment: `/ar/admin` is `admin`, `/ar` alone is ``.
     let rest = match language {
-        // Past the language's segment: `/ar/admin` is `/admin`, `/ar` alone is ``.
-        Some(_) => path
-            .trim_start_matches('/')
-            .split_once('/')
-            .map_or("", |(_, rest)| &path[path.len() - rest.len() - 1..]),
-        None => path,
+        Some(_) => segments.split_once('/').map_or("", |(_, rest)| rest),
+        None => segments,
     };
-    matches!(rest, "/admin" | "/login" | "/dashboard").then_some(language)
+    matches!(rest, "admin" | "login" | "dashboard").then_some(language)
 }
 
 /// Middleware: redirects a trailing-slash address (GET and HEAD; other methods are not

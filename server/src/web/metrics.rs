@@ -54,7 +54,7 @@ fn unrouted(path: &str) -> &'static str {
 /// Outermost middleware: counts and times every request, by method, matched route and status.
 pub async fn track(request: Request, next: Next) -> Response {
     let started = Instant::now();
-    let method = request.method().as_str().to_owned();
+    let method = request.method().clone();
     let fallback = unrouted(request.uri().path());
     let response = next.run(request).await;
     let route = response
@@ -62,7 +62,7 @@ pub async fn track(request: Request, next: Next) -> Response {
         .get::<RouteLabel>()
         .map_or(fallback, |label| label.0.as_str());
     names::http_request(
-        &method,
+        method.as_str(),
         route,
         response.status().as_u16(),
         started.elapsed(),

@@ -173,20 +173,11 @@ impl Outbox {
             params: &params,
             reply_window_open,
         };
-        let sent = self.provider.send(&outgoing).await;
-        crate::platform::metrics::send_outcome(
-            self.provider.name(),
-            match &sent {
-                Ok(_) => None,
-                Err(SendError::Retryable(_)) => Some("retryable"),
-                Err(SendError::Permanent { code, .. }) if *code == Some(STOPPED_MARKETING) => {
-                    Some("stopped_marketing")
-                }
-                Err(SendError::Permanent { .. }) => Some("permanent"),
-            },
-        );
-        match sent {
+        let outcome =
+            |refused| crate::platform::metrics::send_outcome(self.provider.name(), refused);
+        match self.provider.send(&outgoing).await {
             Ok(accepted) => {
+                outcome(None);
                 let sent_at = stamp(self.clock.real_now());
                 // language=SQL
                 crate::db!(
@@ -208,6 +199,7 @@ impl Outbox {
                 Ok(Outcome::Sent)
             }
             Err(SendError::Retryable(reason)) => {
+                outcome(Some("retryable"));
                 let attempts = u32::try_from(row.attempts + 1).unwrap_or(u32::MAX);
                 if attempts >= self.config.send_max_attempts {
                     return self
@@ -232,6 +224,11 @@ impl Outbox {
                 Ok(Outcome::Retrying(again))
             }
             Err(SendError::Permanent { reason, code }) => {
+                outcome(Some(if code == Some(STOPPED_MARKETING) {
+                    "stopped_marketing"
+                } else {
+                    "permanent"
+                }));
                 if code == Some(STOPPED_MARKETING) {
                     exclusions::exclude(
                         &self.db,
